@@ -1,0 +1,72 @@
+//! The one error type at the command-line edge: an exit code, a one-line message, and optional hints.
+//!
+//! Library errors convert into it with `From`; `cli::main` prints it. Nothing here panics or prints backtraces.
+
+use std::io::Write;
+
+use crate::exit_code;
+use crate::store::StoreError;
+
+/// A failed command, ready to print.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+    pub hints: Vec<String>,
+    /// Print nothing (e.g. stdout was closed by a pager: a quiet, successful exit).
+    pub silent: bool,
+}
+
+impl CliError {
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        CliError { code, message: message.into(), hints: Vec::new(), silent: false }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError::new(exit_code::USAGE, message)
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        CliError::new(exit_code::BAD_INPUT, message)
+    }
+
+    /// A command whose contract exists but whose implementation does not yet.
+    pub fn not_implemented(command: &str) -> Self {
+        CliError::usage(format!("`azsnap {command}` is not implemented yet"))
+            .with_hint("run `azsnap --help` to see which commands work in this build")
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+
+    /// Writes `error: …` and any `hint: …` lines.
+    pub fn print(&self, err: &mut dyn Write) {
+        if self.silent {
+            return;
+        }
+        let _ = writeln!(err, "error: {}", self.message);
+        for hint in &self.hints {
+            let _ = writeln!(err, "hint: {hint}");
+        }
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        let code = if e.is_bad_input() { exit_code::BAD_INPUT } else { exit_code::USAGE };
+        CliError::new(code, e.to_string())
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    /// Only output errors reach here: a closed pipe ends the command quietly and successfully.
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            CliError { silent: true, ..CliError::new(exit_code::SUCCESS, "") }
+        } else {
+            CliError::usage(format!("cannot write output: {e}"))
+        }
+    }
+}

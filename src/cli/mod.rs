@@ -1,0 +1,133 @@
+//! The command line: the clap root, the single dispatch `match`, and error printing.
+//!
+//! One file per subcommand holds its `…Args` and a `run` that validates, calls the library and renders. Only this
+//! module and `report` print; only [`main`] decides the exit code.
+
+mod access;
+mod apply;
+mod collect;
+mod demo;
+mod diff;
+mod error;
+mod export;
+mod identities;
+mod info;
+mod mock;
+mod plan;
+mod query;
+mod review;
+mod ui;
+mod unused_roles;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use error::CliError;
+pub use ui::Ui;
+
+/// Offline snapshots of who can access what in an Azure tenant.
+///
+/// `collect` captures Entra ID and Azure Resource Manager access into one SQLite file; every other command works on
+/// those files without the network, except `apply`, which executes a plan against the live APIs.
+#[derive(Debug, Parser)]
+#[command(name = "azsnap", version, about, long_about, max_term_width = 110)]
+pub struct Cli {
+    /// Print no progress, warnings or summaries on stderr (results and errors still print).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Capture a full access snapshot of a tenant from Microsoft Graph and Azure Resource Manager.
+    Collect(collect::CollectArgs),
+    /// The Azure emulator: serve a tenant file, or generate one.
+    #[command(subcommand)]
+    Mock(mock::MockCommand),
+    /// A guided offline tour on the bundled emulator tenant: collect, change access, collect, diff.
+    Demo(demo::DemoArgs),
+    /// Show a snapshot's metadata, completeness, counts per kind and fingerprint.
+    Info(info::InfoArgs),
+    /// Check a snapshot's integrity and recompute its fingerprint; exit 3 if it was changed or is corrupt.
+    Verify(verify::VerifyArgs),
+    /// Show what changed between two snapshots; `--fail-on` turns drift into exit code 1.
+    Diff(diff::DiffArgs),
+    /// List role definitions nobody holds, and assignments held by disabled or inactive principals.
+    UnusedRoles(unused_roles::UnusedRolesArgs),
+    /// Classify every principal: person, guest, shared/room/equipment mailbox, application, managed identity.
+    Identities(identities::IdentitiesArgs),
+    /// Effective access of a principal, or on a resource, with nested groups and inherited scopes expanded.
+    Access(access::AccessArgs),
+    /// Run a named query from `queries/`, or your own SQL file, read-only.
+    Query(query::QueryArgs),
+    /// Write an audit evidence bundle: one file per table and a manifest of hashes.
+    Export(export::ExportArgs),
+    /// Write an access-review sheet with one row per grant and an empty decision column.
+    Review(review::ReviewArgs),
+    /// Build a provisioning plan (revert drift, revoke unused access, apply review decisions), or show one.
+    #[command(subcommand)]
+    Plan(plan::PlanCommand),
+    /// Execute a plan against the live APIs: confirm, re-check live state, act, journal.
+    Apply(apply::ApplyArgs),
+}
+
+/// Parses the process arguments, runs the command and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with exit 0; usage errors to stderr with exit 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { crate::exit_code::USAGE } else { crate::exit_code::SUCCESS });
+        }
+    };
+    let mut ui = Ui::stdio(cli.quiet);
+    let result = run(&cli.command, &mut ui).and_then(|code| {
+        ui.flush()?;
+        Ok(code)
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            e.print(&mut std::io::stderr());
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// Runs one command; the single dispatch point.
+pub fn run(command: &Command, ui: &mut Ui) -> Result<u8, CliError> {
+    match command {
+        Command::Collect(args) => collect::run(args, ui),
+        Command::Mock(cmd) => mock::run(cmd, ui),
+        Command::Demo(args) => demo::run(args, ui),
+        Command::Info(args) => info::run(args, ui),
+        Command::Verify(args) => verify::run(args, ui),
+        Command::Diff(args) => diff::run(args, ui),
+        Command::UnusedRoles(args) => unused_roles::run(args, ui),
+        Command::Identities(args) => identities::run(args, ui),
+        Command::Access(args) => access::run(args, ui),
+        Command::Query(args) => query::run(args, ui),
+        Command::Export(args) => export::run(args, ui),
+        Command::Review(args) => review::run(args, ui),
+        Command::Plan(cmd) => plan::run(cmd, ui),
+        Command::Apply(args) => apply::run(args, ui),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

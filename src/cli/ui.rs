@@ -1,0 +1,53 @@
+//! The output handle commands print through: standard output, whether it is a terminal, and `--quiet`.
+
+use std::io::{self, IsTerminal, Write};
+
+use crate::report::TableStyle;
+
+/// Where a command's results go. Commands never print any other way.
+pub struct Ui {
+    out: Box<dyn Write>,
+    err: Box<dyn Write>,
+    stdout_is_terminal: bool,
+    stderr_is_terminal: bool,
+    pub quiet: bool,
+}
+
+impl Ui {
+    /// The process's standard output and error.
+    pub fn stdio(quiet: bool) -> Self {
+        Ui {
+            out: Box::new(io::stdout().lock()),
+            err: Box::new(io::stderr()),
+            stdout_is_terminal: io::stdout().is_terminal(),
+            stderr_is_terminal: io::stderr().is_terminal(),
+            quiet,
+        }
+    }
+
+    /// Results: tables, JSON, reports.
+    pub fn out(&mut self) -> &mut dyn Write {
+        &mut *self.out
+    }
+
+    /// Diagnostics: warnings, progress, summaries. Silent under `--quiet`.
+    pub fn note(&mut self, line: &str) {
+        if !self.quiet {
+            let _ = writeln!(self.err, "{line}");
+        }
+    }
+
+    /// Progress is drawn only for a person watching a terminal.
+    pub fn wants_progress(&self) -> bool {
+        self.stderr_is_terminal && !self.quiet
+    }
+
+    /// Box-drawn tables on a terminal, plain ASCII elsewhere.
+    pub fn table_style(&self) -> TableStyle {
+        if self.stdout_is_terminal { TableStyle::Terminal } else { TableStyle::Plain }
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

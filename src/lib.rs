@@ -1,0 +1,15 @@
+//! azsnap: offline snapshots of who can access what in an Azure tenant.
+//!
+//! Layers, each importing only the ones below it (see `docs/architecture.md`):
+//!
+//! - L0 [`model`], [`exit_code`], [`clock`]: domain types and ID newtypes, no I/O.
+//! - L1 [`store`]: the SQLite snapshot file (schema, writer, reader, fingerprint).
+//! - L4 [`report`]: rendering of tables as text, JSON or CSV.
+//! - L5 [`cli`]: argument parsing, dispatch, error printing. Nothing imports it.
+
+pub mod cli;
+pub mod clock;
+pub mod exit_code;
+pub mod model;
+pub mod report;
+pub mod store;

@@ -1,0 +1,187 @@
+//! Read-only access to a finished snapshot: metadata, parts, counts, statistics, and the checks `verify` runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::model::{Part, PartStatus, RequestStats};
+use crate::store::meta::{FormatVersion, SnapshotMeta, key};
+use crate::store::{StoreError, fingerprint, open};
+
+/// An open, read-only snapshot.
+pub struct Snapshot {
+    conn: Connection,
+    path: PathBuf,
+    version: FormatVersion,
+}
+
+/// How many objects of each kind a snapshot holds. The keys are a stable interface (`info --format json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub users: u64,
+    pub groups: u64,
+    pub service_principals: u64,
+    pub managed_identities: u64,
+    pub other_principals: u64,
+    pub management_groups: u64,
+    pub subscriptions: u64,
+    pub resource_groups: u64,
+    pub storage_accounts: u64,
+    pub containers: u64,
+    pub user_assigned_identities: u64,
+    pub other_resources: u64,
+    pub role_definitions: u64,
+    pub grants: u64,
+    /// Grants per relation (`member`, `owner`, `directory_role`, …).
+    pub grants_by_relation: BTreeMap<String, u64>,
+}
+
+impl Snapshot {
+    /// Opens the snapshot at `path` read-only; see [`StoreError`] for the ways that can fail.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let (conn, version) = open::read_only(path)?;
+        Ok(Snapshot { conn, path: path.to_owned(), version })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn format_version(&self) -> FormatVersion {
+        self.version
+    }
+
+    /// The underlying read-only connection, for analyses that query it directly.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn corrupt(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::corrupt(&self.path, e)
+    }
+
+    /// The `meta` table, interpreted.
+    pub fn meta(&self) -> Result<SnapshotMeta, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT key, value FROM meta").map_err(|e| self.corrupt(e))?;
+        let map: BTreeMap<String, String> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.corrupt(e))?;
+        let json = |k: &str| map.get(k).and_then(|v| serde_json::from_str(v).ok()).unwrap_or(serde_json::Value::Null);
+        Ok(SnapshotMeta {
+            format_version: self.version.to_string(),
+            tool_version: map.get(key::TOOL_VERSION).cloned(),
+            tenant_id: map.get(key::TENANT_ID).cloned(),
+            tenant_name: map.get(key::TENANT_NAME).cloned(),
+            cloud: map.get(key::CLOUD).cloned(),
+            endpoints: json(key::ENDPOINTS),
+            options: json(key::OPTIONS),
+            started_at: map.get(key::STARTED_AT).cloned(),
+            finished_at: map.get(key::FINISHED_AT).cloned(),
+            complete: map.get(key::COMPLETE).is_some_and(|v| v == "true"),
+            fingerprint: map.get(key::FINGERPRINT).cloned(),
+        })
+    }
+
+    /// How each part of the collection ended, by name.
+    pub fn parts(&self) -> Result<Vec<Part>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, status, detail, objects FROM parts ORDER BY name")
+            .map_err(|e| self.corrupt(e))?;
+        let rows: Vec<(String, String, Option<String>, u64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.corrupt(e))?;
+        rows.into_iter()
+            .map(|(name, status, detail, objects)| {
+                let status: PartStatus =
+                    status.parse().map_err(|detail| StoreError::Corrupt { path: self.path.clone(), detail })?;
+                Ok(Part { name, status, detail, objects })
+            })
+            .collect()
+    }
+
+    /// Request statistics per service.
+    pub fn request_stats(&self) -> Result<Vec<RequestStats>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT service, requests, pages, throttled, retried, failed, bytes FROM request_stats ORDER BY service",
+            )
+            .map_err(|e| self.corrupt(e))?;
+        stmt.query_map([], |r| {
+            Ok(RequestStats {
+                service: r.get(0)?,
+                requests: r.get(1)?,
+                pages: r.get(2)?,
+                throttled: r.get(3)?,
+                retried: r.get(4)?,
+                failed: r.get(5)?,
+                bytes: r.get(6)?,
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(|e| self.corrupt(e))
+    }
+
+    /// Objects per kind.
+    pub fn counts(&self) -> Result<Counts, StoreError> {
+        let mut c = Counts::default();
+        for (kind, n) in self.group_count("SELECT kind, count(*) FROM principals GROUP BY kind")? {
+            match kind.as_str() {
+                "user" => c.users = n,
+                "group" => c.groups = n,
+                "service_principal" => c.service_principals = n,
+                "managed_identity" => c.managed_identities = n,
+                _ => c.other_principals += n,
+            }
+        }
+        for (kind, n) in self.group_count("SELECT kind, count(*) FROM resources GROUP BY kind")? {
+            match kind.as_str() {
+                "management_group" => c.management_groups = n,
+                "subscription" => c.subscriptions = n,
+                "resource_group" => c.resource_groups = n,
+                "storage_account" => c.storage_accounts = n,
+                "container" => c.containers = n,
+                "user_assigned_identity" => c.user_assigned_identities = n,
+                "tenant" => {}
+                _ => c.other_resources += n,
+            }
+        }
+        c.role_definitions = self
+            .conn
+            .query_row("SELECT count(*) FROM role_definitions", [], |r| r.get(0))
+            .map_err(|e| self.corrupt(e))?;
+        c.grants_by_relation = self.group_count("SELECT relation, count(*) FROM grants GROUP BY relation")?;
+        c.grants = c.grants_by_relation.values().sum();
+        Ok(c)
+    }
+
+    fn group_count(&self, sql: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.corrupt(e))?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).and_then(Iterator::collect).map_err(|e| self.corrupt(e))
+    }
+
+    /// The fingerprint recorded when the snapshot was sealed, if it was.
+    pub fn stored_fingerprint(&self) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key::FINGERPRINT], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.corrupt(e))
+    }
+
+    /// Recomputes the fingerprint from the data rows as they are now.
+    pub fn compute_fingerprint(&self) -> Result<String, StoreError> {
+        fingerprint::compute(&self.conn).map_err(|e| self.corrupt(e))
+    }
+
+    /// Runs SQLite's full integrity check; an empty list means the file is sound.
+    pub fn integrity_problems(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check").map_err(|e| self.corrupt(e))?;
+        let lines: Vec<String> =
+            stmt.query_map([], |r| r.get(0)).and_then(Iterator::collect).map_err(|e| self.corrupt(e))?;
+        Ok(lines.into_iter().filter(|l| l != "ok").collect())
+    }
+}

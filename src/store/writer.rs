@@ -1,0 +1,321 @@
+//! The snapshot writer: batches of rows in one transaction each, then an atomic finish.
+//!
+//! A snapshot is written to `NAME.partial` and renamed to `NAME` by [`SnapshotWriter::finish`]. Dropping a writer
+//! without finishing removes the partial file. The writer is synchronous; the collector feeds it from one thread.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, Transaction, params};
+
+use crate::model::{Grant, Part, Principal, RequestStats, Resource, RoleDefinition, Timestamp};
+use crate::store::meta::{NewSnapshot, key};
+use crate::store::{StoreError, fingerprint, open};
+
+/// Rows to write in one transaction.
+#[derive(Debug, Default, Clone)]
+pub struct Batch {
+    pub principals: Vec<Principal>,
+    pub resources: Vec<Resource>,
+    pub role_definitions: Vec<RoleDefinition>,
+    pub grants: Vec<Grant>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.principals.len() + self.resources.len() + self.role_definitions.len() + self.grants.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What [`SnapshotWriter::finish`] produced.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub path: PathBuf,
+    pub fingerprint: String,
+    pub complete: bool,
+}
+
+/// Writes one snapshot. See the module docs for the file protocol.
+pub struct SnapshotWriter {
+    conn: Option<Connection>,
+    partial: PathBuf,
+    target: PathBuf,
+    finished: bool,
+}
+
+impl SnapshotWriter {
+    /// Starts a snapshot that will be written to `path`. Fails if `path` exists and `overwrite` is false.
+    pub fn create(path: &Path, new: &NewSnapshot, overwrite: bool) -> Result<Self, StoreError> {
+        if path.is_dir() {
+            return Err(StoreError::Write { path: path.to_owned(), source: std::io::Error::other("is a directory") });
+        }
+        if path.exists() && !overwrite {
+            return Err(StoreError::Exists { path: path.to_owned() });
+        }
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        match std::fs::remove_file(&partial) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(StoreError::Write { path: partial, source }),
+        }
+        // Make sure the directory is writable before SQLite turns that into a vaguer error.
+        std::fs::File::create(&partial).map_err(|source| StoreError::Write { path: partial.clone(), source })?;
+        let mut writer =
+            SnapshotWriter { conn: None, partial: partial.clone(), target: path.to_owned(), finished: false };
+        let conn = open::create(&partial)?;
+        writer.conn = Some(conn);
+        writer.set_meta(&[
+            (key::TOOL_VERSION, env!("CARGO_PKG_VERSION").to_owned()),
+            (key::TENANT_ID, new.tenant_id.to_string()),
+            (key::CLOUD, new.cloud.clone()),
+            (key::ENDPOINTS, new.endpoints.to_string()),
+            (key::OPTIONS, new.options.to_string()),
+            (key::STARTED_AT, new.started_at.to_string()),
+            (key::COMPLETE, "false".to_owned()),
+        ])?;
+        if let Some(name) = &new.tenant_name {
+            writer.set_meta(&[(key::TENANT_NAME, name.clone())])?;
+        }
+        Ok(writer)
+    }
+
+    /// The path of the partial file being written.
+    pub fn partial_path(&self) -> &Path {
+        &self.partial
+    }
+
+    /// Writes `batch` in one transaction. Rows already present (same key) are replaced.
+    pub fn write(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        self.with_tx(|tx| {
+            for p in &batch.principals {
+                insert_principal(tx, p)?;
+            }
+            for r in &batch.resources {
+                insert_resource(tx, r)?;
+            }
+            for d in &batch.role_definitions {
+                insert_role_definition(tx, d)?;
+            }
+            for g in &batch.grants {
+                insert_grant(tx, g)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Records how a part of the collection ended (replacing an earlier record of the same part).
+    pub fn set_part(&mut self, part: &Part) -> Result<(), StoreError> {
+        self.with_tx(|tx| {
+            tx.prepare_cached("INSERT OR REPLACE INTO parts (name, status, detail, objects) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![part.name, part.status.as_str(), part.detail, part.objects])?;
+            Ok(())
+        })
+    }
+
+    /// Records request statistics (replacing earlier ones for the same service).
+    pub fn set_request_stats(&mut self, stats: &[RequestStats]) -> Result<(), StoreError> {
+        self.with_tx(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO request_stats (service, requests, pages, throttled, retried, failed, bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for s in stats {
+                stmt.execute(params![s.service, s.requests, s.pages, s.throttled, s.retried, s.failed, s.bytes])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Sets the tenant's display name (known only once the organization has been read).
+    pub fn set_tenant_name(&mut self, name: &str) -> Result<(), StoreError> {
+        self.set_meta(&[(key::TENANT_NAME, name.to_owned())])
+    }
+
+    /// Seals the snapshot: computes the fingerprint, records completeness and the finish time, and renames the
+    /// partial file to its final name. `complete` is false for an explicitly partial snapshot.
+    pub fn finish(mut self, finished_at: Timestamp, complete: bool) -> Result<Finished, StoreError> {
+        let conn = self.conn.as_ref().ok_or_else(|| self.write_err(std::io::Error::other("writer is closed")))?;
+        let fingerprint = fingerprint::compute(conn).map_err(|e| self.sql_err(e))?;
+        self.set_meta(&[
+            (key::FINISHED_AT, finished_at.to_string()),
+            (key::COMPLETE, complete.to_string()),
+            (key::FINGERPRINT, fingerprint.clone()),
+        ])?;
+        if let Some(conn) = self.conn.take() {
+            conn.execute_batch("PRAGMA optimize").map_err(|e| self.sql_err(e))?;
+            conn.close().map_err(|(_, e)| self.sql_err(e))?;
+        }
+        let sync = std::fs::File::open(&self.partial).and_then(|f| f.sync_all());
+        sync.map_err(|e| self.write_err(e))?;
+        std::fs::rename(&self.partial, &self.target)
+            .map_err(|source| StoreError::Write { path: self.target.clone(), source })?;
+        self.finished = true;
+        if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Persist the rename itself; not every platform lets a directory be synced, so this is best effort.
+            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        }
+        Ok(Finished { path: self.target.clone(), fingerprint, complete })
+    }
+
+    fn set_meta(&mut self, pairs: &[(&str, String)]) -> Result<(), StoreError> {
+        self.with_tx(|tx| {
+            let mut stmt = tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
+            for (k, v) in pairs {
+                stmt.execute((k, v))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn with_tx(&mut self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<()>) -> Result<(), StoreError> {
+        let partial = self.partial.clone();
+        let sql_err = |source| StoreError::WriteSql { path: partial.clone(), source };
+        let conn = self.conn.as_mut().ok_or_else(|| StoreError::Write {
+            path: partial.clone(),
+            source: std::io::Error::other("writer is closed"),
+        })?;
+        let tx = conn.transaction().map_err(sql_err)?;
+        f(&tx).map_err(sql_err)?;
+        tx.commit().map_err(sql_err)
+    }
+
+    fn sql_err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::WriteSql { path: self.partial.clone(), source }
+    }
+
+    fn write_err(&self, source: std::io::Error) -> StoreError {
+        StoreError::Write { path: self.partial.clone(), source }
+    }
+}
+
+impl Drop for SnapshotWriter {
+    fn drop(&mut self) {
+        // Unfinished: leave nothing behind that could be mistaken for a snapshot.
+        if !self.finished {
+            drop(self.conn.take());
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}
+
+fn text<T: ToString>(v: &Option<T>) -> Option<String> {
+    v.as_ref().map(ToString::to_string)
+}
+
+fn insert_principal(tx: &Transaction<'_>, p: &Principal) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO principals (id, kind, origin, display_name, user_principal_name, mail, user_type,
+            account_enabled, on_premises_sync, created_at, mailbox_purpose, last_sign_in,
+            last_non_interactive_sign_in, last_successful_sign_in, security_enabled, mail_enabled, group_types,
+            membership_rule, is_assignable_to_role, app_id, service_principal_type, app_owner_tenant_id,
+            managed_identity_type, managed_identity_resource_id, attrs)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+            ?22, ?23, ?24, ?25)",
+    )?
+    .execute(params![
+        p.id.as_str(),
+        p.kind.as_str(),
+        p.origin.as_str(),
+        p.display_name,
+        p.user_principal_name,
+        p.mail,
+        p.user_type,
+        p.account_enabled,
+        p.on_premises_sync,
+        text(&p.created_at),
+        p.mailbox_purpose,
+        text(&p.last_sign_in),
+        text(&p.last_non_interactive_sign_in),
+        text(&p.last_successful_sign_in),
+        p.security_enabled,
+        p.mail_enabled,
+        p.group_types,
+        p.membership_rule,
+        p.is_assignable_to_role,
+        text(&p.app_id),
+        p.service_principal_type,
+        text(&p.app_owner_tenant_id),
+        p.managed_identity_type,
+        p.managed_identity_resource_id,
+        p.attrs,
+    ])?;
+    Ok(())
+}
+
+fn insert_resource(tx: &Transaction<'_>, r: &Resource) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO resources (id, kind, name, display_name, parent_id, arm_id, subscription_id,
+            location, state, attrs)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        r.id,
+        r.kind.as_str(),
+        r.name,
+        r.display_name,
+        r.parent_id,
+        r.arm_id,
+        text(&r.subscription_id),
+        r.location,
+        r.state,
+        r.attrs,
+    ])?;
+    Ok(())
+}
+
+fn insert_role_definition(tx: &Transaction<'_>, d: &RoleDefinition) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO role_definitions (kind, resource_id, id, name, description, builtin, enabled,
+            permissions, assignable_scopes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        d.kind.as_str(),
+        d.resource_id,
+        d.id.as_str(),
+        d.name,
+        d.description,
+        d.builtin,
+        d.enabled,
+        d.permissions,
+        d.assignable_scopes,
+    ])?;
+    Ok(())
+}
+
+/// Two assignments with the same meaning (the primary key) can both be listed, e.g. one inherited assignment seen
+/// from two scopes. The one with the smaller source id wins, so the result does not depend on arrival order.
+fn insert_grant(tx: &Transaction<'_>, g: &Grant) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO grants (principal_id, principal_type, relation, target_id, role_id, scope, state,
+            assignment_type, member_type, start_at, end_at, created_at, source_id, condition)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (principal_id, relation, target_id, role_id, scope, state) DO UPDATE SET
+            principal_type = excluded.principal_type, assignment_type = excluded.assignment_type,
+            member_type = excluded.member_type, start_at = excluded.start_at, end_at = excluded.end_at,
+            created_at = excluded.created_at, source_id = excluded.source_id, condition = excluded.condition
+         WHERE coalesce(excluded.source_id, '') < coalesce(grants.source_id, '')",
+    )?
+    .execute(params![
+        g.principal_id.as_str(),
+        g.principal_type,
+        g.relation.as_str(),
+        g.target_id,
+        g.role_id,
+        g.scope,
+        g.state.as_str(),
+        g.assignment_type,
+        g.member_type,
+        text(&g.start_at),
+        text(&g.end_at),
+        text(&g.created_at),
+        g.source_id,
+        g.condition,
+    ])?;
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! Test helpers: `TestEnv` runs the real binary in a temp dir with a fixed clock; `sample` writes small snapshots
+//! through the store writer.
+
+pub mod sample;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The fixed "now" every command under test sees.
+pub const NOW: &str = "2026-11-26T08:00:00Z";
+
+/// A temp directory and a way to run `azsnap` in it with a clean environment.
+pub struct TestEnv {
+    dir: tempfile::TempDir,
+}
+
+/// What a finished command left behind.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the exit code, showing the output when it differs.
+    #[track_caller]
+    pub fn expect_code(&self, code: u8) -> &Self {
+        assert_eq!(
+            self.code,
+            i32::from(code),
+            "unexpected exit code; stdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts that stderr is exactly one `error: …` line and nothing of a panic or backtrace.
+    #[track_caller]
+    pub fn expect_one_line_error(&self) -> &str {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "expected one line on stderr, got:\n{}", self.stderr);
+        assert!(lines[0].starts_with("error: "), "not an error line: {}", lines[0]);
+        for bad in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
+            assert!(!self.stderr.contains(bad), "stderr mentions {bad}: {}", self.stderr);
+        }
+        lines[0]
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        TestEnv { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `azsnap ARGS` with no inherited environment, the fixed clock, and the temp dir as working directory.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_azsnap"))
+            .args(args)
+            .env_clear()
+            .env("AZSNAP_NOW", NOW)
+            .env("HOME", self.dir.path())
+            .current_dir(self.dir.path())
+            .output()
+            .expect("run azsnap");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}

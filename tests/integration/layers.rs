@@ -1,0 +1,45 @@
+//! The layering of `docs/architecture.md`, enforced: a module imports only modules of lower layers.
+
+use std::path::Path;
+
+/// (module, modules it must not import).
+const FORBIDDEN: &[(&str, &[&str])] = &[
+    ("model", &["store", "report", "cli", "azure", "collect", "analyze", "mock", "plan", "apply"]),
+    ("store", &["report", "cli", "azure", "collect", "analyze", "mock", "plan", "apply"]),
+    ("report", &["cli", "azure", "collect", "mock", "apply"]),
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn lower_layers_do_not_import_higher_ones() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut violations = Vec::new();
+    for (module, forbidden) in FORBIDDEN {
+        let mut files = Vec::new();
+        let dir = src.join(module);
+        if dir.is_dir() {
+            rust_files(&dir, &mut files);
+        }
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for f in *forbidden {
+                for pattern in [format!("crate::{f}::"), format!("crate::{f};"), format!("crate::{{{f}")] {
+                    if text.contains(&pattern) {
+                        violations.push(format!("{} uses {pattern}", file.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(violations.is_empty(), "layering violations:\n{}", violations.join("\n"));
+}

@@ -1,0 +1,14 @@
+//! The one integration test binary: runs the real `azsnap` executable and the library against temp files.
+
+#![expect(clippy::unwrap_used, reason = "a failed unwrap in a test helper is a test failure with a location")]
+
+mod common;
+
+mod bad_input;
+mod cli;
+mod docs;
+mod fingerprint;
+mod info;
+mod layers;
+mod verify;
+mod writer;
