@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod clock;
 pub mod exit_code;
+pub mod mock;
 pub mod model;
 pub mod report;
 pub mod store;

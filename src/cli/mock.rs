@@ -1,12 +1,15 @@
 //! `azsnap mock serve|generate`: the Azure emulator and its synthetic tenants.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::cli::{CliError, Ui};
+use crate::exit_code;
+use crate::mock::{Emulator, EmulatorOptions, License, TenantFile};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum MockCommand {
-    /// Serve Graph, ARM and the token endpoint for a tenant on one local port.
+    /// Serve Graph, ARM and the token endpoint for a tenant on one loopback port, until killed.
     Serve(ServeArgs),
     /// Write a deterministic synthetic tenant file.
     Generate(GenerateArgs),
@@ -14,15 +17,27 @@ pub enum MockCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Port to listen on; 0 picks a free one (printed as `listening on http://127.0.0.1:PORT`).
+    /// Port to listen on; 0 picks a free one. The first line on stdout is `listening on http://127.0.0.1:PORT`.
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Tenant file to serve.
-    #[arg(long, value_name = "FILE", conflicts_with = "generate")]
-    pub tenant: Option<PathBuf>,
-    /// Serve a generated tenant of this size preset (s, m, l, xl).
-    #[arg(long, value_name = "SIZE")]
-    pub generate: Option<String>,
+    /// Tenant file to serve (see docs/tenant-format.md).
+    #[arg(long, value_name = "FILE", default_value = "fixtures/tenants/contoso.json")]
+    pub tenant: PathBuf,
+    /// Serve as if the tenant had this Entra ID license (default: the tenant file's).
+    #[arg(long, value_enum)]
+    pub license: Option<License>,
+    /// Lifetime of issued access tokens, in seconds.
+    #[arg(long, default_value_t = 3599, value_name = "SECS")]
+    pub token_lifetime: u64,
+    /// Added delay before every answer, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+    /// Items per page of ARM lists.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub arm_page_size: usize,
+    /// Seed for the token signing key and everything random.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -38,9 +53,58 @@ pub struct GenerateArgs {
     pub output: PathBuf,
 }
 
-pub fn run(cmd: &MockCommand, _ui: &mut Ui) -> Result<u8, CliError> {
+pub fn run(cmd: &MockCommand, ui: &mut Ui) -> Result<u8, CliError> {
     match cmd {
-        MockCommand::Serve(_) => Err(CliError::not_implemented("mock serve")),
+        MockCommand::Serve(args) => serve(args, ui),
         MockCommand::Generate(_) => Err(CliError::not_implemented("mock generate")),
+    }
+}
+
+fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
+    let tenant = TenantFile::load(&args.tenant).map_err(|e| CliError::bad_input(e.to_string()))?;
+    let options = EmulatorOptions {
+        license: args.license,
+        token_lifetime_secs: args.token_lifetime,
+        seed: args.seed,
+        arm_page_size: args.arm_page_size.max(1),
+        latency_ms: args.latency_ms,
+    };
+    let emu = Arc::new(Emulator::new(tenant, options));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::usage(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let running = crate::mock::start(emu, args.port)
+            .await
+            .map_err(|e| CliError::usage(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
+        writeln!(ui.out(), "listening on {}", running.base_url())?;
+        ui.flush()?;
+        wait_for_signal().await;
+        running.stop().await;
+        Ok(exit_code::SUCCESS)
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

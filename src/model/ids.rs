@@ -86,6 +86,12 @@ impl ArmId {
         ArmId("/".to_owned())
     }
 
+    /// An id from text already in canonical form (built by this program, not read from outside); anything that
+    /// does not parse becomes the root scope.
+    pub fn from_canonical(s: &str) -> Self {
+        s.parse().unwrap_or_else(|_| ArmId::root())
+    }
+
     /// Whether `self` is `other` or lies below it (a scope contains itself).
     pub fn is_within(&self, other: &ArmId) -> bool {
         other.0 == "/"

@@ -7,6 +7,7 @@ mod common;
 mod bad_input;
 mod cli;
 mod docs;
+mod emulator;
 mod fingerprint;
 mod info;
 mod layers;

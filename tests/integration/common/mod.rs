@@ -1,6 +1,7 @@
 //! Test helpers: `TestEnv` runs the real binary in a temp dir with a fixed clock; `sample` writes small snapshots
 //! through the store writer.
 
+pub mod emulator;
 pub mod sample;
 
 use std::path::{Path, PathBuf};

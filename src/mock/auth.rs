@@ -1,0 +1,300 @@
+//! The token endpoint (client credentials, secret or federated assertion) and bearer-token checks.
+//!
+//! Tokens are JWT-shaped (HS256 with a key only the emulator holds), bound to one audience (Graph or ARM), expire
+//! after `--token-lifetime`, and carry `tid`, `oid`, `appid` and, for Graph, the granted permissions in `roles`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::mock::http::{ApiRequest, ApiResponse, aad_error, arm_error, graph_error};
+use crate::mock::tenant::TenantFile;
+
+/// The two resources a token can be for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Graph,
+    Arm,
+}
+
+impl Audience {
+    /// Which audience a `scope` value asks for, if it is a valid client-credentials scope.
+    fn from_scope(scope: &str) -> Option<Self> {
+        let resource = scope.strip_suffix("/.default")?.trim_end_matches('/');
+        let host = resource.strip_prefix("https://")?;
+        match host.to_ascii_lowercase().as_str() {
+            "graph.microsoft.com"
+            | "graph.microsoft.us"
+            | "dod-graph.microsoft.us"
+            | "microsoftgraph.chinacloudapi.cn" => Some(Audience::Graph),
+            "management.azure.com"
+            | "management.core.windows.net"
+            | "management.usgovcloudapi.net"
+            | "management.chinacloudapi.cn" => Some(Audience::Arm),
+            _ => None,
+        }
+    }
+
+    fn claim(self) -> &'static str {
+        match self {
+            Audience::Graph => "https://graph.microsoft.com",
+            Audience::Arm => "https://management.azure.com",
+        }
+    }
+}
+
+/// Who is calling, from a valid token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant_id: String,
+    pub object_id: String,
+    pub app_id: String,
+    pub roles: Vec<String>,
+}
+
+impl Caller {
+    pub fn has_any(&self, permissions: &[&str]) -> bool {
+        self.roles.iter().any(|r| permissions.iter().any(|p| r.eq_ignore_ascii_case(p)))
+    }
+}
+
+/// Signs and checks tokens.
+#[derive(Debug, Clone)]
+pub struct TokenIssuer {
+    key: [u8; 32],
+    pub lifetime_secs: u64,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl TokenIssuer {
+    pub fn new(seed: u64, lifetime_secs: u64) -> Self {
+        let key: [u8; 32] = Sha256::digest(format!("azsnap-emulator-signing-key:{seed}").as_bytes()).into();
+        TokenIssuer { key, lifetime_secs }
+    }
+
+    fn sign(&self, data: &[u8]) -> Vec<u8> {
+        // HMAC-SHA256 (RFC 2104).
+        let mut ipad = [0x36u8; 64];
+        let mut opad = [0x5cu8; 64];
+        for (i, k) in self.key.iter().enumerate() {
+            ipad[i] ^= k;
+            opad[i] ^= k;
+        }
+        let inner = Sha256::new().chain_update(ipad).chain_update(data).finalize();
+        Sha256::new().chain_update(opad).chain_update(inner).finalize().to_vec()
+    }
+
+    fn issue(&self, claims: &Value) -> String {
+        let header = B64.encode(br#"{"typ":"JWT","alg":"HS256"}"#);
+        let payload = B64.encode(claims.to_string());
+        let signing_input = format!("{header}.{payload}");
+        let sig = B64.encode(self.sign(signing_input.as_bytes()));
+        format!("{signing_input}.{sig}")
+    }
+
+    /// Checks a bearer token for `audience`; the error is the service's own 401 answer.
+    pub fn check(&self, req: &ApiRequest, audience: Audience) -> Result<Caller, ApiResponse> {
+        let fail = |code: &str, graph_msg: &str, arm_msg: String| match audience {
+            Audience::Graph => graph_error(401, "InvalidAuthenticationToken", graph_msg),
+            Audience::Arm => arm_error(401, code, &arm_msg),
+        };
+        let Some(token) = req.header("authorization").and_then(|h| {
+            h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")).map(str::trim).filter(|t| !t.is_empty())
+        }) else {
+            return Err(fail(
+                "AuthenticationFailed",
+                "Access token is empty.",
+                "Authentication failed. The 'Authorization' header is missing.".to_owned(),
+            ));
+        };
+        let invalid = || {
+            fail(
+                "InvalidAuthenticationToken",
+                "Access token validation failure.",
+                "The access token is invalid.".to_owned(),
+            )
+        };
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(invalid());
+        };
+        let sig = B64.decode(s).map_err(|_| invalid())?;
+        if sig != self.sign(format!("{h}.{p}").as_bytes()) {
+            return Err(invalid());
+        }
+        let claims: Value = B64.decode(p).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(invalid)?;
+        let exp = claims["exp"].as_u64().unwrap_or(0);
+        let now = unix_now();
+        if exp <= now {
+            return Err(fail(
+                "ExpiredAuthenticationToken",
+                "Access token has expired or is not yet valid.",
+                format!("The access token expiry UTC time '{exp}' is earlier than current UTC time '{now}'."),
+            ));
+        }
+        if claims["aud"].as_str() != Some(audience.claim()) {
+            return Err(fail(
+                "InvalidAuthenticationTokenAudience",
+                "Access token validation failure. Invalid audience.",
+                format!(
+                    "The access token has been obtained for wrong audience or resource '{}'. It should exactly match \
+                     with one of the allowed audiences 'https://management.core.windows.net/',\
+                     'https://management.azure.com/'.",
+                    claims["aud"].as_str().unwrap_or("")
+                ),
+            ));
+        }
+        let text = |k: &str| claims[k].as_str().unwrap_or_default().to_owned();
+        Ok(Caller {
+            tenant_id: text("tid"),
+            object_id: text("oid"),
+            app_id: text("appid"),
+            roles: claims["roles"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// `POST /{tenant}/oauth2/v2.0/token`.
+    pub fn token_endpoint(&self, tenant: &TenantFile, tenant_segment: &str, req: &ApiRequest) -> ApiResponse {
+        let t = &tenant.tenant;
+        let known_tenant = tenant_segment.eq_ignore_ascii_case(t.id.as_str())
+            || tenant_segment.eq_ignore_ascii_case(&t.domain)
+            || tenant_segment.eq_ignore_ascii_case(&format!("{}.onmicrosoft.com", onmicrosoft_label(&t.domain)));
+        if !known_tenant {
+            return aad_error(
+                400,
+                "invalid_request",
+                90002,
+                &format!(
+                    "Tenant '{tenant_segment}' not found. Check to make sure you have the correct tenant ID and are \
+                     signing into the correct cloud."
+                ),
+            );
+        }
+        let form: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
+        let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        if field("grant_type") != Some("client_credentials") {
+            return aad_error(
+                400,
+                "unsupported_grant_type",
+                70003,
+                "The app requested an unsupported grant type. Only client_credentials is served here.",
+            );
+        }
+        let Some(client_id) = field("client_id") else {
+            return aad_error(
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'client_id'.",
+            );
+        };
+        let Some(app) = tenant.apps.iter().find(|a| a.client_id.as_str().eq_ignore_ascii_case(client_id)) else {
+            return aad_error(
+                400,
+                "unauthorized_client",
+                700016,
+                &format!(
+                    "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen \
+                     if the application has not been installed by the administrator of the tenant or consented to \
+                     by any user in the tenant.",
+                    t.display_name
+                ),
+            );
+        };
+        if let Some(assertion) = field("client_assertion") {
+            if field("client_assertion_type") != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") {
+                return aad_error(
+                    400,
+                    "invalid_request",
+                    90014,
+                    "The request body must contain the following parameter: 'client_assertion_type'.",
+                );
+            }
+            if !app.federated_assertions.iter().any(|a| a == assertion.trim()) {
+                return aad_error(
+                    400,
+                    "invalid_client",
+                    70021,
+                    "No matching federated identity record found for presented assertion.",
+                );
+            }
+        } else {
+            let secret = field("client_secret").map(str::to_owned).or_else(|| basic_secret(req, client_id));
+            if secret.is_none() || secret.as_deref() != app.secret.as_deref() {
+                return aad_error(
+                    401,
+                    "invalid_client",
+                    7000215,
+                    &format!(
+                        "Invalid client secret provided. Ensure the secret being sent in the request is the client \
+                         secret value, not the client secret ID, for a secret added to app '{}'.",
+                        app.client_id
+                    ),
+                );
+            }
+        }
+        let scope = field("scope").unwrap_or_default();
+        let scopes: Vec<&str> = scope.split_whitespace().collect();
+        let audience = match scopes.as_slice() {
+            [one] => Audience::from_scope(one),
+            _ => None,
+        };
+        let Some(audience) = audience else {
+            return aad_error(
+                400,
+                "invalid_scope",
+                70011,
+                &format!(
+                    "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+                ),
+            );
+        };
+        let now = unix_now();
+        let roles: Vec<&String> = match audience {
+            Audience::Graph => app.graph_permissions.iter().collect(),
+            Audience::Arm => Vec::new(),
+        };
+        let claims = json!({
+            "aud": audience.claim(),
+            "iss": format!("https://sts.windows.net/{}/", t.id),
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.lifetime_secs,
+            "appid": app.client_id.as_str(),
+            "oid": app.service_principal_id.as_str(),
+            "sub": app.service_principal_id.as_str(),
+            "tid": t.id.as_str(),
+            "idtyp": "app",
+            "roles": roles,
+        });
+        ApiResponse::ok(json!({
+            "token_type": "Bearer",
+            "expires_in": self.lifetime_secs,
+            "ext_expires_in": self.lifetime_secs,
+            "access_token": self.issue(&claims),
+        }))
+    }
+}
+
+fn onmicrosoft_label(domain: &str) -> &str {
+    domain.split('.').next().unwrap_or(domain)
+}
+
+/// The secret from `Authorization: Basic base64(client_id:secret)`, when the client authenticates that way.
+fn basic_secret(req: &ApiRequest, client_id: &str) -> Option<String> {
+    let encoded = req.header("authorization")?.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    (decode(id) == client_id).then(|| decode(secret))
+}

@@ -1,0 +1,396 @@
+//! Directory objects as Graph renders them: the default property set, every selectable property with its default,
+//! and projection by `$select`.
+
+use serde_json::{Map, Value, json};
+
+use crate::mock::tenant::{Application, Group, ServicePrincipal, User};
+
+/// One kind of directory object's property table.
+pub struct Shape {
+    /// Properties returned when the request has no `$select`.
+    pub default_set: &'static [&'static str],
+    /// Every property that can be selected (the default set included).
+    pub selectable: &'static [&'static str],
+    /// `#microsoft.graph.…` in mixed collections.
+    pub odata_type: &'static str,
+}
+
+pub const USER: Shape = Shape {
+    default_set: &[
+        "businessPhones",
+        "displayName",
+        "givenName",
+        "jobTitle",
+        "mail",
+        "mobilePhone",
+        "officeLocation",
+        "preferredLanguage",
+        "surname",
+        "userPrincipalName",
+        "id",
+    ],
+    selectable: &[
+        "id",
+        "businessPhones",
+        "displayName",
+        "givenName",
+        "jobTitle",
+        "mail",
+        "mobilePhone",
+        "officeLocation",
+        "preferredLanguage",
+        "surname",
+        "userPrincipalName",
+        "accountEnabled",
+        "userType",
+        "onPremisesSyncEnabled",
+        "onPremisesImmutableId",
+        "onPremisesSecurityIdentifier",
+        "onPremisesSamAccountName",
+        "externalUserState",
+        "createdDateTime",
+        "creationType",
+        "assignedLicenses",
+        "department",
+        "companyName",
+        "employeeId",
+        "employeeType",
+        "mailNickname",
+        "otherMails",
+        "proxyAddresses",
+        "usageLocation",
+        "deletedDateTime",
+        "signInActivity",
+    ],
+    odata_type: "#microsoft.graph.user",
+};
+
+pub const GROUP: Shape = Shape {
+    default_set: &[
+        "id",
+        "deletedDateTime",
+        "classification",
+        "createdDateTime",
+        "description",
+        "displayName",
+        "expirationDateTime",
+        "groupTypes",
+        "isAssignableToRole",
+        "mail",
+        "mailEnabled",
+        "mailNickname",
+        "membershipRule",
+        "membershipRuleProcessingState",
+        "onPremisesLastSyncDateTime",
+        "onPremisesSecurityIdentifier",
+        "onPremisesSyncEnabled",
+        "preferredDataLocation",
+        "preferredLanguage",
+        "proxyAddresses",
+        "renewedDateTime",
+        "resourceBehaviorOptions",
+        "resourceProvisioningOptions",
+        "securityEnabled",
+        "securityIdentifier",
+        "theme",
+        "visibility",
+        "onPremisesProvisioningErrors",
+    ],
+    selectable: &[
+        "id",
+        "deletedDateTime",
+        "classification",
+        "createdDateTime",
+        "description",
+        "displayName",
+        "expirationDateTime",
+        "groupTypes",
+        "isAssignableToRole",
+        "mail",
+        "mailEnabled",
+        "mailNickname",
+        "membershipRule",
+        "membershipRuleProcessingState",
+        "onPremisesLastSyncDateTime",
+        "onPremisesSecurityIdentifier",
+        "onPremisesSyncEnabled",
+        "preferredDataLocation",
+        "preferredLanguage",
+        "proxyAddresses",
+        "renewedDateTime",
+        "resourceBehaviorOptions",
+        "resourceProvisioningOptions",
+        "securityEnabled",
+        "securityIdentifier",
+        "theme",
+        "visibility",
+        "onPremisesProvisioningErrors",
+        "isManagementRestricted",
+    ],
+    odata_type: "#microsoft.graph.group",
+};
+
+pub const SERVICE_PRINCIPAL: Shape = Shape {
+    default_set: &[
+        "id",
+        "deletedDateTime",
+        "accountEnabled",
+        "alternativeNames",
+        "appDisplayName",
+        "appDescription",
+        "appId",
+        "applicationTemplateId",
+        "appOwnerOrganizationId",
+        "appRoleAssignmentRequired",
+        "description",
+        "disabledByMicrosoftStatus",
+        "displayName",
+        "homepage",
+        "loginUrl",
+        "logoutUrl",
+        "notes",
+        "notificationEmailAddresses",
+        "preferredSingleSignOnMode",
+        "preferredTokenSigningKeyThumbprint",
+        "publisherName",
+        "replyUrls",
+        "servicePrincipalNames",
+        "servicePrincipalType",
+        "signInAudience",
+        "tags",
+        "tokenEncryptionKeyId",
+        "addIns",
+        "appRoles",
+        "info",
+        "keyCredentials",
+        "oauth2PermissionScopes",
+        "passwordCredentials",
+        "resourceSpecificApplicationPermissions",
+        "verifiedPublisher",
+    ],
+    selectable: &[
+        "id",
+        "deletedDateTime",
+        "accountEnabled",
+        "alternativeNames",
+        "appDisplayName",
+        "appDescription",
+        "appId",
+        "applicationTemplateId",
+        "appOwnerOrganizationId",
+        "appRoleAssignmentRequired",
+        "description",
+        "disabledByMicrosoftStatus",
+        "displayName",
+        "homepage",
+        "loginUrl",
+        "logoutUrl",
+        "notes",
+        "notificationEmailAddresses",
+        "preferredSingleSignOnMode",
+        "preferredTokenSigningKeyThumbprint",
+        "publisherName",
+        "replyUrls",
+        "servicePrincipalNames",
+        "servicePrincipalType",
+        "signInAudience",
+        "tags",
+        "tokenEncryptionKeyId",
+        "addIns",
+        "appRoles",
+        "info",
+        "keyCredentials",
+        "oauth2PermissionScopes",
+        "passwordCredentials",
+        "resourceSpecificApplicationPermissions",
+        "verifiedPublisher",
+    ],
+    odata_type: "#microsoft.graph.servicePrincipal",
+};
+
+pub const APPLICATION: Shape = Shape {
+    default_set: &[
+        "id",
+        "deletedDateTime",
+        "appId",
+        "createdDateTime",
+        "displayName",
+        "description",
+        "publisherDomain",
+        "signInAudience",
+        "identifierUris",
+        "tags",
+        "keyCredentials",
+        "passwordCredentials",
+        "appRoles",
+        "requiredResourceAccess",
+        "web",
+        "api",
+        "info",
+    ],
+    selectable: &[
+        "id",
+        "deletedDateTime",
+        "appId",
+        "createdDateTime",
+        "displayName",
+        "description",
+        "publisherDomain",
+        "signInAudience",
+        "identifierUris",
+        "tags",
+        "keyCredentials",
+        "passwordCredentials",
+        "appRoles",
+        "requiredResourceAccess",
+        "web",
+        "api",
+        "info",
+    ],
+    odata_type: "#microsoft.graph.application",
+};
+
+/// The default value Graph shows for a property the object does not set.
+pub fn default_of(prop: &str) -> Value {
+    match prop {
+        "businessPhones"
+        | "assignedLicenses"
+        | "otherMails"
+        | "proxyAddresses"
+        | "groupTypes"
+        | "resourceBehaviorOptions"
+        | "resourceProvisioningOptions"
+        | "onPremisesProvisioningErrors"
+        | "alternativeNames"
+        | "notificationEmailAddresses"
+        | "replyUrls"
+        | "servicePrincipalNames"
+        | "tags"
+        | "addIns"
+        | "appRoles"
+        | "keyCredentials"
+        | "oauth2PermissionScopes"
+        | "passwordCredentials"
+        | "resourceSpecificApplicationPermissions"
+        | "identifierUris"
+        | "requiredResourceAccess" => json!([]),
+        "info" => json!({
+            "termsOfServiceUrl": null, "supportUrl": null, "privacyStatementUrl": null, "marketingUrl": null,
+            "logoUrl": null
+        }),
+        "accountEnabled" | "mailEnabled" | "securityEnabled" | "appRoleAssignmentRequired" => json!(false),
+        _ => Value::Null,
+    }
+}
+
+/// A directory object the emulator can render: its id, its stored properties, and its shape.
+pub trait DirectoryObject {
+    fn id(&self) -> &str;
+    fn props(&self) -> &Map<String, Value>;
+    fn shape(&self) -> &'static Shape;
+
+    /// A property as Graph would show it (stored value or default). Overridden for non-stored properties.
+    fn get(&self, prop: &str) -> Value {
+        if prop == "id" {
+            return Value::String(self.id().to_owned());
+        }
+        self.props().get(prop).cloned().unwrap_or_else(|| default_of(prop))
+    }
+
+    /// The object's JSON: the selected properties (plus `id`), or the default set.
+    fn render(&self, select: Option<&[String]>, with_type: bool) -> Map<String, Value> {
+        let mut out = Map::new();
+        if with_type {
+            out.insert("@odata.type".to_owned(), Value::String(self.shape().odata_type.to_owned()));
+        }
+        match select {
+            Some(fields) => {
+                out.insert("id".to_owned(), Value::String(self.id().to_owned()));
+                for f in fields {
+                    out.insert(f.clone(), self.get(f));
+                }
+            }
+            None => {
+                for f in self.shape().default_set {
+                    out.insert((*f).to_owned(), self.get(f));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl DirectoryObject for User {
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+    fn props(&self) -> &Map<String, Value> {
+        &self.props
+    }
+    fn shape(&self) -> &'static Shape {
+        &USER
+    }
+    fn get(&self, prop: &str) -> Value {
+        match prop {
+            "id" => Value::String(self.id.to_string()),
+            "signInActivity" => self.sign_in_activity.clone().unwrap_or_else(|| {
+                json!({
+                    "lastSignInDateTime": null, "lastSignInRequestId": null,
+                    "lastNonInteractiveSignInDateTime": null, "lastNonInteractiveSignInRequestId": null,
+                    "lastSuccessfulSignInDateTime": null, "lastSuccessfulSignInRequestId": null
+                })
+            }),
+            _ => self.props.get(prop).cloned().unwrap_or_else(|| default_of(prop)),
+        }
+    }
+}
+
+impl DirectoryObject for Group {
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+    fn props(&self) -> &Map<String, Value> {
+        &self.props
+    }
+    fn shape(&self) -> &'static Shape {
+        &GROUP
+    }
+}
+
+impl DirectoryObject for ServicePrincipal {
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+    fn props(&self) -> &Map<String, Value> {
+        &self.props
+    }
+    fn shape(&self) -> &'static Shape {
+        &SERVICE_PRINCIPAL
+    }
+    fn get(&self, prop: &str) -> Value {
+        match prop {
+            "id" => Value::String(self.id.to_string()),
+            "appId" => Value::String(self.app_id.to_string()),
+            _ => self.props.get(prop).cloned().unwrap_or_else(|| default_of(prop)),
+        }
+    }
+}
+
+impl DirectoryObject for Application {
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+    fn props(&self) -> &Map<String, Value> {
+        &self.props
+    }
+    fn shape(&self) -> &'static Shape {
+        &APPLICATION
+    }
+    fn get(&self, prop: &str) -> Value {
+        match prop {
+            "id" => Value::String(self.id.to_string()),
+            "appId" => Value::String(self.app_id.to_string()),
+            _ => self.props.get(prop).cloned().unwrap_or_else(|| default_of(prop)),
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The Azure emulator: the Entra token endpoint, Microsoft Graph and Azure Resource Manager on one loopback port,
+//! serving a tenant file. Held to `api-contract.md` and Microsoft's example payloads; see `docs/emulator.md`.
+//!
+//! Handlers work on transport-free [`http::ApiRequest`]s so HTTP, `$batch` and tests share them.
+
+pub mod arm;
+pub mod auth;
+pub mod builtin;
+pub mod directory;
+pub mod graph;
+pub mod graph_roles;
+pub mod http;
+pub mod odata;
+pub mod server;
+pub mod state;
+pub mod tenant;
+
+pub use server::{Running, start};
+pub use state::{Emulator, EmulatorOptions};
+pub use tenant::{License, TenantFile};

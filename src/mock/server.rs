@@ -1,0 +1,108 @@
+//! The HTTP side of the emulator: axum glue that turns requests into `ApiRequest`s, answers them through
+//! [`Emulator::handle`], and serves on one loopback port until told to stop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+
+use crate::mock::http::{ApiRequest, ApiResponse};
+use crate::mock::state::Emulator;
+
+/// Turns an HTTP request into the emulator's transport-free form.
+fn to_api(method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> ApiRequest {
+    let path = percent_encoding::percent_decode_str(uri.path()).decode_utf8_lossy().into_owned();
+    let query: Vec<(String, String)> =
+        uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    ApiRequest {
+        method: method.as_str().to_owned(),
+        path,
+        query,
+        headers: headers
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_ascii_lowercase(), v.to_owned())))
+            .collect(),
+        body: body.to_vec(),
+        base_url: format!("http://{host}"),
+    }
+}
+
+fn to_http(r: ApiResponse) -> Response {
+    let mut builder =
+        Response::builder().status(StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    let body = match &r.body {
+        Some(v) => {
+            builder = builder.header("content-type", "application/json; charset=utf-8");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let mut resp = builder.body(body).unwrap_or_else(|_| Response::new(Body::empty()));
+    for (k, v) in r.headers {
+        if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
+            resp.headers_mut().append(k, v);
+        }
+    }
+    resp
+}
+
+async fn answer(
+    State(emu): State<Arc<Emulator>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req = to_api(&method, &uri, &headers, body);
+    if emu.options.latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(emu.options.latency_ms)).await;
+    }
+    let emu2 = emu.clone();
+    // Handlers are synchronous and may scan a large tenant: keep them off the async workers.
+    let resp = tokio::task::spawn_blocking(move || emu2.handle(&req)).await;
+    match resp {
+        Ok(r) => to_http(r),
+        Err(_) => to_http(crate::mock::http::graph_error(500, "InternalServerError", "The emulator failed to answer.")),
+    }
+}
+
+/// A running emulator: its address, and a handle to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops serving and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Binds `127.0.0.1:port` (0 picks a free port) and serves `emu` in the background.
+pub async fn start(emu: Arc<Emulator>, port: u16) -> std::io::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = axum::Router::new().fallback(answer).with_state(emu);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(Running { addr, stop: Some(tx), task })
+}

@@ -1,0 +1,521 @@
+//! The tenant file: the truth the emulator serves, as documented in `docs/tenant-format.md`.
+//!
+//! Directory objects are written with Graph's own property names; Azure resources as compact facts from which the
+//! emulator builds ARM's shapes. Loading validates every id and every reference, so a served tenant is consistent.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::model::{ArmId, Guid};
+
+/// Entra ID license level; decides whether PIM and sign-in activity are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum License {
+    Free,
+    P1,
+    P2,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantFile {
+    pub tenant: TenantInfo,
+    #[serde(default)]
+    pub apps: Vec<AppRegistration>,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub groups: Vec<Group>,
+    #[serde(default)]
+    pub service_principals: Vec<ServicePrincipal>,
+    #[serde(default)]
+    pub applications: Vec<Application>,
+    #[serde(default)]
+    pub app_role_assignments: Vec<AppRoleAssignment>,
+    #[serde(default)]
+    pub oauth2_permission_grants: Vec<OAuth2PermissionGrant>,
+    #[serde(default)]
+    pub directory_role_definitions: Vec<Map<String, Value>>,
+    #[serde(default)]
+    pub directory_role_assignments: Vec<DirectoryRoleAssignment>,
+    #[serde(default)]
+    pub directory_role_eligibilities: Vec<DirectoryRoleSchedule>,
+    #[serde(default)]
+    pub directory_role_activations: Vec<DirectoryRoleSchedule>,
+    #[serde(default)]
+    pub group_eligibilities: Vec<GroupSchedule>,
+    #[serde(default)]
+    pub group_assignments: Vec<GroupSchedule>,
+    #[serde(default)]
+    pub management_groups: Vec<ManagementGroup>,
+    #[serde(default)]
+    pub subscriptions: Vec<Subscription>,
+    #[serde(default)]
+    pub resource_groups: Vec<ResourceGroup>,
+    #[serde(default)]
+    pub storage_accounts: Vec<StorageAccount>,
+    #[serde(default)]
+    pub user_assigned_identities: Vec<UserAssignedIdentity>,
+    #[serde(default)]
+    pub role_definitions: Vec<AzureRoleDefinition>,
+    #[serde(default)]
+    pub role_assignments: Vec<AzureRoleAssignment>,
+    #[serde(default)]
+    pub role_eligibilities: Vec<AzureRoleEligibility>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantInfo {
+    pub id: Guid,
+    pub display_name: String,
+    /// The initial and default verified domain, e.g. `contoso.com`.
+    pub domain: String,
+    pub license: License,
+    #[serde(default)]
+    pub created_date_time: Option<String>,
+    #[serde(default)]
+    pub country_letter_code: Option<String>,
+    #[serde(default)]
+    pub business_phones: Vec<String>,
+}
+
+/// An app registration that can get tokens: its credentials and what it was granted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRegistration {
+    pub client_id: Guid,
+    pub display_name: String,
+    /// The client secret. Only the emulator knows it; it is never printed.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Accepted `client_assertion` values (workload identity federation tokens), compared verbatim.
+    #[serde(default)]
+    pub federated_assertions: Vec<String>,
+    /// The object id of the app's service principal; Azure role assignments name it as principal.
+    pub service_principal_id: Guid,
+    /// Graph application permissions granted (the token's `roles` claim).
+    #[serde(default)]
+    pub graph_permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: Guid,
+    /// Mailbox purpose served by `mailboxSettings/userPurpose`; `null` means no mailbox (404).
+    #[serde(default)]
+    pub mailbox: Option<String>,
+    /// Served only with `$select=signInActivity` on a P1/P2 tenant; `null` means never signed in.
+    #[serde(default)]
+    pub sign_in_activity: Option<Value>,
+    /// Every other property, with Graph's names (`displayName`, `userType`, `accountEnabled`, …).
+    #[serde(flatten)]
+    pub props: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    pub id: Guid,
+    /// Direct members: users, groups, service principals.
+    #[serde(default)]
+    pub members: Vec<Guid>,
+    #[serde(default)]
+    pub owners: Vec<Guid>,
+    #[serde(flatten)]
+    pub props: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePrincipal {
+    pub id: Guid,
+    pub app_id: Guid,
+    #[serde(default)]
+    pub owners: Vec<Guid>,
+    #[serde(flatten)]
+    pub props: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Application {
+    pub id: Guid,
+    pub app_id: Guid,
+    #[serde(default)]
+    pub owners: Vec<Guid>,
+    #[serde(flatten)]
+    pub props: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRoleAssignment {
+    pub id: String,
+    pub app_role_id: Guid,
+    pub principal_id: Guid,
+    pub resource_id: Guid,
+    #[serde(default)]
+    pub created_date_time: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuth2PermissionGrant {
+    pub id: String,
+    pub client_id: Guid,
+    pub consent_type: String,
+    #[serde(default)]
+    pub principal_id: Option<Guid>,
+    pub resource_id: Guid,
+    pub scope: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryRoleAssignment {
+    pub id: String,
+    pub principal_id: Guid,
+    pub role_definition_id: Guid,
+    #[serde(default = "root_scope")]
+    pub directory_scope_id: String,
+}
+
+/// A PIM schedule for a directory role: an eligibility, or a time-bound (or activated) assignment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryRoleSchedule {
+    pub id: String,
+    pub principal_id: Guid,
+    pub role_definition_id: Guid,
+    #[serde(default = "root_scope")]
+    pub directory_scope_id: String,
+    #[serde(default)]
+    pub start_date_time: Option<String>,
+    #[serde(default)]
+    pub end_date_time: Option<String>,
+    #[serde(default = "direct")]
+    pub member_type: String,
+    /// Activations only: `Assigned` (time-bound assignment) or `Activated` (an activated eligibility).
+    #[serde(default)]
+    pub assignment_type: Option<String>,
+}
+
+/// PIM for groups: eligible or time-bound membership (`accessId` `member`) or ownership (`owner`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupSchedule {
+    pub id: String,
+    pub group_id: Guid,
+    pub principal_id: Guid,
+    pub access_id: String,
+    #[serde(default)]
+    pub start_date_time: Option<String>,
+    #[serde(default)]
+    pub end_date_time: Option<String>,
+    #[serde(default = "direct")]
+    pub member_type: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagementGroup {
+    /// The management group id (its last ARM segment). The tenant root group's name is the tenant id.
+    pub name: String,
+    pub display_name: String,
+    /// Parent management group name; `null` only for the tenant root group.
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    pub subscription_id: Guid,
+    pub display_name: String,
+    #[serde(default = "enabled")]
+    pub state: String,
+    /// The management group it sits in (default: the tenant root group).
+    #[serde(default)]
+    pub management_group: Option<String>,
+    /// Tenants that manage it through Azure Lighthouse.
+    #[serde(default)]
+    pub managed_by_tenants: Vec<Guid>,
+    #[serde(default)]
+    pub tags: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceGroup {
+    pub subscription_id: Guid,
+    pub name: String,
+    pub location: String,
+    #[serde(default)]
+    pub tags: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageAccount {
+    pub subscription_id: Guid,
+    pub resource_group: String,
+    pub name: String,
+    pub location: String,
+    /// `StorageV2`, `BlobStorage`, `FileStorage`, `BlockBlobStorage`, `Storage`.
+    #[serde(default = "storage_v2")]
+    pub kind: String,
+    #[serde(default = "standard_lrs")]
+    pub sku: String,
+    #[serde(default)]
+    pub allow_blob_public_access: bool,
+    /// Object id of the system-assigned identity, if the account has one.
+    #[serde(default)]
+    pub system_assigned_principal_id: Option<Guid>,
+    #[serde(default)]
+    pub containers: Vec<Container>,
+    #[serde(default)]
+    pub tags: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Container {
+    pub name: String,
+    /// `None`, `Blob` or `Container`.
+    #[serde(default = "none_word")]
+    pub public_access: String,
+    #[serde(default)]
+    pub has_immutability_policy: bool,
+    #[serde(default)]
+    pub has_legal_hold: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAssignedIdentity {
+    pub subscription_id: Guid,
+    pub resource_group: String,
+    pub name: String,
+    pub location: String,
+    /// Object id of the identity's service principal.
+    pub principal_id: Guid,
+    pub client_id: Guid,
+    #[serde(default)]
+    pub tags: Map<String, Value>,
+}
+
+/// A custom Azure role (built-in roles come with the emulator).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AzureRoleDefinition {
+    pub name: Guid,
+    pub role_name: String,
+    #[serde(default)]
+    pub description: String,
+    pub assignable_scopes: Vec<String>,
+    #[serde(default)]
+    pub actions: Vec<String>,
+    #[serde(default)]
+    pub not_actions: Vec<String>,
+    #[serde(default)]
+    pub data_actions: Vec<String>,
+    #[serde(default)]
+    pub not_data_actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AzureRoleAssignment {
+    pub name: Guid,
+    pub scope: String,
+    /// The role's GUID (built-in or custom).
+    pub role_definition_id: Guid,
+    pub principal_id: Guid,
+    pub principal_type: String,
+    #[serde(default)]
+    pub condition: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub created_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AzureRoleEligibility {
+    pub name: Guid,
+    pub scope: String,
+    pub role_definition_id: Guid,
+    pub principal_id: Guid,
+    pub principal_type: String,
+    #[serde(default)]
+    pub start_date_time: Option<String>,
+    #[serde(default)]
+    pub end_date_time: Option<String>,
+    #[serde(default = "direct")]
+    pub member_type: String,
+}
+
+fn root_scope() -> String {
+    "/".to_owned()
+}
+fn direct() -> String {
+    "Direct".to_owned()
+}
+fn enabled() -> String {
+    "Enabled".to_owned()
+}
+fn storage_v2() -> String {
+    "StorageV2".to_owned()
+}
+fn standard_lrs() -> String {
+    "Standard_LRS".to_owned()
+}
+fn none_word() -> String {
+    "None".to_owned()
+}
+
+/// Why a tenant file cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    #[error("{path}: cannot read tenant file: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: not a valid tenant file: {source}")]
+    Parse { path: String, source: serde_json::Error },
+    #[error("{path}: inconsistent tenant file: {problem}")]
+    Invalid { path: String, problem: String },
+}
+
+/// What kind of directory object an id names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    User,
+    Group,
+    ServicePrincipal,
+    Application,
+}
+
+impl TenantFile {
+    /// Reads and validates a tenant file.
+    pub fn load(path: &Path) -> Result<Self, TenantError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read(path).map_err(|source| TenantError::Read { path: shown.clone(), source })?;
+        let tenant: TenantFile =
+            serde_json::from_slice(&text).map_err(|source| TenantError::Parse { path: shown.clone(), source })?;
+        tenant.validate().map_err(|problem| TenantError::Invalid { path: shown, problem })?;
+        Ok(tenant)
+    }
+
+    /// Every directory object id with its kind.
+    pub fn object_kinds(&self) -> HashMap<Guid, ObjectKind> {
+        let mut kinds = HashMap::new();
+        kinds.extend(self.users.iter().map(|u| (u.id.clone(), ObjectKind::User)));
+        kinds.extend(self.groups.iter().map(|g| (g.id.clone(), ObjectKind::Group)));
+        kinds.extend(self.service_principals.iter().map(|s| (s.id.clone(), ObjectKind::ServicePrincipal)));
+        kinds.extend(self.applications.iter().map(|a| (a.id.clone(), ObjectKind::Application)));
+        kinds
+    }
+
+    /// Checks ids are unique and every reference points at something that exists.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut seen = HashSet::new();
+        let all_ids = self
+            .users
+            .iter()
+            .map(|u| &u.id)
+            .chain(self.groups.iter().map(|g| &g.id))
+            .chain(self.service_principals.iter().map(|s| &s.id))
+            .chain(self.applications.iter().map(|a| &a.id));
+        for id in all_ids {
+            if !seen.insert(id) {
+                return Err(format!("object id {id} is used twice"));
+            }
+        }
+        let kinds = self.object_kinds();
+        let principal = |id: &Guid, what: &str| match kinds.get(id) {
+            Some(ObjectKind::Application) | None => Err(format!("{what} names {id}, which is not a principal here")),
+            Some(_) => Ok(()),
+        };
+        for g in &self.groups {
+            for m in &g.members {
+                principal(m, &format!("group {} member", g.id))?;
+            }
+            for o in &g.owners {
+                principal(o, &format!("group {} owner", g.id))?;
+            }
+        }
+        for s in self.service_principals.iter().map(|s| &s.owners).chain(self.applications.iter().map(|a| &a.owners)) {
+            for o in s {
+                principal(o, "owner")?;
+            }
+        }
+        let sp_ids: HashSet<&Guid> = self.service_principals.iter().map(|s| &s.id).collect();
+        for app in &self.apps {
+            if !sp_ids.contains(&app.service_principal_id) {
+                return Err(format!(
+                    "app {} names service principal {}, which is not in servicePrincipals",
+                    app.client_id, app.service_principal_id
+                ));
+            }
+        }
+        for a in &self.app_role_assignments {
+            principal(&a.principal_id, &format!("app role assignment {}", a.id))?;
+            if !sp_ids.contains(&a.resource_id) {
+                return Err(format!(
+                    "app role assignment {} names resource {}, not a service principal",
+                    a.id, a.resource_id
+                ));
+            }
+        }
+        for a in &self.directory_role_assignments {
+            principal(&a.principal_id, &format!("directory role assignment {}", a.id))?;
+        }
+        for a in self.directory_role_eligibilities.iter().chain(&self.directory_role_activations) {
+            principal(&a.principal_id, &format!("directory role schedule {}", a.id))?;
+        }
+        let group_ids: HashSet<&Guid> = self.groups.iter().map(|g| &g.id).collect();
+        for s in self.group_eligibilities.iter().chain(&self.group_assignments) {
+            principal(&s.principal_id, &format!("group schedule {}", s.id))?;
+            if !group_ids.contains(&s.group_id) {
+                return Err(format!("group schedule {} names group {}, which does not exist", s.id, s.group_id));
+            }
+            if s.access_id != "member" && s.access_id != "owner" {
+                return Err(format!("group schedule {} has accessId '{}' (member or owner)", s.id, s.access_id));
+            }
+        }
+        let mgs: HashSet<&str> = self.management_groups.iter().map(|m| m.name.as_str()).collect();
+        for mg in &self.management_groups {
+            match &mg.parent {
+                Some(p) if !mgs.contains(p.as_str()) => {
+                    return Err(format!("management group {} has unknown parent {p}", mg.name));
+                }
+                None if mg.name != self.tenant.id.as_str() => {
+                    return Err(format!("management group {} has no parent (only the tenant root group may)", mg.name));
+                }
+                _ => {}
+            }
+        }
+        for s in &self.subscriptions {
+            if let Some(mg) = &s.management_group
+                && !mgs.contains(mg.as_str())
+            {
+                return Err(format!("subscription {} is in unknown management group {mg}", s.subscription_id));
+            }
+        }
+        // Azure role assignments may name principals that no longer exist (deleted users show as "Unknown" in
+        // the portal), so only their scopes are checked.
+        for a in &self.role_assignments {
+            a.scope.parse::<ArmId>().map_err(|e| format!("role assignment {}: {e}", a.name))?;
+        }
+        for a in &self.role_eligibilities {
+            a.scope.parse::<ArmId>().map_err(|e| format!("role eligibility {}: {e}", a.name))?;
+        }
+        Ok(())
+    }
+}

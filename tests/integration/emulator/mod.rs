@@ -1,0 +1,7 @@
+//! The emulator against the contract: tokens, Graph, ARM, paging, errors, and Microsoft's example payloads.
+
+mod arm;
+mod conformance;
+mod graph;
+mod serve;
+mod token;

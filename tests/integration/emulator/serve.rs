@@ -1,0 +1,46 @@
+//! `azsnap mock serve` as a process: the first stdout line, curl-like walks over HTTP, a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use azsnap::exit_code;
+
+use crate::common::TestEnv;
+
+#[test]
+fn serve_prints_its_address_serves_and_stops_on_sigterm() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_azsnap"))
+        .args(["mock", "serve", "--port", "0", "--tenant"])
+        .arg(crate::common::emulator::contoso_path())
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let status =
+        rt.block_on(async { client.get(format!("{base}/_emulator/stats")).send().await.unwrap().status().as_u16() });
+    assert_eq!(status, 200);
+
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(i32::from(exit_code::SUCCESS)), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn serve_refuses_a_bad_tenant_file() {
+    let env = TestEnv::new();
+    std::fs::write(env.path("t.json"), r#"{"tenant": {"id": "not-a-guid"}}"#).unwrap();
+    let run = env.run(&["mock", "serve", "--tenant", "t.json"]);
+    run.expect_code(exit_code::BAD_INPUT);
+    let line = run.expect_one_line_error();
+    assert!(line.contains("t.json") && line.contains("not a valid tenant file"), "{line}");
+}
