@@ -117,15 +117,10 @@ fn bad_request(message: &str) -> ApiResponse {
 
 /// Answers a Graph request; `rest` is the path after the version segment.
 pub fn handle(emu: &Emulator, caller: &Caller, req: &ApiRequest, rest: &[&str]) -> ApiResponse {
-    let world = emu.read();
     let result = match req.method.as_str() {
-        "GET" => get(&world, caller, req, rest),
-        "POST" if rest == ["directoryObjects", "getByIds"] => get_by_ids(&world, caller, req),
-        _ => Err(graph_error(
-            405,
-            "Request_BadRequest",
-            &format!("The request method '{}' is not supported for this resource.", req.method),
-        )),
+        "GET" => get(&emu.read(), caller, req, rest),
+        "POST" if rest == ["directoryObjects", "getByIds"] => get_by_ids(&emu.read(), caller, req),
+        _ => crate::mock::graph_write::handle(&mut emu.write(), caller, req, rest),
     };
     result.unwrap_or_else(|e| e)
 }

@@ -9,6 +9,7 @@ pub mod builtin;
 pub mod directory;
 pub mod graph;
 pub mod graph_roles;
+pub mod graph_write;
 pub mod http;
 pub mod odata;
 pub mod server;

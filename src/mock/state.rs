@@ -40,12 +40,39 @@ pub struct World {
     pub objects: HashMap<Guid, (ObjectKind, usize)>,
     /// Groups each object is a direct member of.
     pub member_of: HashMap<Guid, Vec<Guid>>,
+    /// Every change made through the write endpoints, in order; delta queries read it.
+    pub changes: Vec<Change>,
+    /// Counter for ids the emulator makes up (assignment ids, role assignment names).
+    pub minted: u64,
+}
+
+/// One change to the directory, as delta queries report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A member was added to (`true`) or removed from (`false`) a group.
+    Membership { group: Guid, member: Guid, added: bool },
+}
+
+impl Change {
+    /// The object whose delta entry this change appears in.
+    pub fn object(&self) -> &Guid {
+        match self {
+            Change::Membership { group, .. } => group,
+        }
+    }
 }
 
 impl World {
     pub fn new(tenant: TenantFile, license_override: Option<License>) -> Self {
         let license = license_override.unwrap_or(tenant.tenant.license);
-        let mut world = World { tenant, license, objects: HashMap::new(), member_of: HashMap::new() };
+        let mut world = World {
+            tenant,
+            license,
+            objects: HashMap::new(),
+            member_of: HashMap::new(),
+            changes: Vec::new(),
+            minted: 0,
+        };
         world.reindex();
         world
     }
@@ -75,6 +102,40 @@ impl World {
         self.member_of = member_of;
     }
 
+    /// A new id, unique in this emulator run and the same for the same run: `n`-th id of `kind`.
+    pub fn mint(&mut self, kind: &str) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        self.minted += 1;
+        Sha256::digest(format!("{kind}:{}:{}", self.tenant.tenant.id, self.minted).as_bytes()).into()
+    }
+
+    /// A new GUID (for ARM role assignment names and the like).
+    pub fn mint_guid(&mut self, kind: &str) -> Guid {
+        let h = self.mint(kind);
+        let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        format!("{}-{}-4{}-8{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
+            .parse()
+            .unwrap_or_else(|_| Guid::nil())
+    }
+
+    /// Adds `member` to `group`'s direct members and records the change.
+    pub fn add_member(&mut self, group_index: usize, member: Guid) {
+        let group = self.tenant.groups[group_index].id.clone();
+        self.tenant.groups[group_index].members.push(member.clone());
+        self.member_of.entry(member.clone()).or_default().push(group.clone());
+        self.changes.push(Change::Membership { group, member, added: true });
+    }
+
+    /// Removes `member` from `group`'s direct members and records the change.
+    pub fn remove_member(&mut self, group_index: usize, member: &Guid) {
+        let group = self.tenant.groups[group_index].id.clone();
+        self.tenant.groups[group_index].members.retain(|m| m != member);
+        if let Some(groups) = self.member_of.get_mut(member) {
+            groups.retain(|g| *g != group);
+        }
+        self.changes.push(Change::Membership { group, member: member.clone(), added: false });
+    }
+
     /// Groups `id` belongs to, directly or through nested groups.
     pub fn transitive_groups(&self, id: &Guid) -> HashSet<Guid> {
         let mut seen = HashSet::new();
@@ -98,7 +159,10 @@ pub struct Stats {
     pub faults: u64,
     /// Requests per endpoint class (`token`, `graph`, `graph_batch_inner`, `arm`, `emulator`).
     pub by_class: std::collections::BTreeMap<String, u64>,
+    /// Successful writes (requests that changed state).
     pub writes: u64,
+    /// Every write request answered, in order: `METHOD path -> status`.
+    pub write_log: Vec<String>,
 }
 
 /// The emulator: everything a request needs.
@@ -126,8 +190,21 @@ impl Emulator {
         }
     }
 
-    /// Answers one request.
+    /// Answers one request, and records writes in the write log.
     pub fn handle(&self, req: &ApiRequest) -> ApiResponse {
+        let resp = self.answer(req);
+        if is_write(req)
+            && let Ok(mut s) = self.stats.lock()
+        {
+            if changed_state(req, &resp) {
+                s.writes += 1;
+            }
+            s.write_log.push(format!("{} {} -> {}", req.method, req.path, resp.status));
+        }
+        resp
+    }
+
+    fn answer(&self, req: &ApiRequest) -> ApiResponse {
         let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
         if segments.first() == Some(&"_emulator") {
             self.count("emulator");
@@ -151,8 +228,10 @@ impl Emulator {
             Ok(c) => c,
             Err(e) => return e,
         };
-        let world = self.read();
-        arm::handle(&world, &self.options, &caller, req)
+        if matches!(req.method.as_str(), "PUT" | "DELETE" | "PATCH") {
+            return arm::handle_write(&mut self.write(), &self.options, &caller, req);
+        }
+        arm::handle(&self.read(), &self.options, &caller, req)
     }
 
     fn authenticate(&self, req: &ApiRequest, audience: Audience) -> Result<Caller, ApiResponse> {
@@ -195,5 +274,28 @@ impl Emulator {
             }
             _ => graph_error(404, "Request_ResourceNotFound", &format!("No emulator endpoint '{}'.", req.path)),
         }
+    }
+}
+
+/// Whether a request asks to change state (as opposed to reads that happen to be POSTs).
+fn is_write(req: &ApiRequest) -> bool {
+    match req.method.as_str() {
+        "PUT" | "DELETE" | "PATCH" => true,
+        "POST" => {
+            !["/token", "/getByIds", "/$batch", "/getEntities"].iter().any(|s| req.path.ends_with(s))
+                && !req.path.starts_with("/_emulator")
+        }
+        _ => false,
+    }
+}
+
+/// Whether a write's answer means state changed: Graph 201/204; ARM 201 for PUT, 200 for DELETE (204 = absent).
+fn changed_state(req: &ApiRequest, resp: &ApiResponse) -> bool {
+    let graph = req.path.starts_with("/v1.0/") || req.path.starts_with("/beta/");
+    match (graph, req.method.as_str(), resp.status) {
+        (true, _, 201 | 204) => true,
+        (false, "PUT", 201) => true,
+        (false, "DELETE", 200) => true,
+        _ => false,
     }
 }

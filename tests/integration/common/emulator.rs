@@ -121,6 +121,14 @@ impl Emu {
         self.send(self.client.post(self.url(path)).bearer_auth(token).json(body))
     }
 
+    pub fn put_json(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(self.client.put(self.url(path)).bearer_auth(token).json(body))
+    }
+
+    pub fn delete(&self, path: &str, token: &str) -> Reply {
+        self.send(self.client.delete(self.url(path)).bearer_auth(token))
+    }
+
     /// Follows `@odata.nextLink` / `nextLink` from `path` to the end; every item of every page, in order.
     pub fn walk(&self, path: &str, token: &str, headers: &[(&str, &str)]) -> Vec<Value> {
         let mut items = Vec::new();

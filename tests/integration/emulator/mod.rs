@@ -5,3 +5,4 @@ mod conformance;
 mod graph;
 mod serve;
 mod token;
+mod writes;
