@@ -292,10 +292,8 @@ fn is_write(req: &ApiRequest) -> bool {
 /// Whether a write's answer means state changed: Graph 201/204; ARM 201 for PUT, 200 for DELETE (204 = absent).
 fn changed_state(req: &ApiRequest, resp: &ApiResponse) -> bool {
     let graph = req.path.starts_with("/v1.0/") || req.path.starts_with("/beta/");
-    match (graph, req.method.as_str(), resp.status) {
-        (true, _, 201 | 204) => true,
-        (false, "PUT", 201) => true,
-        (false, "DELETE", 200) => true,
-        _ => false,
-    }
+    matches!(
+        (graph, req.method.as_str(), resp.status),
+        (true, _, 201 | 204) | (false, "PUT", 201) | (false, "DELETE", 200)
+    )
 }
