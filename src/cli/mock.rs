@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
+use crate::mock::faults::FaultRates;
+use crate::mock::limits::Limits;
 use crate::mock::{Emulator, EmulatorOptions, License, TenantFile};
 
 #[derive(Debug, clap::Subcommand)]
@@ -35,9 +37,27 @@ pub struct ServeArgs {
     /// Items per page of ARM lists.
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub arm_page_size: usize,
-    /// Seed for the token signing key and everything random.
+    /// Seed for the token signing key and the fault sequence.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Throttling: the documented Graph and ARM limits, or none.
+    #[arg(long, value_enum, default_value = "documented")]
+    pub throttle: ThrottleMode,
+    /// Injected faults and their rates, e.g. `5xx=0.05,429=0.05,429-no-retry-after=0.02,reset=0.01,slow=0.01`.
+    #[arg(long, value_name = "SPEC", default_value = "")]
+    pub faults: FaultRates,
+    /// How long a `slow` fault delays its answer, in milliseconds.
+    #[arg(long, default_value_t = 1_500, value_name = "MS")]
+    pub slow_ms: u64,
+}
+
+/// Whether the emulator throttles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ThrottleMode {
+    /// Graph's identity resource-unit buckets and reports tier, and ARM's token buckets, as documented.
+    Documented,
+    /// No throttling.
+    Off,
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,6 +88,12 @@ fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
         seed: args.seed,
         arm_page_size: args.arm_page_size.max(1),
         latency_ms: args.latency_ms,
+        throttle: match args.throttle {
+            ThrottleMode::Documented => Some(Limits::documented(tenant.users.len())),
+            ThrottleMode::Off => None,
+        },
+        faults: args.faults.clone(),
+        slow_ms: args.slow_ms,
     };
     let emu = Arc::new(Emulator::new(tenant, options));
     let runtime = tokio::runtime::Builder::new_multi_thread()

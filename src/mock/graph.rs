@@ -117,6 +117,10 @@ fn bad_request(message: &str) -> ApiResponse {
 
 /// Answers a Graph request; `rest` is the path after the version segment.
 pub fn handle(emu: &Emulator, caller: &Caller, req: &ApiRequest, rest: &[&str]) -> ApiResponse {
+    if req.method == "POST" && rest == ["$batch"] {
+        let version = req.path.trim_start_matches('/').split('/').next().unwrap_or("v1.0");
+        return crate::mock::batch::handle(emu, req, version);
+    }
     let result = match req.method.as_str() {
         "GET" => get(&emu.read(), caller, req, rest),
         "POST" if rest == ["directoryObjects", "getByIds"] => get_by_ids(&emu.read(), caller, req),
@@ -138,6 +142,11 @@ fn get(world: &World, caller: &Caller, req: &ApiRequest, rest: &[&str]) -> Answe
             require(caller, perms::APP_ROLE_ASSIGNMENTS)?;
             let id = object_id(id)?;
             app_role_assignments(world, req, |a| a.principal_id == id)
+        }
+        ["users", id, "memberOf"] => {
+            require(caller, perms::USERS)?;
+            require(caller, perms::GROUPS)?;
+            member_of(world, req, id)
         }
         ["groups"] => groups(world, caller, req),
         ["groups", id] => single(world, caller, req, id, ObjectKind::Group),
@@ -531,6 +540,53 @@ fn group_links(world: &World, req: &ApiRequest, raw: &str, rel: &str, cast: Opti
         Some(other) => return Err(bad_request(&format!("Invalid cast segment '{other}'."))),
     };
     list_objects(world, req, "directoryObjects", &ids, cast)
+}
+
+/// `GET /users/{id}/memberOf`: the groups a user is directly in, and the directory roles it holds tenant-wide.
+fn member_of(world: &World, req: &ApiRequest, raw: &str) -> Answer {
+    let id = existing(world, raw, ObjectKind::User)?;
+    let mut items: Vec<Map<String, Value>> = world
+        .member_of
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .filter_map(|g| object(world, g))
+        .map(|g| g.render(None, true))
+        .collect();
+    items.extend(crate::mock::graph_roles::roles_held(world, &id));
+    let c = Collection {
+        context: "directoryObjects",
+        type_name: "microsoft.graph.directoryObject",
+        selectable: &[
+            "id",
+            "displayName",
+            "description",
+            "roleTemplateId",
+            "deletedDateTime",
+            "securityEnabled",
+            "groupTypes",
+        ],
+        filterable: &[],
+        advanced_filter: &[],
+        max_top: 999,
+        count_needs_eventual: true,
+    };
+    let q = ListQuery::parse(req, &c)?;
+    Ok(page(
+        req,
+        &q,
+        "directoryObjects",
+        items.into_iter(),
+        |m, p| m.get(p).cloned().unwrap_or(Value::Null),
+        |m, sel| {
+            let keep_type = m.get("@odata.type").cloned();
+            let mut out = project(m.clone(), sel);
+            if let Some(t) = keep_type {
+                out.insert("@odata.type".to_owned(), t);
+            }
+            out
+        },
+    ))
 }
 
 /// Every object below `group` through nested groups, nested groups included, each once.

@@ -421,6 +421,26 @@ fn activated_roles(world: &World) -> Vec<Map<String, Value>> {
         .collect()
 }
 
+/// The activated directory roles `principal` holds tenant-wide, as `memberOf` lists them.
+pub fn roles_held(world: &World, principal: &Guid) -> Vec<Map<String, Value>> {
+    let held: Vec<String> = active_assignments(world)
+        .iter()
+        .filter(|a| {
+            a.get("principalId").and_then(Value::as_str) == Some(principal.as_str())
+                && a.get("directoryScopeId") == Some(&json!("/"))
+        })
+        .filter_map(|a| a.get("roleDefinitionId").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    activated_roles(world)
+        .into_iter()
+        .filter(|r| r.get("roleTemplateId").and_then(Value::as_str).is_some_and(|t| held.iter().any(|h| h == t)))
+        .map(|mut r| {
+            r.insert("@odata.type".to_owned(), json!("#microsoft.graph.directoryRole"));
+            r
+        })
+        .collect()
+}
+
 fn role_members(world: &World, req: &ApiRequest, template: &str) -> Answer {
     let ids: Vec<Guid> = active_assignments(world)
         .iter()

@@ -91,6 +91,36 @@ pub fn graph_error(status: u16, code: &str, message: &str) -> ApiResponse {
     )
 }
 
+/// Graph's 429 answer (headers added by the caller).
+pub fn graph_throttled() -> ApiResponse {
+    let mut r = graph_error(429, "TooManyRequests", "Please retry again later.");
+    if let Some(Value::Object(inner)) = r.body.as_mut().and_then(|b| b.pointer_mut("/error/innerError")) {
+        inner.insert("code".to_owned(), json!("429"));
+        inner.insert("message".to_owned(), json!("Please retry after"));
+        inner.insert("status".to_owned(), json!("429"));
+    }
+    r
+}
+
+/// ARM's 429 answer for a bucket of `scope` (`…/reads`, `…/writes`, `…/deletes`).
+pub fn arm_throttled(scope: &str) -> ApiResponse {
+    let op = if scope.ends_with("reads") {
+        "Read"
+    } else if scope.ends_with("deletes") {
+        "Delete"
+    } else {
+        "Write"
+    };
+    arm_error(
+        429,
+        "TooManyRequests",
+        &format!(
+            "The request is being throttled as the limit has been reached for operation type - '{op}'. For more \
+             information, see - https://aka.ms/armthrottling"
+        ),
+    )
+}
+
 /// An ARM error: `{"error":{"code","message"}}`.
 pub fn arm_error(status: u16, code: &str, message: &str) -> ApiResponse {
     ApiResponse::json(status, json!({"error": {"code": code, "message": message}}))

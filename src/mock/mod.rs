@@ -5,12 +5,15 @@
 
 pub mod arm;
 pub mod auth;
+pub mod batch;
 pub mod builtin;
 pub mod directory;
+pub mod faults;
 pub mod graph;
 pub mod graph_roles;
 pub mod graph_write;
 pub mod http;
+pub mod limits;
 pub mod odata;
 pub mod server;
 pub mod state;

@@ -65,9 +65,50 @@ async fn answer(
     // Handlers are synchronous and may scan a large tenant: keep them off the async workers.
     let resp = tokio::task::spawn_blocking(move || emu2.handle(&req)).await;
     match resp {
-        Ok(r) => to_http(r),
+        Ok(mut r) => {
+            match r.header(crate::mock::state::FAULT_HEADER).map(str::to_owned).as_deref() {
+                Some("reset") => return dropped_connection(),
+                Some("slow") => tokio::time::sleep(std::time::Duration::from_millis(emu.options.slow_ms)).await,
+                _ => {}
+            }
+            r.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(crate::mock::state::FAULT_HEADER));
+            to_http(r)
+        }
         Err(_) => to_http(crate::mock::http::graph_error(500, "InternalServerError", "The emulator failed to answer.")),
     }
+}
+
+/// A response whose body fails at once, so the server abandons the connection mid-answer: to the client, the
+/// connection drops.
+fn dropped_connection() -> Response {
+    let stream = futures_fail();
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .header("content-length", "1024")
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+fn futures_fail() -> impl futures_core::Stream<Item = Result<Bytes, std::io::Error>> {
+    struct Fail(bool);
+    impl futures_core::Stream for Fail {
+        type Item = Result<Bytes, std::io::Error>;
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            if self.0 {
+                return std::task::Poll::Ready(None);
+            }
+            self.0 = true;
+            std::task::Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected fault",
+            ))))
+        }
+    }
+    Fail(false)
 }
 
 /// A running emulator: its address, and a handle to stop it.

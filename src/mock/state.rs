@@ -7,7 +7,9 @@ use std::sync::{Mutex, RwLock};
 use serde_json::{Value, json};
 
 use crate::mock::auth::{Audience, Caller, TokenIssuer};
+use crate::mock::faults::{Fault, FaultRates, FaultStream};
 use crate::mock::http::{ApiRequest, ApiResponse, graph_error};
+use crate::mock::limits::{Limiter, Limits, Verdict, format_seconds};
 use crate::mock::tenant::{License, ObjectKind, TenantFile};
 use crate::mock::{arm, graph};
 use crate::model::Guid;
@@ -24,11 +26,26 @@ pub struct EmulatorOptions {
     pub arm_page_size: usize,
     /// Added delay before every answer.
     pub latency_ms: u64,
+    /// Throttling limits; `None` serves without throttling.
+    pub throttle: Option<Limits>,
+    /// Injected fault rates (none by default).
+    pub faults: FaultRates,
+    /// How long a "slow" fault delays its answer.
+    pub slow_ms: u64,
 }
 
 impl Default for EmulatorOptions {
     fn default() -> Self {
-        EmulatorOptions { license: None, token_lifetime_secs: 3599, seed: 1, arm_page_size: 100, latency_ms: 0 }
+        EmulatorOptions {
+            license: None,
+            token_lifetime_secs: 3599,
+            seed: 1,
+            arm_page_size: 100,
+            latency_ms: 0,
+            throttle: None,
+            faults: FaultRates::default(),
+            slow_ms: 1_500,
+        }
     }
 }
 
@@ -159,6 +176,10 @@ pub struct Stats {
     pub faults: u64,
     /// Requests per endpoint class (`token`, `graph`, `graph_batch_inner`, `arm`, `emulator`).
     pub by_class: std::collections::BTreeMap<String, u64>,
+    /// Graph identity resource units spent by admitted requests.
+    pub resource_units: f64,
+    /// Injected faults by kind.
+    pub faults_by_kind: std::collections::BTreeMap<String, u64>,
     /// Successful writes (requests that changed state).
     pub writes: u64,
     /// Every write request answered, in order: `METHOD path -> status`.
@@ -171,28 +192,44 @@ pub struct Emulator {
     pub issuer: TokenIssuer,
     pub options: EmulatorOptions,
     pub stats: Mutex<Stats>,
+    limiter: Option<Mutex<Limiter>>,
+    faults: Mutex<FaultStream>,
+    started: std::time::Instant,
 }
+
+/// The header through which `handle` tells the HTTP layer to drop the connection or answer slowly.
+pub const FAULT_HEADER: &str = "x-emulator-fault";
 
 impl Emulator {
     pub fn new(tenant: TenantFile, options: EmulatorOptions) -> Self {
         Emulator {
             world: RwLock::new(World::new(tenant, options.license)),
             issuer: TokenIssuer::new(options.seed, options.token_lifetime_secs),
+            limiter: options.throttle.clone().map(|l| Mutex::new(Limiter::new(l))),
+            faults: Mutex::new(FaultStream::new(options.faults.clone(), options.seed)),
             options,
             stats: Mutex::new(Stats::default()),
+            started: std::time::Instant::now(),
         }
     }
 
-    fn count(&self, class: &str) {
+    /// Counts a request of `class`; `http` says whether it came over the wire (batch items do not).
+    fn count(&self, class: &str, http: bool) {
         if let Ok(mut s) = self.stats.lock() {
-            s.requests += 1;
+            if http {
+                s.requests += 1;
+            }
             *s.by_class.entry(class.to_owned()).or_default() += 1;
         }
     }
 
     /// Answers one request, and records writes in the write log.
     pub fn handle(&self, req: &ApiRequest) -> ApiResponse {
-        let resp = self.answer(req);
+        self.handle_counted(req, true)
+    }
+
+    fn handle_counted(&self, req: &ApiRequest, top_level: bool) -> ApiResponse {
+        let resp = self.answer(req, top_level);
         if is_write(req)
             && let Ok(mut s) = self.stats.lock()
         {
@@ -204,34 +241,158 @@ impl Emulator {
         resp
     }
 
-    fn answer(&self, req: &ApiRequest) -> ApiResponse {
+    /// Answers one request of a `$batch`: counted and throttled on its own, like Graph does.
+    pub fn handle_inner(&self, req: &ApiRequest) -> ApiResponse {
+        self.count("graph_batch_inner", false);
+        self.handle_counted(req, false)
+    }
+
+    fn answer(&self, req: &ApiRequest, top_level: bool) -> ApiResponse {
+        let count = |class: &str| {
+            if top_level {
+                self.count(class, true);
+            }
+        };
         let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
         if segments.first() == Some(&"_emulator") {
-            self.count("emulator");
+            count("emulator");
             return self.introspect(req, &segments[1..]);
         }
         if req.method == "POST" && segments.len() == 4 && segments[1..] == ["oauth2", "v2.0", "token"] {
-            self.count("token");
-            let world = self.read();
-            return self.issuer.token_endpoint(&world.tenant, segments[0], req);
+            count("token");
+            return self.issuer.token_endpoint(&self.read().tenant, segments[0], req);
         }
         if matches!(segments.first(), Some(&"v1.0") | Some(&"beta")) {
-            self.count("graph");
-            let caller = match self.authenticate(req, Audience::Graph) {
-                Ok(c) => c,
-                Err(e) => return e,
-            };
-            return graph::handle(self, &caller, req, &segments[1..]);
+            count("graph");
+            let r = self.answer_graph(req, top_level, &segments[1..]);
+            return graph_headers(req, r);
         }
-        self.count("arm");
+        count("arm");
+        self.answer_arm(req, top_level, &segments)
+    }
+
+    /// Graph: authenticate, then (except for `$batch`, whose items go through here one by one) faults, throttling.
+    fn answer_graph(&self, req: &ApiRequest, top_level: bool, rest: &[&str]) -> ApiResponse {
+        let caller = match self.authenticate(req, Audience::Graph) {
+            Ok(c) => c,
+            Err(e) => return e,
+        };
+        if req.method == "POST" && rest == ["$batch"] {
+            return graph::handle(self, &caller, req, rest);
+        }
+        let slow = match self.inject_fault(top_level, true) {
+            FaultOutcome::Replace(r) => return r,
+            FaultOutcome::Slow => true,
+            FaultOutcome::None => false,
+        };
+        let now = self.started.elapsed().as_secs_f64();
+        let verdict = self
+            .limiter
+            .as_ref()
+            .and_then(|l| l.lock().ok())
+            .map(|mut l| l.graph(req, &caller.app_id, &caller.tenant_id, now));
+        let headers = match verdict {
+            Some(Verdict::Throttle { retry_after, headers, .. }) => {
+                self.note_throttled();
+                let mut r = crate::mock::http::graph_throttled();
+                r.headers.extend(headers);
+                r.headers.push(("Retry-After".to_owned(), format_seconds(retry_after)));
+                return r;
+            }
+            Some(Verdict::Admit(headers)) => headers,
+            None => vec![("x-ms-resource-unit".to_owned(), format!("{}", crate::mock::limits::resource_units(req)))],
+        };
+        if self.limiter.is_some() {
+            let spent: f64 = headers
+                .iter()
+                .find(|(k, _)| k == "x-ms-resource-unit")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0.0);
+            if let Ok(mut s) = self.stats.lock() {
+                s.resource_units += spent;
+            }
+        }
+        let mut r = graph::handle(self, &caller, req, rest);
+        r.headers.extend(headers);
+        slowed(r, slow)
+    }
+
+    /// ARM: authenticate, faults, per-principal throttling, then the read or write.
+    fn answer_arm(&self, req: &ApiRequest, top_level: bool, segments: &[&str]) -> ApiResponse {
         let caller = match self.authenticate(req, Audience::Arm) {
             Ok(c) => c,
             Err(e) => return e,
         };
-        if matches!(req.method.as_str(), "PUT" | "DELETE" | "PATCH") {
-            return arm::handle_write(&mut self.write(), &self.options, &caller, req);
+        let slow = match self.inject_fault(top_level, false) {
+            FaultOutcome::Replace(r) => return r,
+            FaultOutcome::Slow => true,
+            FaultOutcome::None => false,
+        };
+        let subscription =
+            segments.first().filter(|s| s.eq_ignore_ascii_case("subscriptions")).and(segments.get(1)).copied();
+        let now = self.started.elapsed().as_secs_f64();
+        let verdict = self
+            .limiter
+            .as_ref()
+            .and_then(|l| l.lock().ok())
+            .map(|mut l| l.arm(&req.method, &caller.object_id, subscription, now));
+        let mut extra = Vec::new();
+        match verdict {
+            Some(Verdict::Throttle { retry_after, headers, scope }) => {
+                self.note_throttled();
+                let mut r = crate::mock::http::arm_throttled(&scope);
+                r.headers.extend(headers);
+                r.headers.push(("Retry-After".to_owned(), format!("{}", retry_after.ceil().max(1.0) as u64)));
+                return r;
+            }
+            Some(Verdict::Admit(headers)) => extra = headers,
+            None => {}
         }
-        arm::handle(&self.read(), &self.options, &caller, req)
+        let mut r = if matches!(req.method.as_str(), "PUT" | "DELETE" | "PATCH") {
+            arm::handle_write(&mut self.write(), &self.options, &caller, req)
+        } else {
+            arm::handle(&self.read(), &self.options, &caller, req)
+        };
+        r.headers.extend(extra);
+        slowed(r, slow)
+    }
+
+    fn note_throttled(&self) {
+        if let Ok(mut s) = self.stats.lock() {
+            s.throttled += 1;
+        }
+    }
+
+    /// Draws the next fault. `Replace` answers instead of the service; `Slow` lets the real answer through, late.
+    fn inject_fault(&self, top_level: bool, graph: bool) -> FaultOutcome {
+        let Some(fault) = self.faults.lock().ok().and_then(|mut f| f.draw()) else { return FaultOutcome::None };
+        // A batch item cannot drop the connection or be slow on its own.
+        if !top_level && matches!(fault, Fault::Reset | Fault::Slow) {
+            return FaultOutcome::None;
+        }
+        if let Ok(mut s) = self.stats.lock() {
+            s.faults += 1;
+            *s.faults_by_kind.entry(fault.name().to_owned()).or_default() += 1;
+            if matches!(fault, Fault::Throttle | Fault::ThrottleWithoutRetryAfter) {
+                s.throttled += 1;
+            }
+        }
+        let error = |status: u16, code: &str, msg: &str| {
+            if graph { graph_error(status, code, msg) } else { crate::mock::http::arm_error(status, code, msg) }
+        };
+        FaultOutcome::Replace(match fault {
+            Fault::ServerError => error(
+                503,
+                if graph { "serviceNotAvailable" } else { "ServiceUnavailable" },
+                "The service is temporarily unavailable.",
+            ),
+            Fault::Throttle => {
+                error(429, "TooManyRequests", "Please retry again later.").with_header("Retry-After", "1")
+            }
+            Fault::ThrottleWithoutRetryAfter => error(429, "TooManyRequests", "Please retry again later."),
+            Fault::Reset => ApiResponse::empty(599).with_header(FAULT_HEADER, "reset"),
+            Fault::Slow => return FaultOutcome::Slow,
+        })
     }
 
     fn authenticate(&self, req: &ApiRequest, audience: Audience) -> Result<Caller, ApiResponse> {
@@ -296,4 +457,36 @@ fn changed_state(req: &ApiRequest, resp: &ApiResponse) -> bool {
         (graph, req.method.as_str(), resp.status),
         (true, _, 201 | 204) | (false, "PUT", 201) | (false, "DELETE", 200)
     )
+}
+
+/// What a drawn fault does to a request.
+enum FaultOutcome {
+    None,
+    Replace(ApiResponse),
+    Slow,
+}
+
+/// Marks an answer for late delivery by the HTTP layer.
+fn slowed(mut r: ApiResponse, slow: bool) -> ApiResponse {
+    if slow {
+        r.headers.push((FAULT_HEADER.to_owned(), "slow".to_owned()));
+    }
+    r
+}
+
+/// Headers every Graph answer carries.
+fn graph_headers(req: &ApiRequest, mut r: ApiResponse) -> ApiResponse {
+    let id = req.header("client-request-id").map(str::to_owned).unwrap_or_else(|| {
+        use sha2::{Digest, Sha256};
+        let h = Sha256::digest(format!("{}{}{:?}", req.method, req.path, std::time::Instant::now()).as_bytes());
+        let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    });
+    r.headers.push(("request-id".to_owned(), id.clone()));
+    r.headers.push(("client-request-id".to_owned(), id));
+    r.headers.push(("Cache-Control".to_owned(), "no-cache".to_owned()));
+    if r.body.is_some() {
+        r.headers.push(("OData-Version".to_owned(), "4.0".to_owned()));
+    }
+    r
 }

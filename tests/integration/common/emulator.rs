@@ -105,6 +105,17 @@ impl Emu {
         r.body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// A GET whose transport errors are returned, not panicked on.
+    pub fn try_get(&self, path: &str, token: &str) -> Result<Reply, reqwest::Error> {
+        self.rt.block_on(async {
+            let resp = self.client.get(self.url(path)).bearer_auth(token).send().await?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let text = resp.text().await?;
+            Ok(Reply { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::Null) })
+        })
+    }
+
     pub fn get(&self, path: &str, token: &str) -> Reply {
         self.get_with(path, token, &[])
     }

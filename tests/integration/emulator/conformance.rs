@@ -222,3 +222,26 @@ fn token_answers_have_the_shape_of_microsofts_examples() {
     check(&mut problems, "error-response", &err, &bad.body, &[]);
     assert!(problems.is_empty(), "shape differences:\n{}", problems.join("\n"));
 }
+
+#[test]
+fn batch_answers_have_the_shape_of_microsofts_example() {
+    let Some(dir) = reference_dir() else { return };
+    let emu = Emu::contoso();
+    let t = emu.reader(GRAPH_SCOPE);
+    // Microsoft's own request is accepted as a batch; its /me items fail on their own, as app-only calls do.
+    let request = load(&dir.join("graph-docs/concepts/json-batching.example-request.json"));
+    let r = emu.post_json("/v1.0/$batch", &t, &request);
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["responses"].as_array().map(Vec::len), Some(5));
+
+    let example = load(&dir.join("graph-docs/concepts/json-batching.example-response.json"));
+    let ours = serde_json::json!({"requests": [
+        {"id": "1", "method": "GET", "url": "/users/10000000-0000-4000-8000-000000000001/memberOf"},
+        {"id": "2", "method": "GET", "url": "/users/10000000-0000-4000-8000-000000000006/mailboxSettings/userPurpose"},
+        {"id": "3", "method": "DELETE", "url": "/groups/20000000-0000-4000-8000-000000000002/members/10000000-0000-4000-8000-000000000002/$ref"},
+    ]});
+    let r = emu.post_json("/v1.0/$batch", &t, &ours);
+    let mut problems = Vec::new();
+    check(&mut problems, "json-batching.example-response.json", &example, &r.body, &[]);
+    assert!(problems.is_empty(), "shape differences:\n{}", problems.join("\n"));
+}

@@ -3,6 +3,7 @@
 mod arm;
 mod conformance;
 mod graph;
+mod limits;
 mod serve;
 mod token;
 mod writes;
