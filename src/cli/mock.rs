@@ -46,6 +46,9 @@ pub struct ServeArgs {
     /// Injected faults and their rates, e.g. `5xx=0.05,429=0.05,429-no-retry-after=0.02,reset=0.01,slow=0.01`.
     #[arg(long, value_name = "SPEC", default_value = "")]
     pub faults: FaultRates,
+    /// Age in seconds after which a delta token is refused with 410 (Graph documents 7 days).
+    #[arg(long, default_value_t = 7 * 24 * 3600, value_name = "SECS")]
+    pub delta_token_max_age: u64,
     /// How long a `slow` fault delays its answer, in milliseconds.
     #[arg(long, default_value_t = 1_500, value_name = "MS")]
     pub slow_ms: u64,
@@ -94,6 +97,7 @@ fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
         },
         faults: args.faults.clone(),
         slow_ms: args.slow_ms,
+        delta_token_max_age_secs: args.delta_token_max_age,
     };
     let emu = Arc::new(Emulator::new(tenant, options));
     let runtime = tokio::runtime::Builder::new_multi_thread()

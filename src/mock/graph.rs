@@ -122,7 +122,7 @@ pub fn handle(emu: &Emulator, caller: &Caller, req: &ApiRequest, rest: &[&str]) 
         return crate::mock::batch::handle(emu, req, version);
     }
     let result = match req.method.as_str() {
-        "GET" => get(&emu.read(), caller, req, rest),
+        "GET" => get(&emu.read(), caller, req, rest, Some(emu.options.delta_token_max_age_secs)),
         "POST" if rest == ["directoryObjects", "getByIds"] => get_by_ids(&emu.read(), caller, req),
         _ => crate::mock::graph_write::handle(&mut emu.write(), caller, req, rest),
     };
@@ -131,10 +131,13 @@ pub fn handle(emu: &Emulator, caller: &Caller, req: &ApiRequest, rest: &[&str]) 
 
 type Answer = Result<ApiResponse, ApiResponse>;
 
-fn get(world: &World, caller: &Caller, req: &ApiRequest, rest: &[&str]) -> Answer {
+fn get(world: &World, caller: &Caller, req: &ApiRequest, rest: &[&str], delta_max_age: Option<u64>) -> Answer {
     match rest {
         ["organization"] => organization(world, caller, req),
         ["users"] => users(world, caller, req),
+        [kind @ ("users" | "groups"), "delta"] => {
+            crate::mock::delta::handle(world, caller, req, kind, delta_max_age.unwrap_or(7 * 24 * 3600))
+        }
         ["users", id] => single(world, caller, req, id, ObjectKind::User),
         ["users", id, "mailboxSettings"] => mailbox(world, caller, req, id, false),
         ["users", id, "mailboxSettings", "userPurpose"] => mailbox(world, caller, req, id, true),

@@ -7,6 +7,7 @@ pub mod arm;
 pub mod auth;
 pub mod batch;
 pub mod builtin;
+pub mod delta;
 pub mod directory;
 pub mod faults;
 pub mod graph;

@@ -32,6 +32,8 @@ pub struct EmulatorOptions {
     pub faults: FaultRates,
     /// How long a "slow" fault delays its answer.
     pub slow_ms: u64,
+    /// Age at which a delta token expires (410); Graph documents 7 days.
+    pub delta_token_max_age_secs: u64,
 }
 
 impl Default for EmulatorOptions {
@@ -45,6 +47,7 @@ impl Default for EmulatorOptions {
             throttle: None,
             faults: FaultRates::default(),
             slow_ms: 1_500,
+            delta_token_max_age_secs: 7 * 24 * 3600,
         }
     }
 }

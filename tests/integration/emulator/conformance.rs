@@ -245,3 +245,49 @@ fn batch_answers_have_the_shape_of_microsofts_example() {
     check(&mut problems, "json-batching.example-response.json", &example, &r.body, &[]);
     assert!(problems.is_empty(), "shape differences:\n{}", problems.join("\n"));
 }
+
+#[test]
+fn delta_answers_have_the_shape_of_microsofts_examples() {
+    let Some(dir) = reference_dir() else { return };
+    let emu = Emu::contoso();
+    let t = emu.reader(GRAPH_SCOPE);
+    let one = &[("Prefer", "odata.maxpagesize=1")];
+    let mut problems = Vec::new();
+    let first = emu.get_with(
+        "/v1.0/groups/delta?$select=createdDateTime,description,displayName,groupTypes,mail,members",
+        &t,
+        one,
+    );
+    assert!(first.body["@odata.nextLink"].is_string());
+    check(
+        &mut problems,
+        "group-delta",
+        &load(&dir.join("graph-docs/v1.0/group-delta.group_delta.response.json")),
+        &first.body,
+        &[],
+    );
+    let last = emu.get("/v1.0/groups/delta?$select=displayName,description", &t);
+    let final_page = load(&dir.join("graph-docs/concepts/delta-query-groups.final-nextlink-response.json"));
+    assert!(last.body["@odata.deltaLink"].is_string());
+    check(&mut problems, "final-nextlink", &final_page, &last.body, &[]);
+    let link = last.body["@odata.deltaLink"].as_str().unwrap().to_owned();
+    let link_with_members =
+        emu.get("/v1.0/groups/delta?$select=displayName,description,members", &t).body["@odata.deltaLink"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let w =
+        emu.token("a1b2c3d4-0000-4000-8000-000000000002", "contoso-writer-secret", GRAPH_SCOPE).body["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let g4 = "20000000-0000-4000-8000-000000000004";
+    emu.delete(&format!("/v1.0/groups/{g4}/members/10000000-0000-4000-8000-000000000014/$ref"), &w);
+    let add = serde_json::json!({"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/10000000-0000-4000-8000-000000000005"});
+    emu.post_json(&format!("/v1.0/groups/{g4}/members/$ref"), &w, &add);
+    let changes = emu.get(&link_with_members, &t);
+    let example = load(&dir.join("graph-docs/concepts/delta-query-groups.deltalink-response-with-changes.json"));
+    check(&mut problems, "deltalink-response-with-changes", &example, &changes.body, &[]);
+    assert!(emu.get(&link, &t).body["value"].as_array().is_some());
+    assert!(problems.is_empty(), "shape differences:\n{}", problems.join("\n"));
+}

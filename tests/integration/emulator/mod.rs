@@ -2,6 +2,7 @@
 
 mod arm;
 mod conformance;
+mod delta;
 mod graph;
 mod limits;
 mod serve;

@@ -1,0 +1,248 @@
+//! Delta queries: `users/delta` and `groups/delta` (with `members@delta`). A first round pages through every object
+//! and ends with a `@odata.deltaLink`; a later round returns what changed since, with removed members marked
+//! `@removed`. Tokens are opaque, carry the selection and the point in the change log, and expire (410).
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::mock::auth::Caller;
+use crate::mock::directory::{self, DirectoryObject};
+use crate::mock::graph::{object, perms, require};
+use crate::mock::http::{ApiRequest, ApiResponse, graph_error};
+use crate::mock::odata::parse_filter;
+use crate::mock::state::{Change, World};
+use crate::model::Guid;
+
+type Answer = Result<ApiResponse, ApiResponse>;
+
+const DEFAULT_PAGE: usize = 100;
+
+/// Everything a delta link or next link has to remember.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Token {
+    /// `users` or `groups`.
+    k: String,
+    /// Selected properties (`members` included for groups' member changes).
+    sel: Vec<String>,
+    /// Ids the first request filtered on, if any.
+    ids: Option<Vec<String>>,
+    /// Position in the change log this round started from (`None` on the first round).
+    from: Option<usize>,
+    /// Position in the change log this round ends at (the next round starts there).
+    to: usize,
+    /// How many entries of this round were already sent.
+    o: usize,
+    /// When the delta link was issued (seconds since the epoch).
+    iat: u64,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn encode(t: &Token) -> String {
+    B64.encode(serde_json::to_vec(t).unwrap_or_default())
+}
+
+fn decode(s: &str) -> Option<Token> {
+    serde_json::from_slice(&B64.decode(s).ok()?).ok()
+}
+
+fn bad(message: &str) -> ApiResponse {
+    graph_error(400, "Request_BadRequest", message)
+}
+
+/// `GET /users/delta` or `/groups/delta`; `kind` is `users` or `groups`.
+pub fn handle(world: &World, caller: &Caller, req: &ApiRequest, kind: &str, max_age_secs: u64) -> Answer {
+    require(caller, if kind == "users" { perms::USERS } else { perms::GROUPS })?;
+    let token = if let Some(t) = req.param("$deltatoken") {
+        let t = decode(t).filter(|t| t.k == kind).ok_or_else(|| bad("The delta token is not valid."))?;
+        if now_secs().saturating_sub(t.iat) >= max_age_secs {
+            return Err(graph_error(
+                410,
+                "syncStateNotFound",
+                "The sync state generation is not found. The delta token has expired; start a new full sync.",
+            ));
+        }
+        Token { from: Some(t.to), to: world.changes.len(), o: 0, ..t }
+    } else if let Some(t) = req.param("$skiptoken") {
+        decode(t).filter(|t| t.k == kind).ok_or_else(|| bad("The skip token is not valid."))?
+    } else {
+        first_round(world, req, kind)?
+    };
+    let page_size = req
+        .header("prefer")
+        .and_then(|p| p.split(',').find_map(|x| x.trim().strip_prefix("odata.maxpagesize=")))
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_PAGE);
+    let entries = match token.from {
+        None => initial_entries(world, &token),
+        Some(from) => change_entries(world, &token, from),
+    };
+    let end = (token.o + page_size).min(entries.len());
+    let mut body = Map::new();
+    body.insert("@odata.context".to_owned(), json!(format!("{}/v1.0/$metadata#{kind}", req.base_url)));
+    let version = req.path.trim_start_matches('/').split('/').next().unwrap_or("v1.0");
+    let link = |param: &str, t: &Token| format!("{}/{version}/{kind}/delta?{param}={}", req.base_url, encode(t));
+    if end < entries.len() {
+        body.insert("@odata.nextLink".to_owned(), json!(link("$skiptoken", &Token { o: end, ..token.clone() })));
+    } else {
+        body.insert(
+            "@odata.deltaLink".to_owned(),
+            json!(link("$deltatoken", &Token { o: 0, iat: now_secs(), ..token.clone() })),
+        );
+    }
+    body.insert("value".to_owned(), Value::Array(entries[token.o.min(end)..end].to_vec()));
+    Ok(ApiResponse::ok(Value::Object(body)))
+}
+
+fn first_round(world: &World, req: &ApiRequest, kind: &str) -> Result<Token, ApiResponse> {
+    let shape = if kind == "users" { &directory::USER } else { &directory::GROUP };
+    let mut sel = Vec::new();
+    if let Some(s) = req.param("$select") {
+        for f in s.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+            let known = shape.selectable.iter().find(|k| k.eq_ignore_ascii_case(f)).copied();
+            match known {
+                Some(k) if k != "signInActivity" => sel.push(k.to_owned()),
+                _ if kind == "groups" && f.eq_ignore_ascii_case("members") => sel.push("members".to_owned()),
+                _ => {
+                    return Err(bad(&format!(
+                        "Could not find a property named '{f}' on type '{}'.",
+                        &shape.odata_type[1..]
+                    )));
+                }
+            }
+        }
+    }
+    let ids = match req.param("$filter") {
+        None => None,
+        Some(f) => {
+            let parsed = parse_filter(f).filter(|p| p.props().iter().all(|p| p.eq_ignore_ascii_case("id")));
+            let Some(parsed) = parsed else {
+                return Err(graph_error(
+                    400,
+                    "Request_UnsupportedQuery",
+                    "Delta queries support only $filter=id eq '...'.",
+                ));
+            };
+            let ids = ids_of(&parsed);
+            if ids.len() > 50 {
+                return Err(bad("A delta $filter may name at most 50 ids."));
+            }
+            Some(ids)
+        }
+    };
+    for k in req.query.iter().map(|(k, _)| k.to_ascii_lowercase()) {
+        if k.starts_with('$') && !["$select", "$filter", "$deltatoken", "$skiptoken"].contains(&k.as_str()) {
+            return Err(graph_error(
+                400,
+                "Request_UnsupportedQuery",
+                &format!("Query option '{k}' is not supported with delta."),
+            ));
+        }
+    }
+    Ok(Token { k: kind.to_owned(), sel, ids, from: None, to: world.changes.len(), o: 0, iat: now_secs() })
+}
+
+fn ids_of(f: &crate::mock::odata::Filter) -> Vec<String> {
+    use crate::mock::odata::Filter;
+    match f {
+        Filter::Cmp { value, .. } => value.as_str().map(|s| vec![s.to_ascii_lowercase()]).unwrap_or_default(),
+        Filter::Or(a, b) | Filter::And(a, b) => {
+            let mut v = ids_of(a);
+            v.extend(ids_of(b));
+            v
+        }
+        Filter::Any { .. } => Vec::new(),
+    }
+}
+
+fn typed_ref(world: &World, id: &Guid) -> Map<String, Value> {
+    let mut m = Map::new();
+    let t = object(world, id).map(|o| o.shape().odata_type).unwrap_or("#microsoft.graph.directoryObject");
+    m.insert("@odata.type".to_owned(), json!(t));
+    m.insert("id".to_owned(), json!(id.as_str()));
+    m
+}
+
+fn render(obj: &dyn DirectoryObject, t: &Token) -> Map<String, Value> {
+    let fields: Vec<String> = t.sel.iter().filter(|f| *f != "members").cloned().collect();
+    if t.sel.is_empty() { obj.render(None, false) } else { obj.render(Some(&fields), false) }
+}
+
+fn wanted(t: &Token, id: &Guid) -> bool {
+    t.ids.as_ref().is_none_or(|ids| ids.iter().any(|i| i == id.as_str()))
+}
+
+fn initial_entries(world: &World, t: &Token) -> Vec<Value> {
+    let with_members = t.sel.iter().any(|f| f == "members");
+    if t.k == "users" {
+        return world.tenant.users.iter().filter(|u| wanted(t, &u.id)).map(|u| Value::Object(render(u, t))).collect();
+    }
+    world
+        .tenant
+        .groups
+        .iter()
+        .filter(|g| wanted(t, &g.id))
+        .map(|g| {
+            let mut m = render(g, t);
+            if with_members {
+                let members: Vec<Value> = g.members.iter().map(|id| Value::Object(typed_ref(world, id))).collect();
+                m.insert("members@delta".to_owned(), Value::Array(members));
+            }
+            Value::Object(m)
+        })
+        .collect()
+}
+
+/// Objects changed in `changes[from..to]`, each once, with the net member changes for groups.
+fn change_entries(world: &World, t: &Token, from: usize) -> Vec<Value> {
+    let mut order: Vec<Guid> = Vec::new();
+    let mut members: BTreeMap<Guid, Vec<(Guid, bool)>> = BTreeMap::new();
+    for change in world.changes.get(from..t.to).unwrap_or_default() {
+        let id = change.object().clone();
+        if !order.contains(&id) {
+            order.push(id.clone());
+        }
+        let Change::Membership { member, added, .. } = change;
+        let list = members.entry(id).or_default();
+        list.retain(|(m, _)| m != member);
+        list.push((member.clone(), *added));
+    }
+    let with_members = t.sel.iter().any(|f| f == "members");
+    order
+        .iter()
+        .filter(|id| wanted(t, id))
+        .filter_map(|id| {
+            let (kind, i) = world.objects.get(id)?;
+            let is_group = *kind == crate::mock::tenant::ObjectKind::Group;
+            if (t.k == "groups") != is_group {
+                return None;
+            }
+            let g = &world.tenant.groups[*i];
+            let mut m = render(g, t);
+            if with_members {
+                let deltas: Vec<Value> = members
+                    .get(id)
+                    .into_iter()
+                    .flatten()
+                    .map(|(member, added)| {
+                        let mut r = typed_ref(world, member);
+                        if !added {
+                            r.insert("@removed".to_owned(), json!({"reason": "deleted"}));
+                        }
+                        Value::Object(r)
+                    })
+                    .collect();
+                m.insert("members@delta".to_owned(), Value::Array(deltas));
+            }
+            Some(Value::Object(m))
+        })
+        .collect()
+}
