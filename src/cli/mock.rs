@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
 use crate::mock::faults::FaultRates;
+use crate::mock::generate::{Sizes, generate};
 use crate::mock::limits::Limits;
 use crate::mock::{Emulator, EmulatorOptions, License, TenantFile};
 
@@ -23,8 +24,11 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 0)]
     pub port: u16,
     /// Tenant file to serve (see docs/tenant-format.md).
-    #[arg(long, value_name = "FILE", default_value = "fixtures/tenants/contoso.json")]
+    #[arg(long, value_name = "FILE", default_value = "fixtures/tenants/contoso.json", conflicts_with = "generate")]
     pub tenant: PathBuf,
+    /// Serve a generated tenant of this size preset (s, m, l, xl) instead of a file.
+    #[arg(long, value_name = "SIZE")]
+    pub generate: Option<String>,
     /// Serve as if the tenant had this Entra ID license (default: the tenant file's).
     #[arg(long, value_enum)]
     pub license: Option<License>,
@@ -65,9 +69,21 @@ pub enum ThrottleMode {
 
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
-    /// Size preset: s (1k users), m (20k), l (200k), xl (1M).
+    /// Size preset: s (1k users), m (20k), l (200k), xl (1M). Explicit counts override it.
+    #[arg(long, default_value = "s")]
+    pub size: String,
+    /// Number of users.
     #[arg(long)]
-    pub size: Option<String>,
+    pub users: Option<usize>,
+    /// Number of groups.
+    #[arg(long)]
+    pub groups: Option<usize>,
+    /// Number of enterprise applications.
+    #[arg(long)]
+    pub apps: Option<usize>,
+    /// Number of subscriptions.
+    #[arg(long)]
+    pub subscriptions: Option<usize>,
     /// Seed for the generator; the same seed gives the same tenant.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -76,15 +92,60 @@ pub struct GenerateArgs {
     pub output: PathBuf,
 }
 
-pub fn run(cmd: &MockCommand, ui: &mut Ui) -> Result<u8, CliError> {
-    match cmd {
-        MockCommand::Serve(args) => serve(args, ui),
-        MockCommand::Generate(_) => Err(CliError::not_implemented("mock generate")),
+impl GenerateArgs {
+    fn sizes(&self) -> Result<Sizes, CliError> {
+        let mut sizes = preset(&self.size)?;
+        sizes.users = self.users.unwrap_or(sizes.users).max(1);
+        sizes.groups = self.groups.unwrap_or(sizes.groups).max(1);
+        sizes.apps = self.apps.unwrap_or(sizes.apps);
+        sizes.subscriptions = self.subscriptions.unwrap_or(sizes.subscriptions);
+        Ok(sizes)
     }
 }
 
+fn preset(name: &str) -> Result<Sizes, CliError> {
+    Sizes::preset(name).ok_or_else(|| CliError::usage(format!("unknown size '{name}' (s, m, l or xl)")))
+}
+
+pub fn run(cmd: &MockCommand, ui: &mut Ui) -> Result<u8, CliError> {
+    match cmd {
+        MockCommand::Serve(args) => serve(args, ui),
+        MockCommand::Generate(args) => generate_file(args, ui),
+    }
+}
+
+fn generate_file(args: &GenerateArgs, ui: &mut Ui) -> Result<u8, CliError> {
+    let tenant = generate(&args.sizes()?, args.seed);
+    let write_err =
+        |e: std::io::Error| CliError::usage(format!("{}: cannot write tenant file: {e}", args.output.display()));
+    let mut partial = args.output.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let file = std::fs::File::create(&partial).map_err(write_err)?;
+    let mut out = std::io::BufWriter::new(file);
+    serde_json::to_writer(&mut out, &tenant).map_err(|e| write_err(std::io::Error::other(e)))?;
+    std::io::Write::flush(&mut out).map_err(write_err)?;
+    drop(out);
+    std::fs::rename(&partial, &args.output).map_err(write_err)?;
+    writeln!(
+        ui.out(),
+        "tenant {} written to {}: {} users, {} groups, {} service principals, {} subscriptions, {} role assignments",
+        tenant.tenant.id,
+        args.output.display(),
+        tenant.users.len(),
+        tenant.groups.len(),
+        tenant.service_principals.len(),
+        tenant.subscriptions.len(),
+        tenant.role_assignments.len()
+    )?;
+    Ok(exit_code::SUCCESS)
+}
+
 fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
-    let tenant = TenantFile::load(&args.tenant).map_err(|e| CliError::bad_input(e.to_string()))?;
+    let tenant = match &args.generate {
+        Some(size) => generate(&preset(size)?, args.seed),
+        None => TenantFile::load(&args.tenant).map_err(|e| CliError::bad_input(e.to_string()))?,
+    };
     let options = EmulatorOptions {
         license: args.license,
         token_lifetime_secs: args.token_lifetime,

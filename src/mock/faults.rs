@@ -1,6 +1,8 @@
 //! Injected faults: 5xx, 429 with and without `Retry-After`, dropped connections and slow pages, at given rates,
 //! drawn from a seeded generator so the same seed gives the same sequence of faults.
 
+use crate::mock::rng::Rng;
+
 /// The fault a request gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -56,25 +58,16 @@ impl std::str::FromStr for FaultRates {
     }
 }
 
-/// A seeded stream of fault decisions (SplitMix64).
+/// A seeded stream of fault decisions.
 #[derive(Debug, Clone)]
 pub struct FaultStream {
     rates: FaultRates,
-    state: u64,
+    rng: Rng,
 }
 
 impl FaultStream {
     pub fn new(rates: FaultRates, seed: u64) -> Self {
-        FaultStream { rates, state: seed ^ 0x9e37_79b9_7f4a_7c15 }
-    }
-
-    fn next_unit(&mut self) -> f64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        FaultStream { rates, rng: Rng::new(seed) }
     }
 
     /// The next request's fault, if any.
@@ -82,7 +75,7 @@ impl FaultStream {
         if self.rates.0.is_empty() {
             return None;
         }
-        let u = self.next_unit();
+        let u = self.rng.unit();
         let mut acc = 0.0;
         for (fault, rate) in &self.rates.0 {
             acc += rate;

@@ -51,7 +51,6 @@ fn commands_not_built_yet_say_so_with_exit_2() {
     for args in [
         &["collect", "-o", "x.db"][..],
         &["demo"],
-        &["mock", "generate", "-o", "t.json"],
         &["diff", "a.db", "b.db"],
         &["plan", "show", "p.json"],
         &["apply", "p.json"],

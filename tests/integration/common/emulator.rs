@@ -39,6 +39,8 @@ pub struct Emu {
     rt: tokio::runtime::Runtime,
     running: Option<Running>,
     pub base: String,
+    /// The served tenant's id (token requests go to it).
+    pub tenant: String,
     client: reqwest::Client,
 }
 
@@ -52,12 +54,13 @@ impl Emu {
     }
 
     pub fn serve(tenant: TenantFile, options: EmulatorOptions) -> Self {
+        let tenant_id = tenant.tenant.id.to_string();
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let emu = Arc::new(Emulator::new(tenant, options));
         let running = rt.block_on(azsnap::mock::start(emu, 0)).unwrap();
         let base = running.base_url();
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
-        Emu { rt, running: Some(running), base, client }
+        Emu { rt, running: Some(running), base, tenant: tenant_id, client }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -88,7 +91,7 @@ impl Emu {
 
     pub fn token(&self, client_id: &str, secret: &str, scope: &str) -> Reply {
         self.token_form(
-            TENANT,
+            &self.tenant,
             &[
                 ("grant_type", "client_credentials"),
                 ("client_id", client_id),

@@ -3,6 +3,7 @@
 mod arm;
 mod conformance;
 mod delta;
+mod generate;
 mod graph;
 mod limits;
 mod serve;
