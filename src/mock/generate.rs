@@ -383,7 +383,7 @@ pub fn generate(sizes: &Sizes, seed: u64) -> TenantFile {
         if synced {
             p.insert("onPremisesSyncEnabled".to_owned(), json!(true));
         }
-        if roll >= 0.2 && roll < 0.25 {
+        if (0.2..0.25).contains(&roll) {
             p.insert("membershipRule".to_owned(), json!("user.department -eq \"Sales\""));
             p.insert("membershipRuleProcessingState".to_owned(), json!("On"));
         }
