@@ -160,7 +160,17 @@ fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
         slow_ms: args.slow_ms,
         delta_token_max_age_secs: args.delta_token_max_age,
     };
-    let emu = Arc::new(Emulator::new(tenant, options));
+    let reload: Box<dyn Fn() -> Option<TenantFile> + Send + Sync> = match &args.generate {
+        Some(size) => {
+            let (sizes, seed) = (preset(size)?, args.seed);
+            Box::new(move || Some(generate(&sizes, seed)))
+        }
+        None => {
+            let path = args.tenant.clone();
+            Box::new(move || TenantFile::load(&path).ok())
+        }
+    };
+    let emu = Arc::new(Emulator::with_reset(tenant, options, reload));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -198,14 +198,29 @@ pub struct Emulator {
     limiter: Option<Mutex<Limiter>>,
     faults: Mutex<FaultStream>,
     started: std::time::Instant,
+    /// Produces the tenant as it was at start, for `POST /_emulator/reset`.
+    initial: Box<dyn Fn() -> Option<TenantFile> + Send + Sync>,
 }
 
 /// The header through which `handle` tells the HTTP layer to drop the connection or answer slowly.
 pub const FAULT_HEADER: &str = "x-emulator-fault";
 
 impl Emulator {
+    /// An emulator that keeps a copy of `tenant` to reset to.
     pub fn new(tenant: TenantFile, options: EmulatorOptions) -> Self {
+        let copy = std::sync::Arc::new(tenant.clone());
+        Self::with_reset(tenant, options, Box::new(move || Some((*copy).clone())))
+    }
+
+    /// An emulator that rebuilds its initial tenant with `initial` on reset (reload a file, regenerate), so a large
+    /// tenant is not held twice.
+    pub fn with_reset(
+        tenant: TenantFile,
+        options: EmulatorOptions,
+        initial: Box<dyn Fn() -> Option<TenantFile> + Send + Sync>,
+    ) -> Self {
         Emulator {
+            initial,
             world: RwLock::new(World::new(tenant, options.license)),
             issuer: TokenIssuer::new(options.seed, options.token_lifetime_secs),
             limiter: options.throttle.clone().map(|l| Mutex::new(Limiter::new(l))),
@@ -431,10 +446,14 @@ impl Emulator {
             }
             ("GET", ["tenant"]) => ApiResponse::ok(serde_json::to_value(&self.read().tenant).unwrap_or(Value::Null)),
             ("POST", ["reset"]) => {
+                let Some(tenant) = (self.initial)() else {
+                    return graph_error(500, "InternalServerError", "The initial tenant could not be rebuilt.");
+                };
+                *self.write() = World::new(tenant, self.options.license);
                 if let Ok(mut s) = self.stats.lock() {
                     *s = Stats::default();
                 }
-                ApiResponse::ok(json!({"reset": "stats"}))
+                ApiResponse::ok(json!({"reset": ["tenant", "stats"]}))
             }
             _ => graph_error(404, "Request_ResourceNotFound", &format!("No emulator endpoint '{}'.", req.path)),
         }

@@ -57,6 +57,20 @@ fn group_membership_add_and_remove() {
     let log: Vec<&str> = stats["write_log"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
     assert_eq!(log.len(), 7, "{log:?}");
     assert_eq!(stats["writes"], 3, "add, remove, owner add changed state; the rest did not");
+
+    let before: Vec<String> = crate::common::emulator::contoso_json()["groups"][1]["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(emu.post_json("/_emulator/reset", &t, &json!({})).status, 200);
+    let owners: Vec<String> =
+        emu.walk(&format!("/v1.0/groups/{G2}/owners"), &t, &[]).iter().map(|o| o["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(owners, before, "reset restores the tenant as served at start");
+    assert_eq!(emu.get("/_emulator/stats", &t).body["writes"], 0);
+    let state = emu.get("/_emulator/tenant", &t).body;
+    assert_eq!(state["groups"][1]["owners"], json!(before), "the state endpoint speaks the tenant-file format");
 }
 
 #[test]
