@@ -360,7 +360,7 @@ pub fn generate(sizes: &Sizes, seed: u64) -> TenantFile {
         } else {
             (json!([]), true, false, false)
         };
-        let size = ((4.0 / (1.0 - rng.unit()).powf(0.9)) as usize).min(sizes.users.min(50_000));
+        let size = ((16.0 / (1.0 - rng.unit()).powf(0.9)) as usize).min(sizes.users.min(100_000));
         let mut members: Vec<Guid> = Vec::with_capacity(size);
         let start = rng.below(sizes.users.max(1));
         let step = 1 + rng.below(97);
