@@ -87,7 +87,7 @@ pub fn handle(world: &World, caller: &Caller, req: &ApiRequest, kind: &str, max_
     };
     let end = (token.o + page_size).min(entries.len());
     let mut body = Map::new();
-    body.insert("@odata.context".to_owned(), json!(format!("{}/v1.0/$metadata#{kind}", req.base_url)));
+    body.insert("@odata.context".to_owned(), json!(format!("{}$metadata#{kind}", req.metadata_base())));
     let version = req.path.trim_start_matches('/').split('/').next().unwrap_or("v1.0");
     let link = |param: &str, t: &Token| format!("{}/{version}/{kind}/delta?{param}={}", req.base_url, encode(t));
     if end < entries.len() {

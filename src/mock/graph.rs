@@ -247,7 +247,7 @@ fn single(world: &World, caller: &Caller, req: &ApiRequest, raw: &str, kind: Obj
         ObjectKind::ServicePrincipal => "servicePrincipals",
         ObjectKind::Application => "applications",
     };
-    body.insert("@odata.context".to_owned(), json!(format!("{}/v1.0/$metadata#{context}/$entity", req.base_url)));
+    body.insert("@odata.context".to_owned(), json!(format!("{}$metadata#{context}/$entity", req.metadata_base())));
     Ok(ApiResponse::ok(Value::Object(body)))
 }
 
@@ -326,7 +326,7 @@ fn organization(world: &World, caller: &Caller, req: &ApiRequest) -> Answer {
         ],
     });
     Ok(ApiResponse::ok(json!({
-        "@odata.context": format!("{}/v1.0/$metadata#organization", req.base_url),
+        "@odata.context": format!("{}$metadata#organization", req.metadata_base()),
         "value": [org],
     })))
 }
@@ -457,10 +457,9 @@ fn mailbox(world: &World, caller: &Caller, req: &ApiRequest, raw: &str, purpose_
             "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
         ));
     };
-    let base = &req.base_url;
     if purpose_only {
         return Ok(ApiResponse::ok(json!({
-            "@odata.context": format!("{base}/v1.0/$metadata#users('{}')/mailboxSettings/userPurpose", user.id),
+            "@odata.context": format!("{}$metadata#users('{}')/mailboxSettings/userPurpose", req.metadata_base(), user.id),
             "value": purpose,
         })));
     }
@@ -490,7 +489,7 @@ fn mailbox(world: &World, caller: &Caller, req: &ApiRequest, raw: &str, purpose_
     let mut body = Map::new();
     body.insert(
         "@odata.context".to_owned(),
-        json!(format!("{base}/v1.0/$metadata#users('{}')/mailboxSettings", user.id)),
+        json!(format!("{}$metadata#users('{}')/mailboxSettings", req.metadata_base(), user.id)),
     );
     let Value::Object(all) = all else { return Ok(ApiResponse::ok(Value::Object(body))) };
     match req.param("$select") {
@@ -788,7 +787,7 @@ fn get_by_ids(world: &World, caller: &Caller, req: &ApiRequest) -> Answer {
         }
     }
     Ok(ApiResponse::ok(json!({
-        "@odata.context": format!("{}/v1.0/$metadata#directoryObjects", req.base_url),
+        "@odata.context": format!("{}$metadata#directoryObjects", req.metadata_base()),
         "value": value,
     })))
 }

@@ -208,7 +208,7 @@ fn grant_app_role(
     let name =
         |w: &World, id: &Guid| crate::mock::graph::object(w, id).map(|o| o.get("displayName")).unwrap_or(Value::Null);
     let body = json!({
-        "@odata.context": format!("{}/v1.0/$metadata#appRoleAssignments/$entity", req.base_url),
+        "@odata.context": format!("{}$metadata#appRoleAssignments/$entity", req.metadata_base()),
         "id": id,
         "deletedDateTime": null,
         "appRoleId": app_role_id.as_str(),
@@ -286,7 +286,7 @@ fn add_role_assignment(world: &mut World, caller: &Caller, req: &ApiRequest) -> 
     Ok(ApiResponse::json(
         201,
         json!({
-            "@odata.context": format!("{}/v1.0/$metadata#roleManagement/directory/roleAssignments/$entity", req.base_url),
+            "@odata.context": format!("{}$metadata#roleManagement/directory/roleAssignments/$entity", req.metadata_base()),
             "id": id,
             "principalId": principal_id.as_str(),
             "roleDefinitionId": role_id.as_str(),

@@ -38,6 +38,12 @@ impl ApiRequest {
         self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
+    /// `http://host:port/v1.0/` (or `/beta/`): the prefix of `@odata.context` for this request's API version.
+    pub fn metadata_base(&self) -> String {
+        let version = if self.path.starts_with("/beta/") { "beta" } else { "v1.0" };
+        format!("{}/{version}/", self.base_url)
+    }
+
     pub fn json_body(&self) -> Option<Value> {
         serde_json::from_slice(&self.body).ok()
     }

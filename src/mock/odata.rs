@@ -416,8 +416,8 @@ pub fn page<T>(
         total += 1;
     }
     let ctx = match &q.select {
-        Some(s) => format!("{}/v1.0/$metadata#{context}({})", req.base_url, s.join(",")),
-        None => format!("{}/v1.0/$metadata#{context}", req.base_url),
+        Some(s) => format!("{}$metadata#{context}({})", req.metadata_base(), s.join(",")),
+        None => format!("{}$metadata#{context}", req.metadata_base()),
     };
     let mut body = Map::new();
     body.insert("@odata.context".to_owned(), Value::String(ctx));

@@ -65,8 +65,11 @@ fn group_membership_add_and_remove() {
         .map(|o| o.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(emu.post_json("/_emulator/reset", &t, &json!({})).status, 200);
-    let owners: Vec<String> =
-        emu.walk(&format!("/v1.0/groups/{G2}/owners"), &t, &[]).iter().map(|o| o["id"].as_str().unwrap().to_owned()).collect();
+    let owners: Vec<String> = emu
+        .walk(&format!("/v1.0/groups/{G2}/owners"), &t, &[])
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(owners, before, "reset restores the tenant as served at start");
     assert_eq!(emu.get("/_emulator/stats", &t).body["writes"], 0);
     let state = emu.get("/_emulator/tenant", &t).body;
