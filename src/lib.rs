@@ -8,6 +8,7 @@
 //! - L5 [`cli`]: argument parsing, dispatch, error printing. Nothing imports it.
 
 pub mod cli;
+pub mod azure;
 pub mod clock;
 pub mod exit_code;
 pub mod mock;

@@ -14,7 +14,7 @@ mod writer;
 pub use error::StoreError;
 pub use meta::{FormatVersion, NewSnapshot, SnapshotMeta};
 pub use reader::{Counts, Snapshot};
-pub use writer::{Batch, Finished, SnapshotWriter};
+pub use writer::{Batch, Consolidate, Finished, SignIn, SnapshotWriter};
 
 /// The snapshot format this build writes. Readers accept any minor version of the same major.
 pub const FORMAT: FormatVersion = FormatVersion { major: 1, minor: 0 };

@@ -7,22 +7,53 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, Transaction, params};
 
-use crate::model::{Grant, Part, Principal, RequestStats, Resource, RoleDefinition, Timestamp};
+use crate::model::{Grant, Guid, Part, Principal, RequestStats, Resource, RoleDefinition, Timestamp};
 use crate::store::meta::{NewSnapshot, key};
 use crate::store::{StoreError, fingerprint, open};
 
 /// Rows to write in one transaction.
+///
+/// Besides whole rows, a batch can carry facts about principals that arrive separately (sign-in activity, mailbox
+/// purpose) and principals to leave out; those are kept aside and merged by [`SnapshotWriter::consolidate`], so they
+/// may arrive before or after the rows they concern.
 #[derive(Debug, Default, Clone)]
 pub struct Batch {
     pub principals: Vec<Principal>,
     pub resources: Vec<Resource>,
     pub role_definitions: Vec<RoleDefinition>,
     pub grants: Vec<Grant>,
+    pub sign_ins: Vec<SignIn>,
+    /// (user id, mailbox purpose).
+    pub mailboxes: Vec<(Guid, String)>,
+    /// Principals to leave out of the snapshot, with every grant they hold or are the target of.
+    pub excluded: Vec<Guid>,
+}
+
+/// A user's sign-in activity, as collected apart from the user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignIn {
+    pub user: Guid,
+    pub last: Option<Timestamp>,
+    pub last_non_interactive: Option<Timestamp>,
+    pub last_successful: Option<Timestamp>,
+}
+
+/// What [`SnapshotWriter::consolidate`] does besides merging.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Consolidate {
+    /// Drop role definitions no grant uses (active or eligible, any scope).
+    pub drop_unused_roles: bool,
 }
 
 impl Batch {
     pub fn len(&self) -> usize {
-        self.principals.len() + self.resources.len() + self.role_definitions.len() + self.grants.len()
+        self.principals.len()
+            + self.resources.len()
+            + self.role_definitions.len()
+            + self.grants.len()
+            + self.sign_ins.len()
+            + self.mailboxes.len()
+            + self.excluded.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -68,6 +99,8 @@ impl SnapshotWriter {
         let mut writer =
             SnapshotWriter { conn: None, partial: partial.clone(), target: path.to_owned(), finished: false };
         let conn = open::create(&partial)?;
+        conn.execute_batch(include_str!("../../queries/store/staging.sql"))
+            .map_err(|source| StoreError::WriteSql { path: partial.clone(), source })?;
         writer.conn = Some(conn);
         writer.set_meta(&[
             (key::TOOL_VERSION, env!("CARGO_PKG_VERSION").to_owned()),
@@ -103,6 +136,34 @@ impl SnapshotWriter {
             }
             for g in &batch.grants {
                 insert_grant(tx, g)?;
+            }
+            for s in &batch.sign_ins {
+                tx.prepare_cached("INSERT OR REPLACE INTO temp.sign_ins VALUES (?1, ?2, ?3, ?4)")?.execute(params![
+                    s.user.as_str(),
+                    text(&s.last),
+                    text(&s.last_non_interactive),
+                    text(&s.last_successful),
+                ])?;
+            }
+            for (user, purpose) in &batch.mailboxes {
+                tx.prepare_cached("INSERT OR REPLACE INTO temp.mailboxes VALUES (?1, ?2)")?
+                    .execute(params![user.as_str(), purpose])?;
+            }
+            for id in &batch.excluded {
+                tx.prepare_cached("INSERT OR IGNORE INTO temp.excluded VALUES (?1)")?.execute(params![id.as_str()])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Merges what arrived apart (sign-ins, mailbox purposes), removes excluded principals and their grants, adds a
+    /// row for every principal and Azure scope that grants name but nothing described, and optionally drops unused
+    /// role definitions. Run once, after the last batch and before [`SnapshotWriter::finish`].
+    pub fn consolidate(&mut self, options: Consolidate) -> Result<(), StoreError> {
+        self.with_tx(|tx| {
+            tx.execute_batch(include_str!("../../queries/store/consolidate.sql"))?;
+            if options.drop_unused_roles {
+                tx.execute_batch(include_str!("../../queries/store/drop_unused_roles.sql"))?;
             }
             Ok(())
         })
@@ -288,18 +349,24 @@ fn insert_role_definition(tx: &Transaction<'_>, d: &RoleDefinition) -> rusqlite:
     Ok(())
 }
 
-/// Two assignments with the same meaning (the primary key) can both be listed, e.g. one inherited assignment seen
-/// from two scopes. The one with the smaller source id wins, so the result does not depend on arrival order.
+/// Two listings of the same assignment (same meaning: the primary key) can both arrive, e.g. one inherited
+/// assignment seen from two scopes, or a membership seen in the directory and again, with its end date, in PIM.
+/// They are merged column by column: a value beats NULL, and of two values the smaller wins, so the result does
+/// not depend on arrival order.
 fn insert_grant(tx: &Transaction<'_>, g: &Grant) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO grants (principal_id, principal_type, relation, target_id, role_id, scope, state,
             assignment_type, member_type, start_at, end_at, created_at, source_id, condition)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (principal_id, relation, target_id, role_id, scope, state) DO UPDATE SET
-            principal_type = excluded.principal_type, assignment_type = excluded.assignment_type,
-            member_type = excluded.member_type, start_at = excluded.start_at, end_at = excluded.end_at,
-            created_at = excluded.created_at, source_id = excluded.source_id, condition = excluded.condition
-         WHERE coalesce(excluded.source_id, '') < coalesce(grants.source_id, '')",
+            principal_type = coalesce(min(grants.principal_type, excluded.principal_type), grants.principal_type, excluded.principal_type),
+            assignment_type = coalesce(min(grants.assignment_type, excluded.assignment_type), grants.assignment_type, excluded.assignment_type),
+            member_type = coalesce(min(grants.member_type, excluded.member_type), grants.member_type, excluded.member_type),
+            start_at = coalesce(min(grants.start_at, excluded.start_at), grants.start_at, excluded.start_at),
+            end_at = coalesce(min(grants.end_at, excluded.end_at), grants.end_at, excluded.end_at),
+            created_at = coalesce(min(grants.created_at, excluded.created_at), grants.created_at, excluded.created_at),
+            source_id = coalesce(min(grants.source_id, excluded.source_id), grants.source_id, excluded.source_id),
+            condition = coalesce(min(grants.condition, excluded.condition), grants.condition, excluded.condition)",
     )?
     .execute(params![
         g.principal_id.as_str(),

@@ -1,0 +1,213 @@
+//! Credentials, through `azure_identity`: client secret, workload identity federation, managed identity, Azure CLI.
+//!
+//! Against a loopback `--endpoint` (the emulator) the same credential types run: the library keeps its https
+//! authority, and a transport rewrites only its token requests to the loopback address. Secrets are held as
+//! `azure_core` secrets, which never print.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use azure_core::credentials::{Secret, TokenCredential};
+use azure_core::http::{AsyncRawResponse, ClientOptions, HttpClient, Request, Transport};
+use azure_identity::{
+    AzureCliCredential, AzureCliCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
+    ManagedIdentityCredential, ManagedIdentityCredentialOptions, WorkloadIdentityCredential,
+    WorkloadIdentityCredentialOptions,
+};
+
+use crate::azure::cloud::Endpoints;
+
+/// How to authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CredentialKind {
+    /// Workload identity when `AZURE_FEDERATED_TOKEN_FILE` is set, else a client secret when one is given.
+    Auto,
+    /// Client id and secret (`AZURE_CLIENT_SECRET` or `--client-secret-file`).
+    Secret,
+    /// Workload identity federation (`AZURE_FEDERATED_TOKEN_FILE`), e.g. in CI runners.
+    WorkloadIdentity,
+    /// The managed identity of the machine azsnap runs on.
+    ManagedIdentity,
+    /// The account signed in to the Azure CLI (`az login`).
+    AzureCli,
+}
+
+/// Everything needed to build a credential. `Debug` never shows the secret.
+#[derive(Debug, Clone)]
+pub struct CredentialConfig {
+    pub kind: CredentialKind,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub secret: Option<Secret>,
+    pub federated_token_file: Option<PathBuf>,
+}
+
+/// Why no credential could be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    #[error("no credentials: {0}")]
+    Missing(String),
+    #[error("cannot set up {kind} credentials: {message}")]
+    Invalid { kind: &'static str, message: String },
+}
+
+/// Sends the credential library's requests to a loopback endpoint instead of the cloud's login host.
+#[derive(Debug)]
+struct Redirect {
+    inner: Arc<dyn HttpClient>,
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+}
+
+#[async_trait::async_trait]
+impl HttpClient for Redirect {
+    async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+        let mut req = request.clone();
+        let url = req.url_mut();
+        // Setting these cannot fail for an http(s) URL and a host name or address.
+        let _ = url.set_scheme(&self.scheme);
+        let _ = url.set_host(Some(&self.host));
+        let _ = url.set_port(self.port);
+        self.inner.execute_request(&req).await
+    }
+}
+
+fn client_options(endpoints: &Endpoints) -> ClientOptions {
+    let mut options = ClientOptions::default();
+    if let Some(target) = &endpoints.token_redirect {
+        let (scheme, rest) = target.split_once("://").unwrap_or(("http", target));
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (h.to_owned(), p.parse().ok()),
+            _ => (rest.to_owned(), None),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        options.transport = Some(Transport::new(Arc::new(Redirect {
+            inner: azure_core::http::new_http_client(None),
+            scheme: scheme.to_owned(),
+            host,
+            port,
+        })));
+    }
+    if endpoints.authority != "https://login.microsoftonline.com" {
+        options.cloud = Some(Arc::new(cloud_config(endpoints)));
+    }
+    options
+}
+
+fn cloud_config(endpoints: &Endpoints) -> azure_core::cloud::CloudConfiguration {
+    use azure_core::cloud::CloudConfiguration;
+    match endpoints.authority.as_str() {
+        "https://login.microsoftonline.us" => CloudConfiguration::AzureGovernment,
+        "https://login.chinacloudapi.cn" => CloudConfiguration::AzureChina,
+        other => {
+            let mut custom = azure_core::cloud::CustomConfiguration::default();
+            custom.authority_host = other.to_owned();
+            CloudConfiguration::Custom(custom)
+        }
+    }
+}
+
+impl CredentialConfig {
+    /// Builds the credential this configuration asks for.
+    pub fn build(&self, endpoints: &Endpoints) -> Result<Arc<dyn TokenCredential>, CredentialError> {
+        let kind = match self.kind {
+            CredentialKind::Auto if self.federated_token_file.is_some() => Resolved::WorkloadIdentity,
+            CredentialKind::Auto if self.secret.is_some() => Resolved::Secret,
+            CredentialKind::Auto => {
+                return Err(CredentialError::Missing(
+                    "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or --client-secret-file), or \
+                     AZURE_FEDERATED_TOKEN_FILE, or choose --credential managed-identity|azure-cli"
+                        .to_owned(),
+                ));
+            }
+            CredentialKind::Secret => Resolved::Secret,
+            CredentialKind::WorkloadIdentity => Resolved::WorkloadIdentity,
+            CredentialKind::ManagedIdentity => Resolved::ManagedIdentity,
+            CredentialKind::AzureCli => Resolved::AzureCli,
+        };
+        let need = |v: &Option<String>, what: &str| {
+            v.clone().ok_or_else(|| CredentialError::Missing(format!("{what} is required for {kind:?} credentials")))
+        };
+        let invalid = |kind: &'static str| move |e: azure_core::Error| CredentialError::Invalid { kind, message: e.to_string() };
+        let options = client_options(endpoints);
+        Ok(match kind {
+            Resolved::Secret => {
+                let tenant = need(&self.tenant_id, "a tenant id (AZURE_TENANT_ID or --tenant-id)")?;
+                let client = need(&self.client_id, "a client id (AZURE_CLIENT_ID or --client-id)")?;
+                let secret = self.secret.clone().ok_or_else(|| {
+                    CredentialError::Missing("a client secret (AZURE_CLIENT_SECRET or --client-secret-file)".to_owned())
+                })?;
+                ClientSecretCredential::new(&tenant, client, secret, Some(ClientSecretCredentialOptions { client_options: options }))
+                    .map_err(invalid("client secret"))?
+            }
+            Resolved::WorkloadIdentity => {
+                let mut o = WorkloadIdentityCredentialOptions {
+                    client_id: self.client_id.clone(),
+                    tenant_id: self.tenant_id.clone(),
+                    token_file_path: self.federated_token_file.clone(),
+                    ..WorkloadIdentityCredentialOptions::default()
+                };
+                o.credential_options.client_options = options;
+                WorkloadIdentityCredential::new(Some(o)).map_err(invalid("workload identity"))?
+            }
+            Resolved::ManagedIdentity => {
+                let o = ManagedIdentityCredentialOptions { client_options: options, ..ManagedIdentityCredentialOptions::default() };
+                ManagedIdentityCredential::new(Some(o)).map_err(invalid("managed identity"))?
+            }
+            Resolved::AzureCli => {
+                let o = AzureCliCredentialOptions { tenant_id: self.tenant_id.clone(), ..AzureCliCredentialOptions::default() };
+                AzureCliCredential::new(Some(o)).map_err(invalid("Azure CLI"))?
+            }
+        })
+    }
+}
+
+/// A credential kind with `Auto` decided.
+#[derive(Debug, Clone, Copy)]
+enum Resolved {
+    Secret,
+    WorkloadIdentity,
+    ManagedIdentity,
+    AzureCli,
+}
+
+/// What a failed token request means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenFailure {
+    /// The identity platform refused: bad secret, unknown app or tenant, bad scope.
+    Refused { aadsts: Option<String>, message: String },
+    /// The login endpoint could not be reached.
+    Unreachable(String),
+}
+
+/// Classifies a credential error: an `AADSTSnnnn` answer, or a network failure.
+pub fn classify(err: &azure_core::Error) -> TokenFailure {
+    let text = err.to_string();
+    if let Some(at) = text.find("AADSTS") {
+        let code: String = text[at + 6..].chars().take_while(char::is_ascii_digit).collect();
+        let description = text[at..].lines().next().unwrap_or_default().trim().to_owned();
+        return TokenFailure::Refused { aadsts: Some(format!("AADSTS{code}")), message: description };
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if let Some(az) = e.downcast_ref::<azure_core::Error>()
+            && matches!(az.kind(), azure_core::error::ErrorKind::Io | azure_core::error::ErrorKind::Connection)
+        {
+            return TokenFailure::Unreachable(first_line(&text));
+        }
+        if e.downcast_ref::<std::io::Error>().is_some() {
+            return TokenFailure::Unreachable(first_line(&text));
+        }
+        source = e.source();
+    }
+    let lower = text.to_ascii_lowercase();
+    if ["connection refused", "error sending request", "dns error", "timed out", "connect"].iter().any(|s| lower.contains(s)) {
+        return TokenFailure::Unreachable(first_line(&text));
+    }
+    TokenFailure::Refused { aadsts: None, message: first_line(&text) }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().trim().to_owned()
+}
