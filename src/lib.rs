@@ -7,8 +7,8 @@
 //! - L4 [`report`]: rendering of tables as text, JSON or CSV.
 //! - L5 [`cli`]: argument parsing, dispatch, error printing. Nothing imports it.
 
-pub mod cli;
 pub mod azure;
+pub mod cli;
 pub mod clock;
 pub mod exit_code;
 pub mod mock;

@@ -132,7 +132,8 @@ impl AzureClient {
             Service::Graph => &self.endpoints.graph_scope,
             Service::Arm => &self.endpoints.arm_scope,
         };
-        let token = self.credential.get_token(&[scope.as_str()], None).await.map_err(|e| ApiError::Auth(classify(&e)))?;
+        let token =
+            self.credential.get_token(&[scope.as_str()], None).await.map_err(|e| ApiError::Auth(classify(&e)))?;
         Ok(token.token.secret().to_owned())
     }
 
@@ -173,7 +174,8 @@ impl AzureClient {
             attempt += 1;
             let token = self.token(service).await?;
             let outcome = {
-                let _slot = slots.acquire().await.map_err(|e| ApiError::Transport { service: name, message: e.to_string() })?;
+                let _slot =
+                    slots.acquire().await.map_err(|e| ApiError::Transport { service: name, message: e.to_string() })?;
                 let mut req = self.http.request(method.clone(), url).bearer_auth(token);
                 for (k, v) in headers {
                     req = req.header(*k, *v);

@@ -21,9 +21,11 @@ impl Cloud {
             Cloud::Public => {
                 ("https://login.microsoftonline.com", "https://graph.microsoft.com", "https://management.azure.com")
             }
-            Cloud::Usgov => {
-                ("https://login.microsoftonline.us", "https://graph.microsoft.us", "https://management.usgovcloudapi.net")
-            }
+            Cloud::Usgov => (
+                "https://login.microsoftonline.us",
+                "https://graph.microsoft.us",
+                "https://management.usgovcloudapi.net",
+            ),
             Cloud::UsgovDod => (
                 "https://login.microsoftonline.us",
                 "https://dod-graph.microsoft.us",
@@ -77,9 +79,13 @@ pub struct Endpoints {
 pub enum EndpointError {
     #[error("'{0}' is not a URL of the form http(s)://host[:port]")]
     NotUrl(String),
-    #[error("'{0}' uses plain http; only loopback addresses (127.0.0.1, ::1, localhost) may, anything else needs https")]
+    #[error(
+        "'{0}' uses plain http; only loopback addresses (127.0.0.1, ::1, localhost) may, anything else needs https"
+    )]
     PlainHttp(String),
-    #[error("'{0}' is not a Graph host of a known cloud (graph.microsoft.com, graph.microsoft.us, dod-graph.microsoft.us, microsoftgraph.chinacloudapi.cn)")]
+    #[error(
+        "'{0}' is not a Graph host of a known cloud (graph.microsoft.com, graph.microsoft.us, dod-graph.microsoft.us, microsoftgraph.chinacloudapi.cn)"
+    )]
     UnknownGraphDomain(String),
 }
 
@@ -178,7 +184,10 @@ mod tests {
         assert_eq!(e.token_redirect.as_deref(), Some("http://127.0.0.1:8080"));
         assert_eq!(e.authority, "https://login.microsoftonline.com", "the library still sees an https authority");
         assert_eq!(e.graph_scope, "https://graph.microsoft.com/.default");
-        assert!(matches!(Endpoints::new(Cloud::Public, None, Some("http://proxy.corp:8080")), Err(EndpointError::PlainHttp(_))));
+        assert!(matches!(
+            Endpoints::new(Cloud::Public, None, Some("http://proxy.corp:8080")),
+            Err(EndpointError::PlainHttp(_))
+        ));
         let p = Endpoints::new(Cloud::Public, None, Some("https://proxy.corp:8443")).unwrap();
         assert_eq!((p.authority.as_str(), p.token_redirect.as_deref()), ("https://proxy.corp:8443", None));
         for bad in ["ftp://x", "http://", "https://a/b", "127.0.0.1:80"] {

@@ -129,7 +129,8 @@ impl CredentialConfig {
         let need = |v: &Option<String>, what: &str| {
             v.clone().ok_or_else(|| CredentialError::Missing(format!("{what} is required for {kind:?} credentials")))
         };
-        let invalid = |kind: &'static str| move |e: azure_core::Error| CredentialError::Invalid { kind, message: e.to_string() };
+        let invalid =
+            |kind: &'static str| move |e: azure_core::Error| CredentialError::Invalid { kind, message: e.to_string() };
         let options = client_options(endpoints);
         Ok(match kind {
             Resolved::Secret => {
@@ -138,8 +139,13 @@ impl CredentialConfig {
                 let secret = self.secret.clone().ok_or_else(|| {
                     CredentialError::Missing("a client secret (AZURE_CLIENT_SECRET or --client-secret-file)".to_owned())
                 })?;
-                ClientSecretCredential::new(&tenant, client, secret, Some(ClientSecretCredentialOptions { client_options: options }))
-                    .map_err(invalid("client secret"))?
+                ClientSecretCredential::new(
+                    &tenant,
+                    client,
+                    secret,
+                    Some(ClientSecretCredentialOptions { client_options: options }),
+                )
+                .map_err(invalid("client secret"))?
             }
             Resolved::WorkloadIdentity => {
                 let mut o = WorkloadIdentityCredentialOptions {
@@ -152,11 +158,17 @@ impl CredentialConfig {
                 WorkloadIdentityCredential::new(Some(o)).map_err(invalid("workload identity"))?
             }
             Resolved::ManagedIdentity => {
-                let o = ManagedIdentityCredentialOptions { client_options: options, ..ManagedIdentityCredentialOptions::default() };
+                let o = ManagedIdentityCredentialOptions {
+                    client_options: options,
+                    ..ManagedIdentityCredentialOptions::default()
+                };
                 ManagedIdentityCredential::new(Some(o)).map_err(invalid("managed identity"))?
             }
             Resolved::AzureCli => {
-                let o = AzureCliCredentialOptions { tenant_id: self.tenant_id.clone(), ..AzureCliCredentialOptions::default() };
+                let o = AzureCliCredentialOptions {
+                    tenant_id: self.tenant_id.clone(),
+                    ..AzureCliCredentialOptions::default()
+                };
                 AzureCliCredential::new(Some(o)).map_err(invalid("Azure CLI"))?
             }
         })
@@ -202,7 +214,10 @@ pub fn classify(err: &azure_core::Error) -> TokenFailure {
         source = e.source();
     }
     let lower = text.to_ascii_lowercase();
-    if ["connection refused", "error sending request", "dns error", "timed out", "connect"].iter().any(|s| lower.contains(s)) {
+    if ["connection refused", "error sending request", "dns error", "timed out", "connect"]
+        .iter()
+        .any(|s| lower.contains(s))
+    {
         return TokenFailure::Unreachable(first_line(&text));
     }
     TokenFailure::Refused { aadsts: None, message: first_line(&text) }

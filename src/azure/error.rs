@@ -44,7 +44,10 @@ impl ApiError {
 
     /// The tenant lacks the license the request needs (P2 for PIM, P1/P2 for sign-in activity).
     pub fn is_license(&self) -> bool {
-        matches!(self.code(), Some("AadPremiumLicenseRequired" | "Authentication_RequestFromNonPremiumTenantOrB2CTenant"))
+        matches!(
+            self.code(),
+            Some("AadPremiumLicenseRequired" | "Authentication_RequestFromNonPremiumTenantOrB2CTenant")
+        )
     }
 
     /// The credentials lack a permission for this request.
@@ -57,7 +60,9 @@ impl ApiError {
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            ApiError::Transport { .. } | ApiError::RetriesExhausted { .. } | ApiError::Auth(TokenFailure::Unreachable(_))
+            ApiError::Transport { .. }
+                | ApiError::RetriesExhausted { .. }
+                | ApiError::Auth(TokenFailure::Unreachable(_))
         )
     }
 }

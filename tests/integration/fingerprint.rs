@@ -21,6 +21,7 @@ fn reordered(b: &Batch, seed: u64, chunks: usize) -> Vec<Batch> {
         resources: shuffle(&b.resources, seed.rotate_left(7)),
         role_definitions: shuffle(&b.role_definitions, seed.rotate_left(13)),
         grants: shuffle(&b.grants, seed.rotate_left(29)),
+        ..Batch::default()
     };
     let n = chunks.max(1);
     let mut out = vec![Batch::default(); n];

@@ -120,6 +120,7 @@ pub fn batch() -> Batch {
         resources: vec![tenant, mg, sub, rg, acct, container],
         role_definitions: vec![ga, ow, app_role],
         grants: vec![member, group_owner, dir_role, eligible, app_grant, rbac, orphan, delegated],
+        ..Batch::default()
     }
 }
 
