@@ -10,6 +10,7 @@
 pub mod azure;
 pub mod cli;
 pub mod clock;
+pub mod collect;
 pub mod exit_code;
 pub mod mock;
 pub mod model;

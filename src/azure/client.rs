@@ -242,8 +242,12 @@ impl AzureClient {
         Ok(self.send(service, reqwest::Method::GET, url, headers, None).await?.body)
     }
 
-    /// Walks a paged list from `first` (absolute URL), handing each page's items to `each` in order.
-    /// Follows `@odata.nextLink` (Graph) or `nextLink` (ARM) only on the configured hosts.
+    /// A pager over a list starting at `first` (absolute URL).
+    pub fn pager<'a>(&'a self, service: Service, first: &str, headers: &'a [(&'a str, &'a str)]) -> Pager<'a> {
+        Pager { client: self, service, next: Some(first.to_owned()), headers, last: Value::Null }
+    }
+
+    /// Walks a paged list to the end, handing each page's items to `each`; returns the last page.
     pub async fn pages(
         &self,
         service: Service,
@@ -251,25 +255,43 @@ impl AzureClient {
         headers: &[(&str, &str)],
         mut each: impl FnMut(Vec<Value>) -> Result<(), ApiError>,
     ) -> Result<Value, ApiError> {
-        let mut url = first.to_owned();
-        loop {
-            let mut page = self.get(service, &url, headers).await?;
-            self.note(service, |s| s.pages += 1);
-            let items = match page.get_mut("value").map(Value::take) {
-                Some(Value::Array(items)) => items,
-                _ => Vec::new(),
-            };
+        let mut pager = self.pager(service, first, headers);
+        while let Some(items) = pager.next().await? {
             each(items)?;
-            let next = page.get("@odata.nextLink").or_else(|| page.get("nextLink")).and_then(Value::as_str);
-            match next {
-                Some(n) if !n.is_empty() => {
-                    if !self.endpoints.owns(n) {
-                        return Err(ApiError::ForeignLink(n.to_owned()));
-                    }
-                    url = n.to_owned();
-                }
-                _ => return Ok(page),
-            }
         }
+        Ok(pager.last)
+    }
+}
+
+/// Pages of a list, fetched one at a time: follows `@odata.nextLink` (Graph) or `nextLink` (ARM), only on the
+/// configured hosts.
+pub struct Pager<'a> {
+    client: &'a AzureClient,
+    service: Service,
+    next: Option<String>,
+    headers: &'a [(&'a str, &'a str)],
+    /// The last page fetched, without its items (for `@odata.deltaLink` and the like).
+    pub last: Value,
+}
+
+impl Pager<'_> {
+    /// The next page's items, or `None` after the last page.
+    pub async fn next(&mut self) -> Result<Option<Vec<Value>>, ApiError> {
+        let Some(url) = self.next.take() else { return Ok(None) };
+        let mut page = self.client.get(self.service, &url, self.headers).await?;
+        self.client.note(self.service, |s| s.pages += 1);
+        let items = match page.get_mut("value").map(Value::take) {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        };
+        let next = page.get("@odata.nextLink").or_else(|| page.get("nextLink")).and_then(Value::as_str);
+        if let Some(n) = next.filter(|n| !n.is_empty()) {
+            if !self.client.endpoints.owns(n) {
+                return Err(ApiError::ForeignLink(n.to_owned()));
+            }
+            self.next = Some(n.to_owned());
+        }
+        self.last = page;
+        Ok(Some(items))
     }
 }

@@ -74,7 +74,16 @@ impl HttpClient for Redirect {
 }
 
 fn client_options(endpoints: &Endpoints) -> ClientOptions {
-    let mut options = ClientOptions::default();
+    // A login endpoint that cannot be reached should fail the run in seconds, not after the library's minute.
+    let mut options = ClientOptions {
+        retry: azure_core::http::RetryOptions::exponential(azure_core::http::ExponentialRetryOptions {
+            initial_delay: azure_core::time::Duration::milliseconds(200),
+            max_retries: 3,
+            max_total_elapsed: azure_core::time::Duration::seconds(15),
+            max_delay: azure_core::time::Duration::seconds(4),
+        }),
+        ..ClientOptions::default()
+    };
     if let Some(target) = &endpoints.token_redirect {
         let (scheme, rest) = target.split_once("://").unwrap_or(("http", target));
         let (host, port) = match rest.rsplit_once(':') {

@@ -1,51 +1,61 @@
-//! `azsnap collect`: capture a snapshot from Graph and ARM. The options are the contract of `docs/cli.md`.
+//! `azsnap collect`: capture a snapshot from Graph and ARM. Resolves the command line (endpoints, credentials,
+//! options), runs the collector, reports parts and exits with the documented code.
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use azure_core::credentials::Secret;
+use serde_json::json;
+
+use crate::azure::client::RetryPolicy;
+use crate::azure::credential::{CredentialConfig, CredentialKind, TokenFailure};
+use crate::azure::{AzureClient, Cloud, Endpoints};
 use crate::cli::{CliError, Ui};
-
-/// National cloud whose login, Graph and ARM hosts (and token scopes) to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Cloud {
-    Public,
-    Usgov,
-    UsgovDod,
-    China,
-}
+use crate::collect::{CollectError, CollectOptions, External};
+use crate::exit_code;
+use crate::model::PartStatus;
+use crate::store::Snapshot;
 
 #[derive(Debug, clap::Args)]
 pub struct CollectArgs {
     /// Where to write the snapshot (written as OUTPUT.partial, renamed when complete).
     #[arg(short, long, value_name = "SNAP.db")]
     pub output: PathBuf,
-    /// Tenant id or verified domain [env: AZURE_TENANT_ID].
+    /// Replace OUTPUT if it exists (it stays in place until the new snapshot is complete).
+    #[arg(long)]
+    pub force: bool,
+    /// Tenant id or verified domain [default: AZURE_TENANT_ID].
     #[arg(long)]
     pub tenant_id: Option<String>,
-    /// Application (client) id [env: AZURE_CLIENT_ID].
+    /// Application (client) id [default: AZURE_CLIENT_ID].
     #[arg(long)]
     pub client_id: Option<String>,
-    /// File holding the client secret (otherwise AZURE_CLIENT_SECRET; never on the command line).
+    /// File holding the client secret (otherwise AZURE_CLIENT_SECRET; a secret is never taken on the command line).
     #[arg(long, value_name = "FILE")]
     pub client_secret_file: Option<PathBuf>,
+    /// How to authenticate.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub credential: CredentialKind,
     /// Read every user's mailbox purpose (shared, room, equipment, …) through `$batch`.
     #[arg(long)]
     pub mailbox_settings: bool,
     /// Leave out groups synced from on-premises AD, and their memberships.
     #[arg(long)]
     pub skip_ad_groups: bool,
-    /// Graph host to use, e.g. graph.microsoft.us (prefer --cloud, which moves every host together).
+    /// Graph host to use, e.g. graph.microsoft.us; moves the login and ARM hosts and scopes to that cloud too.
     #[arg(long, value_name = "DOMAIN")]
     pub graph_domain: Option<String>,
     /// National cloud.
     #[arg(long, value_enum, default_value = "public")]
     pub cloud: Cloud,
-    /// Leave out role definitions that no assignment uses.
+    /// Leave out role definitions that no assignment (active or eligible, any scope) uses.
     #[arg(long)]
     pub skip_unused_roles: bool,
     /// Do not list blob containers.
     #[arg(long)]
     pub skip_containers: bool,
-    /// Take principals from another snapshot (a shared identity source).
+    /// Take users and groups (with memberships) from another snapshot, a shared identity source.
     #[arg(long, value_name = "OTHER.db")]
     pub external_identities: Option<PathBuf>,
     /// Make no PIM / Entra ID P2 calls at all.
@@ -59,6 +69,151 @@ pub struct CollectArgs {
     pub concurrency: usize,
 }
 
-pub fn run(_args: &CollectArgs, _ui: &mut Ui) -> Result<u8, CliError> {
-    Err(CliError::not_implemented("collect"))
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn credential_config(args: &CollectArgs) -> Result<CredentialConfig, CliError> {
+    let secret = match &args.client_secret_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::usage(format!("{}: cannot read the client secret file: {e}", path.display())))?;
+            let trimmed = text.trim_end_matches(['\r', '\n']).to_owned();
+            if trimmed.is_empty() {
+                return Err(CliError::usage(format!("{}: the client secret file is empty", path.display())));
+            }
+            Some(Secret::new(trimmed))
+        }
+        None => env("AZURE_CLIENT_SECRET").map(Secret::new),
+    };
+    Ok(CredentialConfig {
+        kind: args.credential,
+        tenant_id: args.tenant_id.clone().or_else(|| env("AZURE_TENANT_ID")),
+        client_id: args.client_id.clone().or_else(|| env("AZURE_CLIENT_ID")),
+        secret,
+        federated_token_file: env("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
+    })
+}
+
+fn external(path: &std::path::Path) -> Result<External, CliError> {
+    let snap = Snapshot::open(path)?;
+    let fingerprint = snap.stored_fingerprint()?.unwrap_or_default();
+    Ok(External {
+        source: format!("{} ({fingerprint})", path.display()),
+        principals: snap
+            .principals()?
+            .into_iter()
+            .filter(|p| matches!(p.kind, crate::model::PrincipalKind::User | crate::model::PrincipalKind::Group))
+            .collect(),
+        memberships: snap.group_links()?,
+    })
+}
+
+pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
+    let endpoints = Endpoints::new(args.cloud, args.graph_domain.as_deref(), args.endpoint.as_deref())
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    if args.output.exists() && !args.force {
+        return Err(CliError::usage(format!("{}: already exists", args.output.display()))
+            .with_hint("pass --force to replace it, or choose another --output"));
+    }
+    let credential =
+        credential_config(args)?.build(&endpoints).map_err(|e| CliError::new(exit_code::AUTH, e.to_string()))?;
+    let external = args.external_identities.as_deref().map(external).transpose()?;
+    let recorded = json!({
+        "mailbox_settings": args.mailbox_settings,
+        "skip_ad_groups": args.skip_ad_groups,
+        "skip_unused_roles": args.skip_unused_roles,
+        "skip_containers": args.skip_containers,
+        "skip_p2": args.skip_p2,
+        "concurrency": args.concurrency,
+        "credential": format!("{:?}", args.credential).to_ascii_lowercase(),
+        "external_identities": external.as_ref().map(|e| e.source.clone()),
+    });
+    let options = CollectOptions {
+        mailbox_settings: args.mailbox_settings,
+        skip_ad_groups: args.skip_ad_groups,
+        skip_unused_roles: args.skip_unused_roles,
+        skip_containers: args.skip_containers,
+        skip_p2: args.skip_p2,
+        concurrency: args.concurrency.max(1),
+        external,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::usage(format!("cannot start the async runtime: {e}")))?;
+    let client = Arc::new(
+        AzureClient::new(endpoints, credential, options.concurrency, RetryPolicy::default())
+            .map_err(|e| CliError::new(exit_code::API_FAILURE, e.to_string()))?,
+    );
+    let started = crate::clock::now();
+    let progress = ui.wants_progress();
+    let outcome = runtime.block_on(async {
+        let ticker = progress.then(|| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let mut err = std::io::stderr();
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    let stats = client.stats();
+                    let requests: u64 = stats.iter().map(|s| s.requests).sum();
+                    let throttled: u64 = stats.iter().map(|s| s.throttled).sum();
+                    let _ = write!(err, "\rcollecting: {requests} requests, {throttled} throttled   ");
+                }
+            })
+        });
+        let result =
+            crate::collect::collect(client.clone(), options, &args.output, args.force, started, recorded).await;
+        if let Some(t) = ticker {
+            t.abort();
+            let _ = writeln!(std::io::stderr());
+        }
+        result
+    });
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(CollectError::Auth(TokenFailure::Refused { aadsts, message })) => {
+            let code = aadsts.map(|c| format!("{c}: ")).unwrap_or_default();
+            let message = message.strip_prefix(&code).unwrap_or(&message).to_owned();
+            return Err(CliError::new(exit_code::AUTH, format!("authentication failed: {code}{message}")).with_hint(
+                "check AZURE_TENANT_ID, AZURE_CLIENT_ID and the client secret (or federated token) of the app",
+            ));
+        }
+        Err(CollectError::Auth(TokenFailure::Unreachable(m))) => {
+            return Err(CliError::new(exit_code::API_FAILURE, format!("the login endpoint could not be reached: {m}")));
+        }
+        Err(CollectError::Unavailable(e)) => {
+            return Err(CliError::new(
+                exit_code::API_FAILURE,
+                format!("collection abandoned, no snapshot written: {e}"),
+            ));
+        }
+        Err(CollectError::Store(e)) => return Err(e.into()),
+    };
+    for p in outcome.parts.iter().filter(|p| p.status != PartStatus::Complete && p.status != PartStatus::Skipped) {
+        ui.note(&format!("warning: part {} {}", p.name, p.describe()));
+    }
+    let requests: u64 = outcome.stats.iter().map(|s| s.requests).sum();
+    let throttled: u64 = outcome.stats.iter().map(|s| s.throttled).sum();
+    ui.note(&format!(
+        "collected tenant {} into {}: {} objects, {requests} requests ({throttled} throttled), {}",
+        outcome.tenant_id,
+        outcome.path.display(),
+        outcome.rows,
+        if outcome.complete { "complete" } else { "partial" }
+    ));
+    if outcome.complete {
+        Ok(exit_code::SUCCESS)
+    } else {
+        let missing: Vec<String> = outcome
+            .parts
+            .iter()
+            .filter(|p| !p.status.counts_as_complete())
+            .map(|p| format!("{} ({})", p.name, p.describe()))
+            .collect();
+        Err(CliError::new(
+            exit_code::INCOMPLETE,
+            format!("snapshot {} is partial: {}", outcome.path.display(), missing.join(", ")),
+        ))
+    }
 }

@@ -185,3 +185,90 @@ impl Snapshot {
         Ok(lines.into_iter().filter(|l| l != "ok").collect())
     }
 }
+
+impl Snapshot {
+    /// Every principal, in id order.
+    pub fn principals(&self) -> Result<Vec<crate::model::Principal>, StoreError> {
+        use crate::model::{Principal, PrincipalKind};
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, kind, display_name, user_principal_name, mail, user_type, account_enabled, on_premises_sync,
+                        created_at, mailbox_purpose, security_enabled, mail_enabled, group_types, membership_rule,
+                        is_assignable_to_role, app_id, service_principal_type, app_owner_tenant_id,
+                        managed_identity_type, managed_identity_resource_id, attrs
+                 FROM principals ORDER BY id",
+            )
+            .map_err(|e| self.corrupt(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let id: String = r.get(0)?;
+                let kind: String = r.get(1)?;
+                let parse_err = |c: usize, m: String| {
+                    rusqlite::Error::FromSqlConversionFailure(c, rusqlite::types::Type::Text, m.into())
+                };
+                let mut p = Principal::new(
+                    id.parse().map_err(|e: crate::model::IdError| parse_err(0, e.to_string()))?,
+                    kind.parse::<PrincipalKind>().map_err(|e| parse_err(1, e))?,
+                    crate::model::Origin::Collected,
+                );
+                p.display_name = r.get(2)?;
+                p.user_principal_name = r.get(3)?;
+                p.mail = r.get(4)?;
+                p.user_type = r.get(5)?;
+                p.account_enabled = r.get(6)?;
+                p.on_premises_sync = r.get(7)?;
+                p.created_at = r.get::<_, Option<String>>(8)?.and_then(|t| t.parse().ok());
+                p.mailbox_purpose = r.get(9)?;
+                p.security_enabled = r.get(10)?;
+                p.mail_enabled = r.get(11)?;
+                p.group_types = r.get(12)?;
+                p.membership_rule = r.get(13)?;
+                p.is_assignable_to_role = r.get(14)?;
+                p.app_id = r.get::<_, Option<String>>(15)?.and_then(|t| t.parse().ok());
+                p.service_principal_type = r.get(16)?;
+                p.app_owner_tenant_id = r.get::<_, Option<String>>(17)?.and_then(|t| t.parse().ok());
+                p.managed_identity_type = r.get(18)?;
+                p.managed_identity_resource_id = r.get(19)?;
+                p.attrs = r.get(20)?;
+                Ok(p)
+            })
+            .and_then(Iterator::collect)
+            .map_err(|e| self.corrupt(e))?;
+        Ok(rows)
+    }
+
+    /// Direct memberships and ownerships of groups (the `member` and `owner` grants whose target is a group).
+    pub fn group_links(&self) -> Result<Vec<crate::model::Grant>, StoreError> {
+        use crate::model::{Grant, GrantState, Relation};
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT g.principal_id, g.principal_type, g.relation, g.target_id, g.state, g.start_at, g.end_at, g.source_id
+                 FROM grants g JOIN principals p ON p.id = g.target_id AND p.kind = 'group'
+                 WHERE g.relation IN ('member', 'owner') ORDER BY 1, 3, 4, 5",
+            )
+            .map_err(|e| self.corrupt(e))?;
+        stmt.query_map([], |r| {
+            let err = |c: usize, m: String| {
+                rusqlite::Error::FromSqlConversionFailure(c, rusqlite::types::Type::Text, m.into())
+            };
+            let principal: String = r.get(0)?;
+            let relation: String = r.get(2)?;
+            let state: String = r.get(4)?;
+            let mut g = Grant::new(
+                principal.parse().map_err(|e: crate::model::IdError| err(0, e.to_string()))?,
+                relation.parse::<Relation>().map_err(|e| err(2, e))?,
+                r.get::<_, String>(3)?,
+            );
+            g.principal_type = r.get(1)?;
+            g.state = state.parse::<GrantState>().map_err(|e| err(4, e))?;
+            g.start_at = r.get::<_, Option<String>>(5)?.and_then(|t| t.parse().ok());
+            g.end_at = r.get::<_, Option<String>>(6)?.and_then(|t| t.parse().ok());
+            g.source_id = r.get(7)?;
+            Ok(g)
+        })
+        .and_then(Iterator::collect)
+        .map_err(|e| self.corrupt(e))
+    }
+}

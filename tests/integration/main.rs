@@ -6,6 +6,7 @@ mod common;
 
 mod bad_input;
 mod cli;
+mod collect;
 mod docs;
 mod emulator;
 mod fingerprint;

@@ -69,9 +69,15 @@ impl TestEnv {
 
     /// Runs `azsnap ARGS` with no inherited environment, the fixed clock, and the temp dir as working directory.
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_env(args, &[])
+    }
+
+    /// Like [`TestEnv::run`], with extra environment variables.
+    pub fn run_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_azsnap"))
             .args(args)
             .env_clear()
+            .envs(vars.iter().copied())
             .env("AZSNAP_NOW", NOW)
             .env("HOME", self.dir.path())
             .current_dir(self.dir.path())

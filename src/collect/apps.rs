@@ -1,0 +1,149 @@
+//! Applications: service principals (enterprise apps, Microsoft first-party apps, managed identities) with the
+//! app roles they define, app role assignments on each, their owners, and delegated permission grants.
+
+use crate::azure::{ApiError, Service};
+use crate::collect::parse::{self, SP_SELECT};
+use crate::collect::{Ctx, Finished, PartResult, batch, conclude, directory};
+use crate::model::{Grant, Guid, Relation, RoleDefinition, RoleKind};
+use crate::store::Batch;
+
+pub async fn service_principals_and_assignments(ctx: Ctx) -> Vec<Finished> {
+    let mut ids: Vec<Guid> = Vec::new();
+    let listed = list(&ctx, &mut ids).await;
+    let ok = listed.is_ok();
+    let mut out = vec![conclude("service_principals", "Application.Read.All", listed)];
+    if ok {
+        out.push(conclude("app_role_assignments", "Application.Read.All", assignments(&ctx, &ids).await));
+        out.push(conclude(
+            "service_principal_owners",
+            "Application.Read.All",
+            directory::owners(&ctx, &ids, "servicePrincipals").await,
+        ));
+    }
+    out
+}
+
+async fn list(ctx: &Ctx, ids: &mut Vec<Guid>) -> PartResult {
+    let url = ctx.graph(&format!("/v1.0/servicePrincipals?$select={SP_SELECT}&$top=999"));
+    let mut n = 0u64;
+    let mut pager = ctx.client.pager(Service::Graph, &url, &[]);
+    while let Some(items) = pager.next().await? {
+        let mut batch = Batch::default();
+        for item in &items {
+            let Some((p, roles)) = parse::service_principal(item) else { continue };
+            ids.push(p.id.clone());
+            batch.principals.push(p);
+            batch.role_definitions.extend(roles);
+        }
+        n += batch.principals.len() as u64;
+        ctx.sink.send(batch).await;
+    }
+    Ok(n)
+}
+
+/// Who holds app roles on each service principal (`appRoleAssignedTo`), through `$batch`.
+async fn assignments(ctx: &Ctx, ids: &[Guid]) -> PartResult {
+    let urls: Vec<String> =
+        ids.iter().map(|id| format!("/servicePrincipals/{id}/appRoleAssignedTo?$top=999")).collect();
+    let mut grants = Vec::new();
+    let mut more = Vec::new();
+    let mut failure = None;
+    batch::get_all(&ctx.client, urls, ctx.concurrency(), |i, answer| {
+        match answer.status {
+            200 => {
+                grants.extend(answer.body["value"].as_array().into_iter().flatten().filter_map(assignment));
+                if let Some(next) = answer.body["@odata.nextLink"].as_str() {
+                    more.push(next.to_owned());
+                }
+            }
+            404 => {}
+            status => {
+                failure = Some(ApiError::Status {
+                    service: "graph",
+                    status,
+                    code: answer.body["error"]["code"].as_str().unwrap_or_default().to_owned(),
+                    message: answer.body["error"]["message"].as_str().unwrap_or_default().to_owned(),
+                    url: format!("servicePrincipals/{}/appRoleAssignedTo", ids[i]),
+                });
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    for next in more {
+        ctx.client
+            .pages(Service::Graph, &next, &[], |items| {
+                grants.extend(items.iter().filter_map(assignment));
+                Ok(())
+            })
+            .await?;
+    }
+    // Assignments of the all-zero "default access" role name a role no app lists: describe it.
+    let defaults: Vec<RoleDefinition> = grants
+        .iter()
+        .filter(|g| g.role_id == Guid::nil().as_str())
+        .map(|g| {
+            let mut d = RoleDefinition::new(RoleKind::App, g.target_id.clone(), Guid::nil());
+            d.name = Some("Default Access".to_owned());
+            d.description = Some("Access to the application without a specific app role".to_owned());
+            d.builtin = Some(true);
+            d
+        })
+        .collect();
+    let n = grants.len() as u64;
+    for chunk in grants.chunks(5_000) {
+        ctx.sink.send(Batch { grants: chunk.to_vec(), ..Batch::default() }).await;
+    }
+    ctx.sink.send(Batch { role_definitions: defaults, ..Batch::default() }).await;
+    Ok(n)
+}
+
+fn assignment(a: &serde_json::Value) -> Option<Grant> {
+    let mut g =
+        Grant::new(parse::guid(a, "principalId")?, Relation::AppRole, parse::guid(a, "resourceId")?.to_string());
+    g.principal_type = parse::text(a, "principalType");
+    g.role_id = parse::guid(a, "appRoleId")?.to_string();
+    g.created_at = parse::time(a, "createdDateTime");
+    g.source_id = parse::text(a, "id");
+    Some(g)
+}
+
+/// Delegated permission grants: the client app holds the scopes on the resource, for everyone (`/`) or one user.
+pub async fn delegated_grants(ctx: Ctx) -> Vec<Finished> {
+    let url = ctx.graph("/v1.0/oauth2PermissionGrants?$top=999");
+    let result: PartResult = async {
+        let mut n = 0u64;
+        let mut pager = ctx.client.pager(Service::Graph, &url, &[]);
+        while let Some(items) = pager.next().await? {
+            let grants: Vec<Grant> = items
+                .iter()
+                .filter_map(|d| {
+                    let mut g = Grant::new(
+                        parse::guid(d, "clientId")?,
+                        Relation::Delegated,
+                        parse::guid(d, "resourceId")?.to_string(),
+                    );
+                    let mut scopes: Vec<&str> = d["scope"].as_str().unwrap_or_default().split_whitespace().collect();
+                    scopes.sort_unstable();
+                    scopes.dedup();
+                    g.role_id = scopes.join(" ");
+                    g.scope = match (parse::text(d, "consentType").as_deref(), parse::guid(d, "principalId")) {
+                        (Some("Principal"), Some(user)) => format!("/users/{user}"),
+                        _ => "/".to_owned(),
+                    };
+                    g.principal_type = Some("ServicePrincipal".to_owned());
+                    g.source_id = parse::text(d, "id");
+                    Some(g)
+                })
+                .collect();
+            n += grants.len() as u64;
+            ctx.sink.send(Batch { grants, ..Batch::default() }).await;
+        }
+        Ok(n)
+    }
+    .await;
+    vec![conclude("delegated_grants", "DelegatedPermissionGrant.Read.All", result)]
+}

@@ -1,0 +1,378 @@
+//! Azure Resource Manager: management groups and the hierarchy, subscriptions (every state), resource groups,
+//! storage accounts and blob containers, user-assigned identities, role definitions, role assignments at every
+//! scope (each once, at the scope where it is made) and Azure PIM eligibility.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+
+use crate::azure::{ApiError, Service};
+use crate::collect::parse::{self, arm_parent};
+use crate::collect::{Ctx, Finished, conclude, skipped};
+use crate::model::{ArmId, GrantState, ResourceKind};
+use crate::store::Batch;
+
+const MG_API: &str = "api-version=2021-04-01";
+const AUTHZ_API: &str = "api-version=2022-04-01";
+const PIM_API: &str = "api-version=2020-10-01";
+
+/// A part's running total across scopes: objects written and the first error met.
+#[derive(Default)]
+struct Tally {
+    n: u64,
+    err: Option<ApiError>,
+}
+
+impl Tally {
+    fn add(&mut self, r: Result<u64, ApiError>) {
+        match r {
+            Ok(n) => self.n += n,
+            Err(e) => {
+                // A denial or failure outranks a license gap seen elsewhere.
+                if self.err.as_ref().is_none_or(|prev| prev.is_license() && !e.is_license()) {
+                    self.err = Some(e);
+                }
+            }
+        }
+    }
+
+    fn finish(self, name: &str, permission: &str) -> Finished {
+        conclude(
+            name,
+            permission,
+            match self.err {
+                Some(e) => Err(e),
+                None => Ok(self.n),
+            },
+        )
+    }
+}
+
+/// What every scope's lists share: ids already written, so inherited assignments and built-in roles appear once.
+#[derive(Default)]
+struct Seen {
+    assignments: HashSet<String>,
+    roles: HashSet<String>,
+}
+
+pub async fn azure(ctx: Ctx) -> Vec<Finished> {
+    let mut out = Vec::new();
+    let (mgs, parents, mg_result) = management_groups(&ctx).await;
+    out.push(conclude("management_groups", "Management Group Reader at the tenant root group", mg_result));
+
+    let mut subs = Vec::new();
+    let sub_result = async {
+        let url = ctx.arm("/subscriptions?api-version=2022-12-01");
+        let mut pager = ctx.client.pager(Service::Arm, &url, &[]);
+        let mut n = 0;
+        while let Some(items) = pager.next().await? {
+            let mut batch = Batch::default();
+            for s in &items {
+                let Some(mut r) = parse::arm_resource(s, ResourceKind::Subscription, None) else { continue };
+                r.parent_id = parents.get(&r.id).cloned();
+                r.display_name = parse::text(s, "displayName");
+                r.state = parse::text(s, "state");
+                r.subscription_id = parse::guid(s, "subscriptionId");
+                r.attrs = Some(json!({"managed_by_tenants": s.get("managedByTenants"), "authorization_source": s.get("authorizationSource")}).to_string());
+                if let Some(id) = &r.subscription_id {
+                    subs.push(id.to_string());
+                }
+                batch.resources.push(r);
+            }
+            n += batch.resources.len() as u64;
+            ctx.sink.send(batch).await;
+        }
+        Ok(n)
+    }
+    .await;
+    out.push(conclude("subscriptions", "Reader on the subscriptions", sub_result));
+
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let mut tallies: HashMap<&'static str, Tally> = HashMap::new();
+    // Management-group scopes: assignments and custom roles made there, even where no subscription is below.
+    for mg in &mgs {
+        let scope = format!("/providers/Microsoft.Management/managementGroups/{mg}");
+        let r = role_assignments(&ctx, &seen, &scope, Some("atScope()")).await;
+        tallies.entry("azure_role_assignments").or_default().add(r);
+        let r = role_definitions(&ctx, &seen, &scope, Some("type eq 'CustomRole'")).await;
+        tallies.entry("azure_role_definitions").or_default().add(r);
+        if !ctx.options.skip_p2 {
+            let r = eligibility(&ctx, &seen, &scope, Some("atScope()")).await;
+            tallies.entry("azure_pim").or_default().add(r);
+        }
+    }
+    let mut tasks: JoinSet<Vec<(&'static str, Result<u64, ApiError>)>> = JoinSet::new();
+    for sub in subs {
+        let (ctx, seen) = (ctx.clone(), seen.clone());
+        tasks.spawn(async move { subscription(&ctx, &seen, &sub).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(results) => {
+                for (name, r) in results {
+                    tallies.entry(name).or_default().add(r);
+                }
+            }
+            Err(e) => tallies
+                .entry("subscriptions")
+                .or_default()
+                .add(Err(ApiError::Transport { service: "arm", message: e.to_string() })),
+        }
+    }
+    let mut take = |name: &'static str| tallies.remove(name).unwrap_or_default();
+    out.push(take("resource_groups").finish("resource_groups", "Reader on the subscriptions"));
+    out.push(take("storage_accounts").finish("storage_accounts", "Reader on the subscriptions"));
+    out.push(if ctx.options.skip_containers {
+        skipped("containers", "--skip-containers")
+    } else {
+        take("containers").finish("containers", "Reader on the storage accounts")
+    });
+    out.push(take("user_assigned_identities").finish("user_assigned_identities", "Reader on the subscriptions"));
+    out.push(
+        take("azure_role_definitions").finish("azure_role_definitions", "Microsoft.Authorization/roleDefinitions/read"),
+    );
+    out.push(
+        take("azure_role_assignments").finish("azure_role_assignments", "Microsoft.Authorization/roleAssignments/read"),
+    );
+    out.push(if ctx.options.skip_p2 {
+        skipped("azure_pim", "--skip-p2")
+    } else {
+        take("azure_pim").finish("azure_pim", "Microsoft.Authorization/roleAssignments/read")
+    });
+    out
+}
+
+/// Management groups and the parent of every management group and subscription below the tenant root group.
+async fn management_groups(ctx: &Ctx) -> (Vec<String>, HashMap<String, String>, Result<u64, ApiError>) {
+    let mut names = Vec::new();
+    let mut parents: HashMap<String, String> = HashMap::new();
+    let root = ctx.tenant_id.to_string();
+    let result = async {
+        let url = ctx.arm(&format!("/providers/Microsoft.Management/managementGroups?{MG_API}"));
+        let mut listed = Vec::new();
+        ctx.client
+            .pages(Service::Arm, &url, &[], |items| {
+                listed.extend(items);
+                Ok(())
+            })
+            .await?;
+        let url = ctx.arm(&format!("/providers/Microsoft.Management/managementGroups/{root}/descendants?{MG_API}"));
+        ctx.client
+            .pages(Service::Arm, &url, &[], |items| {
+                for d in &items {
+                    let (Some(id), Some(parent)) =
+                        (parse::text(d, "id"), d.pointer("/properties/parent/id").and_then(Value::as_str))
+                    else {
+                        continue;
+                    };
+                    if let (Ok(id), Ok(parent)) = (id.parse::<ArmId>(), parent.parse::<ArmId>()) {
+                        parents.insert(id.to_string(), parent.to_string());
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        let mut batch = Batch::default();
+        for m in &listed {
+            let Some(mut r) = parse::arm_resource(m, ResourceKind::ManagementGroup, None) else { continue };
+            let name = parse::text(m, "name").unwrap_or_default();
+            r.parent_id =
+                if name.eq_ignore_ascii_case(&root) { Some(root.clone()) } else { parents.get(&r.id).cloned() };
+            names.push(name);
+            batch.resources.push(r);
+        }
+        let n = batch.resources.len() as u64;
+        ctx.sink.send(batch).await;
+        Ok(n)
+    }
+    .await;
+    (names, parents, result)
+}
+
+/// Everything in one subscription, as (part name, result) pairs.
+async fn subscription(ctx: &Ctx, seen: &Arc<Mutex<Seen>>, sub: &str) -> Vec<(&'static str, Result<u64, ApiError>)> {
+    let mut out = Vec::new();
+    let sub_id = format!("/subscriptions/{sub}");
+    out.push((
+        "resource_groups",
+        simple_list(
+            ctx,
+            &format!("{sub_id}/resourcegroups?api-version=2021-04-01"),
+            ResourceKind::ResourceGroup,
+            |_| Some(sub_id.clone()),
+            |_| None,
+        )
+        .await,
+    ));
+    let mut accounts = Vec::new();
+    let storage = async {
+        let url = ctx.arm(&format!("{sub_id}/providers/Microsoft.Storage/storageAccounts?api-version=2023-05-01"));
+        let mut pager = ctx.client.pager(Service::Arm, &url, &[]);
+        let mut n = 0;
+        while let Some(items) = pager.next().await? {
+            let mut batch = Batch::default();
+            for a in &items {
+                let Some(mut r) = parse::arm_resource(a, ResourceKind::StorageAccount, None) else { continue };
+                r.parent_id = arm_parent(&r.id);
+                let p = &a["properties"];
+                r.attrs = Some(json!({
+                    "kind": a.get("kind"), "sku": a.pointer("/sku/name"), "allow_blob_public_access": p.get("allowBlobPublicAccess"),
+                    "allow_shared_key_access": p.get("allowSharedKeyAccess"), "public_network_access": p.get("publicNetworkAccess"),
+                    "minimum_tls_version": p.get("minimumTlsVersion"), "https_only": p.get("supportsHttpsTrafficOnly"),
+                    "network_default_action": p.pointer("/networkAcls/defaultAction"), "identity_type": a.pointer("/identity/type"),
+                    "identity_principal_id": a.pointer("/identity/principalId"),
+                }).to_string());
+                if a.get("kind").and_then(Value::as_str) != Some("FileStorage")
+                    && let Some(arm) = &r.arm_id
+                {
+                    accounts.push((arm.clone(), r.id.clone()));
+                }
+                batch.resources.push(r);
+            }
+            n += batch.resources.len() as u64;
+            ctx.sink.send(batch).await;
+        }
+        Ok(n)
+    }
+    .await;
+    out.push(("storage_accounts", storage));
+    if !ctx.options.skip_containers {
+        let mut tally = Ok(0);
+        for (arm, id) in &accounts {
+            let r = simple_list(ctx, &format!("{arm}/blobServices/default/containers?api-version=2023-05-01"), ResourceKind::Container, |_| Some(id.clone()), |c| {
+                let p = &c["properties"];
+                Some(json!({"public_access": p.get("publicAccess"), "has_immutability_policy": p.get("hasImmutabilityPolicy"), "has_legal_hold": p.get("hasLegalHold")}).to_string())
+            })
+            .await;
+            tally = match (tally, r) {
+                (Ok(a), Ok(b)) => Ok(a + b),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
+        }
+        out.push(("containers", tally));
+    }
+    out.push((
+        "user_assigned_identities",
+        simple_list(ctx, &format!("{sub_id}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=2023-01-31"), ResourceKind::UserAssignedIdentity, arm_parent, |i| {
+            Some(json!({"principal_id": i.pointer("/properties/principalId"), "client_id": i.pointer("/properties/clientId")}).to_string())
+        })
+        .await,
+    ));
+    out.push(("azure_role_definitions", role_definitions(ctx, seen, &sub_id, None).await));
+    out.push(("azure_role_assignments", role_assignments(ctx, seen, &sub_id, None).await));
+    if !ctx.options.skip_p2 {
+        out.push(("azure_pim", eligibility(ctx, seen, &sub_id, None).await));
+    }
+    out
+}
+
+/// Lists ARM resources at `path` as `kind`, with a parent and kind-specific attributes from the given functions.
+async fn simple_list(
+    ctx: &Ctx,
+    path: &str,
+    kind: ResourceKind,
+    parent: impl Fn(&str) -> Option<String>,
+    attrs: impl Fn(&Value) -> Option<String>,
+) -> Result<u64, ApiError> {
+    let url = ctx.arm(path);
+    let mut pager = ctx.client.pager(Service::Arm, &url, &[]);
+    let mut n = 0;
+    while let Some(items) = pager.next().await? {
+        let rows: Vec<_> = items
+            .iter()
+            .filter_map(|v| {
+                let mut r = parse::arm_resource(v, kind, None)?;
+                r.parent_id = parent(&r.id);
+                r.attrs = attrs(v);
+                Some(r)
+            })
+            .collect();
+        n += rows.len() as u64;
+        ctx.sink.send(Batch { resources: rows, ..Batch::default() }).await;
+    }
+    Ok(n)
+}
+
+fn with_filter(path: String, filter: Option<&str>) -> String {
+    match filter {
+        Some(f) => {
+            format!("{path}&$filter={}", percent_encoding::utf8_percent_encode(f, percent_encoding::NON_ALPHANUMERIC))
+        }
+        None => path,
+    }
+}
+
+async fn role_assignments(
+    ctx: &Ctx,
+    seen: &Arc<Mutex<Seen>>,
+    scope: &str,
+    filter: Option<&str>,
+) -> Result<u64, ApiError> {
+    let url =
+        ctx.arm(&with_filter(format!("{scope}/providers/Microsoft.Authorization/roleAssignments?{AUTHZ_API}"), filter));
+    let mut pager = ctx.client.pager(Service::Arm, &url, &[]);
+    let mut n = 0;
+    while let Some(items) = pager.next().await? {
+        let grants: Vec<_> = {
+            let mut s = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            items
+                .iter()
+                .filter_map(|a| parse::azure_grant(a, GrantState::Active))
+                .filter(|g| g.source_id.as_ref().is_none_or(|id| s.assignments.insert(id.clone())))
+                .collect()
+        };
+        n += grants.len() as u64;
+        ctx.sink.send(Batch { grants, ..Batch::default() }).await;
+    }
+    Ok(n)
+}
+
+async fn role_definitions(
+    ctx: &Ctx,
+    seen: &Arc<Mutex<Seen>>,
+    scope: &str,
+    filter: Option<&str>,
+) -> Result<u64, ApiError> {
+    let url =
+        ctx.arm(&with_filter(format!("{scope}/providers/Microsoft.Authorization/roleDefinitions?{AUTHZ_API}"), filter));
+    let mut pager = ctx.client.pager(Service::Arm, &url, &[]);
+    let mut n = 0;
+    while let Some(items) = pager.next().await? {
+        let defs: Vec<_> = {
+            let mut s = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            items.iter().filter_map(parse::azure_role_definition).filter(|d| s.roles.insert(d.id.to_string())).collect()
+        };
+        n += defs.len() as u64;
+        ctx.sink.send(Batch { role_definitions: defs, ..Batch::default() }).await;
+    }
+    Ok(n)
+}
+
+async fn eligibility(ctx: &Ctx, seen: &Arc<Mutex<Seen>>, scope: &str, filter: Option<&str>) -> Result<u64, ApiError> {
+    let url = ctx.arm(&with_filter(
+        format!("{scope}/providers/Microsoft.Authorization/roleEligibilityScheduleInstances?{PIM_API}"),
+        filter,
+    ));
+    let mut pager = ctx.client.pager(Service::Arm, &url, &[]);
+    let mut n = 0;
+    while let Some(items) = pager.next().await? {
+        let grants: Vec<_> = {
+            let mut s = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            items
+                .iter()
+                .filter(|e| {
+                    e.pointer("/properties/memberType")
+                        .and_then(Value::as_str)
+                        .is_none_or(|m| m.eq_ignore_ascii_case("Direct"))
+                })
+                .filter_map(|e| parse::azure_grant(e, GrantState::Eligible))
+                .filter(|g| g.source_id.as_ref().is_none_or(|id| s.assignments.insert(format!("eligible:{id}"))))
+                .collect()
+        };
+        n += grants.len() as u64;
+        ctx.sink.send(Batch { grants, ..Batch::default() }).await;
+    }
+    Ok(n)
+}

@@ -1,0 +1,91 @@
+//! Per-object Graph reads through `$batch`: up to 20 requests a call, several calls in flight, items throttled on
+//! their own retried after their own `Retry-After`.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+
+use crate::azure::{ApiError, AzureClient, Service};
+use std::sync::Arc;
+
+const PER_BATCH: usize = 20;
+const MAX_ROUNDS: u32 = 8;
+
+/// One item's final answer.
+#[derive(Debug, Clone)]
+pub struct ItemAnswer {
+    pub status: u16,
+    pub body: Value,
+}
+
+/// Runs GET `urls` (relative to the Graph version root, e.g. `/users/{id}/mailboxSettings/userPurpose`) and calls
+/// `each(index, answer)` for every one, in no particular order. 429 and 5xx items are retried; other statuses are
+/// answers. Fails only if a whole batch call fails or items stay throttled.
+pub async fn get_all(
+    client: &Arc<AzureClient>,
+    urls: Vec<String>,
+    concurrency: usize,
+    mut each: impl FnMut(usize, ItemAnswer) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    let mut pending: Vec<usize> = (0..urls.len()).collect();
+    let urls = Arc::new(urls);
+    let endpoint = client.url(Service::Graph, "/v1.0/$batch");
+    for _round in 0..MAX_ROUNDS {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut retry = Vec::new();
+        let mut wait = Duration::ZERO;
+        let mut calls = JoinSet::new();
+        let mut chunks = pending.chunks(PER_BATCH).map(<[usize]>::to_vec).collect::<Vec<_>>().into_iter();
+        loop {
+            while calls.len() < concurrency.max(1) {
+                let Some(chunk) = chunks.next() else { break };
+                let (client, urls, endpoint) = (client.clone(), urls.clone(), endpoint.clone());
+                calls.spawn(async move {
+                    let requests: Vec<Value> =
+                        chunk.iter().map(|&i| json!({"id": i.to_string(), "method": "GET", "url": urls[i]})).collect();
+                    let reply = client
+                        .send(
+                            Service::Graph,
+                            reqwest::Method::POST,
+                            &endpoint,
+                            &[],
+                            Some(&json!({"requests": requests})),
+                        )
+                        .await?;
+                    Ok::<Value, ApiError>(reply.body)
+                });
+            }
+            let Some(done) = calls.join_next().await else { break };
+            let body = done.map_err(|e| ApiError::Transport { service: "graph", message: e.to_string() })??;
+            for r in body["responses"].as_array().into_iter().flatten() {
+                let Some(i) = r["id"].as_str().and_then(|s| s.parse::<usize>().ok()).filter(|i| *i < urls.len()) else {
+                    continue;
+                };
+                let status = r["status"].as_u64().unwrap_or(0) as u16;
+                if matches!(status, 429 | 500 | 502 | 503 | 504) {
+                    let after = r["headers"]["Retry-After"].as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(1.0);
+                    wait = wait.max(Duration::from_secs_f64(after.clamp(0.0, 120.0)));
+                    retry.push(i);
+                } else {
+                    each(i, ItemAnswer { status, body: r["body"].clone() })?;
+                }
+            }
+        }
+        if !retry.is_empty() {
+            tokio::time::sleep(wait).await;
+        }
+        pending = retry;
+    }
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::RetriesExhausted {
+            service: "graph",
+            attempts: MAX_ROUNDS,
+            last: format!("{} batch items still throttled", pending.len()),
+        })
+    }
+}

@@ -1,0 +1,333 @@
+//! Directory parts: users, sign-in activity, mailbox purposes, groups with their members (one delta stream),
+//! group owners, and PIM for groups.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::azure::{ApiError, Service};
+use crate::collect::batch;
+use crate::collect::parse::{self, GROUP_SELECT, USER_SELECT};
+use crate::collect::{Ctx, Finished, PartResult, conclude, skipped};
+use crate::model::{Grant, GrantState, Guid, Origin, Relation};
+use crate::store::{Batch, SignIn};
+
+/// Users, then (with `--mailbox-settings`) each user's mailbox purpose.
+pub async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
+    if let Some(ext) = &ctx.options.external {
+        let mut batch =
+            Batch { principals: ext.principals.clone(), grants: ext.memberships.clone(), ..Batch::default() };
+        for p in &mut batch.principals {
+            p.origin = Origin::External;
+        }
+        let n = batch.principals.len() as u64;
+        ctx.sink.send(batch).await;
+        return vec![
+            conclude("external_identities", "-", Ok(n)),
+            skipped("users", "--external-identities"),
+            skipped("mailbox_settings", "--external-identities"),
+        ];
+    }
+    let mut ids: Vec<Guid> = Vec::new();
+    let keep_ids = ctx.options.mailbox_settings;
+    let url = ctx.graph(&format!("/v1.0/users?$select={USER_SELECT}&$top=999"));
+    let result: PartResult = async {
+        let mut n = 0u64;
+        let mut pager = ctx.client.pager(Service::Graph, &url, &[]);
+        while let Some(items) = pager.next().await? {
+            let rows: Vec<_> = items.iter().filter_map(parse::user).collect();
+            n += rows.len() as u64;
+            if keep_ids {
+                ids.extend(rows.iter().map(|p| p.id.clone()));
+            }
+            ctx.sink.send(Batch { principals: rows, ..Batch::default() }).await;
+        }
+        Ok(n)
+    }
+    .await;
+    let users_ok = result.is_ok();
+    let mut out = vec![conclude("users", "User.Read.All", result)];
+    if !ctx.options.mailbox_settings {
+        out.push(skipped("mailbox_settings", "(not requested; use --mailbox-settings)"));
+    } else if users_ok {
+        out.push(conclude("mailbox_settings", "MailboxSettings.Read", mailboxes(&ctx, ids).await));
+    } else {
+        out.push(conclude(
+            "mailbox_settings",
+            "User.Read.All",
+            Err(ApiError::Status {
+                service: "graph",
+                status: 0,
+                code: "NoUsers".to_owned(),
+                message: "users could not be read".to_owned(),
+                url: String::new(),
+            }),
+        ));
+    }
+    out
+}
+
+/// Every user's mailbox purpose through `$batch`; users without a mailbox are kept, with purpose `none`.
+async fn mailboxes(ctx: &Ctx, ids: Vec<Guid>) -> PartResult {
+    let urls: Vec<String> = ids.iter().map(|id| format!("/users/{id}/mailboxSettings/userPurpose")).collect();
+    let mut found: Vec<(Guid, String)> = Vec::with_capacity(ids.len());
+    let mut denied = None;
+    batch::get_all(&ctx.client, urls, ctx.concurrency(), |i, answer| {
+        let purpose = match answer.status {
+            200 => answer.body["value"]
+                .as_str()
+                .or_else(|| answer.body["value"]["value"].as_str())
+                .map(|p| match p {
+                    "user" | "linked" | "shared" | "room" | "equipment" | "others" => p.to_owned(),
+                    _ => "unknown".to_owned(),
+                })
+                .unwrap_or_else(|| "unknown".to_owned()),
+            404 => "none".to_owned(),
+            403 if answer.body["error"]["code"] == "ErrorAccessDenied" => "unknown".to_owned(),
+            403 => {
+                denied = Some(answer.body["error"]["code"].as_str().unwrap_or("Forbidden").to_owned());
+                "unknown".to_owned()
+            }
+            _ => "unknown".to_owned(),
+        };
+        found.push((ids[i].clone(), purpose));
+        Ok(())
+    })
+    .await?;
+    if let Some(code) = denied.filter(|_| found.iter().all(|(_, p)| p == "unknown")) {
+        return Err(ApiError::Status {
+            service: "graph",
+            status: 403,
+            code,
+            message: "mailbox settings denied".to_owned(),
+            url: String::new(),
+        });
+    }
+    let n = found.len() as u64;
+    for chunk in found.chunks(2_000) {
+        ctx.sink.send(Batch { mailboxes: chunk.to_vec(), ..Batch::default() }).await;
+    }
+    Ok(n)
+}
+
+/// Sign-in activity, read apart from users: it has its own (much tighter) throttling tier and license.
+pub async fn sign_ins(ctx: Ctx) -> Vec<Finished> {
+    if ctx.options.external.is_some() {
+        return vec![skipped("sign_in_activity", "--external-identities")];
+    }
+    let url = ctx.graph("/v1.0/users?$select=id,signInActivity&$top=500");
+    let result: PartResult = async {
+        let mut n = 0u64;
+        let mut pager = ctx.client.pager(Service::Graph, &url, &[]);
+        while let Some(items) = pager.next().await? {
+            let rows: Vec<SignIn> = items
+                .iter()
+                .filter_map(|u| {
+                    let a = u.get("signInActivity").filter(|a| a.is_object());
+                    Some(SignIn {
+                        user: parse::guid(u, "id")?,
+                        last: a.and_then(|a| parse::time(a, "lastSignInDateTime")),
+                        last_non_interactive: a.and_then(|a| parse::time(a, "lastNonInteractiveSignInDateTime")),
+                        last_successful: a.and_then(|a| parse::time(a, "lastSuccessfulSignInDateTime")),
+                    })
+                })
+                .collect();
+            n += rows.len() as u64;
+            ctx.sink.send(Batch { sign_ins: rows, ..Batch::default() }).await;
+        }
+        Ok(n)
+    }
+    .await;
+    vec![conclude("sign_in_activity", "AuditLog.Read.All", result)]
+}
+
+/// A group worth asking PIM about: security, assigned membership, cloud-only.
+struct GroupFacts {
+    id: Guid,
+    pim_capable: bool,
+}
+
+/// Groups and their direct members (one `groups/delta` stream), then owners (`$batch`), then PIM for groups.
+pub async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
+    if let Some(ext) = &ctx.options.external {
+        let groups: Vec<Guid> = ext
+            .principals
+            .iter()
+            .filter(|p| p.kind == crate::model::PrincipalKind::Group)
+            .map(|p| p.id.clone())
+            .collect();
+        let mut out =
+            vec![skipped("groups", "--external-identities"), skipped("group_owners", "--external-identities")];
+        out.push(
+            group_pim_part(&ctx, groups.into_iter().map(|id| GroupFacts { id, pim_capable: true }).collect()).await,
+        );
+        return out;
+    }
+    let mut facts: Vec<GroupFacts> = Vec::new();
+    let mut seen: HashSet<Guid> = HashSet::new();
+    let url = ctx.graph(&format!("/v1.0/groups/delta?$select={GROUP_SELECT},members"));
+    let skip_ad = ctx.options.skip_ad_groups;
+    let result: PartResult = async {
+        let mut n = 0u64;
+        let mut pager = ctx.client.pager(Service::Graph, &url, &[]);
+        while let Some(items) = pager.next().await? {
+            let mut batch = Batch::default();
+            for g in &items {
+                if g.get("@removed").is_some() {
+                    continue;
+                }
+                let Some(p) = parse::group(g) else { continue };
+                if skip_ad && p.on_premises_sync == Some(true) {
+                    batch.excluded.push(p.id.clone());
+                    continue;
+                }
+                for m in g.get("members@delta").and_then(Value::as_array).into_iter().flatten() {
+                    if m.get("@removed").is_none()
+                        && let Some(link) = parse::link(m, Relation::Member, &p.id)
+                    {
+                        batch.grants.push(link);
+                    }
+                }
+                if seen.insert(p.id.clone()) {
+                    let dynamic = p.group_types.as_deref().is_some_and(|t| t.contains("DynamicMembership"));
+                    facts.push(GroupFacts {
+                        id: p.id.clone(),
+                        pim_capable: p.security_enabled == Some(true) && !dynamic && p.on_premises_sync != Some(true),
+                    });
+                    n += 1;
+                }
+                batch.principals.push(p);
+            }
+            ctx.sink.send(batch).await;
+        }
+        Ok(n)
+    }
+    .await;
+    let ok = result.is_ok();
+    let mut out = vec![conclude("groups", "GroupMember.Read.All", result)];
+    if !ok {
+        return out;
+    }
+    let ids: Vec<Guid> = facts.iter().map(|f| f.id.clone()).collect();
+    out.push(conclude("group_owners", "GroupMember.Read.All", owners(&ctx, &ids, "groups").await));
+    out.push(group_pim_part(&ctx, facts).await);
+    out
+}
+
+/// Owners of each object in `ids` under `/{collection}/{id}/owners`, via `$batch`.
+pub async fn owners(ctx: &Ctx, ids: &[Guid], collection: &str) -> PartResult {
+    let urls: Vec<String> = ids.iter().map(|id| format!("/{collection}/{id}/owners?$select=id&$top=999")).collect();
+    let mut grants = Vec::new();
+    let mut more: Vec<(usize, String)> = Vec::new();
+    let mut denied = None;
+    batch::get_all(&ctx.client, urls, ctx.concurrency(), |i, answer| {
+        match answer.status {
+            200 => {
+                for o in answer.body["value"].as_array().into_iter().flatten() {
+                    if let Some(g) = parse::link(o, Relation::Owner, &ids[i]) {
+                        grants.push(g);
+                    }
+                }
+                if let Some(next) = answer.body["@odata.nextLink"].as_str() {
+                    more.push((i, next.to_owned()));
+                }
+            }
+            404 => {}
+            status => {
+                denied = Some(ApiError::Status {
+                    service: "graph",
+                    status,
+                    code: answer.body["error"]["code"].as_str().unwrap_or_default().to_owned(),
+                    message: answer.body["error"]["message"].as_str().unwrap_or_default().to_owned(),
+                    url: String::new(),
+                });
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    if let Some(e) = denied {
+        return Err(e);
+    }
+    for (i, next) in more {
+        ctx.client
+            .pages(Service::Graph, &next, &[], |items| {
+                grants.extend(items.iter().filter_map(|o| parse::link(o, Relation::Owner, &ids[i])));
+                Ok(())
+            })
+            .await?;
+    }
+    let n = grants.len() as u64;
+    for chunk in grants.chunks(5_000) {
+        ctx.sink.send(Batch { grants: chunk.to_vec(), ..Batch::default() }).await;
+    }
+    Ok(n)
+}
+
+async fn group_pim_part(ctx: &Ctx, groups: Vec<GroupFacts>) -> Finished {
+    if ctx.options.skip_p2 {
+        return skipped("group_pim", "--skip-p2");
+    }
+    conclude("group_pim", "PrivilegedEligibilitySchedule.Read.AzureADGroup", group_pim(ctx, groups).await)
+}
+
+/// PIM for groups: eligible (and time-bound) membership and ownership, per group through `$batch`.
+async fn group_pim(ctx: &Ctx, groups: Vec<GroupFacts>) -> PartResult {
+    let ids: Vec<Guid> = groups.into_iter().filter(|g| g.pim_capable).map(|g| g.id).collect();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    // One request first, so an unlicensed tenant or a missing permission is told apart at once.
+    let probe = ctx.graph(&format!(
+        "/v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances?$filter=groupId eq '{}'",
+        ids[0]
+    ));
+    ctx.client.get(Service::Graph, &probe, &[]).await?;
+    let mut urls = Vec::with_capacity(ids.len() * 2);
+    for id in &ids {
+        for which in ["eligibilityScheduleInstances", "assignmentScheduleInstances"] {
+            urls.push(format!("/identityGovernance/privilegedAccess/group/{which}?$filter=groupId eq '{id}'"));
+        }
+    }
+    let mut grants = Vec::new();
+    let mut failure = None;
+    batch::get_all(&ctx.client, urls, ctx.concurrency(), |i, answer| {
+        if answer.status != 200 {
+            failure = Some(ApiError::Status {
+                service: "graph",
+                status: answer.status,
+                code: answer.body["error"]["code"].as_str().unwrap_or_default().to_owned(),
+                message: answer.body["error"]["message"].as_str().unwrap_or_default().to_owned(),
+                url: String::new(),
+            });
+            return Ok(());
+        }
+        let eligible = i % 2 == 0;
+        for s in answer.body["value"].as_array().into_iter().flatten() {
+            if parse::text(s, "memberType").is_some_and(|m| !m.eq_ignore_ascii_case("Direct")) {
+                continue;
+            }
+            let (Some(principal), Some(group)) = (parse::guid(s, "principalId"), parse::guid(s, "groupId")) else {
+                continue;
+            };
+            let relation =
+                if parse::text(s, "accessId").as_deref() == Some("owner") { Relation::Owner } else { Relation::Member };
+            let mut g = Grant::new(principal, relation, group.to_string());
+            g.state = if eligible { GrantState::Eligible } else { GrantState::Active };
+            g.start_at = parse::time(s, "startDateTime");
+            g.end_at = parse::time(s, "endDateTime");
+            g.member_type = parse::text(s, "memberType");
+            g.assignment_type = parse::text(s, "assignmentType");
+            g.source_id = parse::text(s, "id");
+            grants.push(g);
+        }
+        Ok(())
+    })
+    .await?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let n = grants.len() as u64;
+    ctx.sink.send(Batch { grants, ..Batch::default() }).await;
+    Ok(n)
+}

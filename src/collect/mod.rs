@@ -1,0 +1,253 @@
+//! `collect`: reads a tenant from Graph and ARM into one snapshot.
+//!
+//! Parts (users, groups, roles, apps, Azure, …) run concurrently and stream their pages as batches to one writer
+//! thread. A part the tenant is not licensed for, or the credentials may not read, is recorded as such and the
+//! others go on; bad credentials stop everything before a file is created; a service that cannot be reached (after
+//! retries) abandons the run without leaving a file at the final name.
+
+mod apps;
+mod arm;
+mod batch;
+mod directory;
+mod parse;
+mod roles;
+mod sink;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::task::JoinSet;
+
+use crate::azure::credential::TokenFailure;
+use crate::azure::{ApiError, AzureClient, Service};
+use crate::model::{Grant, Guid, Part, PartStatus, Principal, RequestStats, Resource, ResourceKind, Timestamp};
+use crate::store::{Batch, Consolidate, NewSnapshot, SnapshotWriter, StoreError};
+
+pub use sink::Sink;
+
+/// What to collect, mirroring the command line.
+#[derive(Debug, Clone, Default)]
+pub struct CollectOptions {
+    pub mailbox_settings: bool,
+    pub skip_ad_groups: bool,
+    pub skip_unused_roles: bool,
+    pub skip_containers: bool,
+    pub skip_p2: bool,
+    /// Requests in flight at once, per service.
+    pub concurrency: usize,
+    /// Principals (and their memberships) taken from another snapshot instead of the directory.
+    pub external: Option<External>,
+}
+
+/// Identities taken from another snapshot (`--external-identities`).
+#[derive(Debug, Clone, Default)]
+pub struct External {
+    pub source: String,
+    pub principals: Vec<Principal>,
+    pub memberships: Vec<Grant>,
+}
+
+/// A finished collection.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub path: PathBuf,
+    pub fingerprint: String,
+    pub complete: bool,
+    pub parts: Vec<Part>,
+    pub stats: Vec<RequestStats>,
+    pub rows: u64,
+    pub tenant_id: String,
+}
+
+/// Why a collection produced no snapshot.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("authentication failed: {0:?}")]
+    Auth(TokenFailure),
+    #[error("{0}")]
+    Unavailable(ApiError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Everything a part needs.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    pub client: Arc<AzureClient>,
+    pub sink: Sink,
+    pub tenant_id: Guid,
+    pub options: Arc<CollectOptions>,
+}
+
+impl Ctx {
+    pub fn concurrency(&self) -> usize {
+        self.options.concurrency.max(1)
+    }
+
+    pub fn graph(&self, path: &str) -> String {
+        self.client.url(Service::Graph, path)
+    }
+
+    pub fn arm(&self, path: &str) -> String {
+        self.client.url(Service::Arm, path)
+    }
+}
+
+/// A part's result before it becomes a [`Part`]: objects written, or the error that stopped it.
+pub(crate) type PartResult = Result<u64, ApiError>;
+
+/// One finished part, and the error that makes the whole run fail, if any.
+pub(crate) struct Finished {
+    part: Part,
+    fatal: Option<ApiError>,
+}
+
+/// Turns a part's result into its recorded status. `permission` names what a 403 means is missing.
+pub(crate) fn conclude(name: &str, permission: &str, result: PartResult) -> Finished {
+    let part = |status, detail: Option<String>, objects| Part { name: name.to_owned(), status, detail, objects };
+    match result {
+        Ok(n) => Finished { part: part(PartStatus::Complete, None, n), fatal: None },
+        Err(e) if e.is_license() => {
+            Finished { part: part(PartStatus::Unavailable, Some("license".to_owned()), 0), fatal: None }
+        }
+        Err(e) if e.is_denied() => Finished {
+            part: part(PartStatus::Denied, Some(format!("missing permission {permission}")), 0),
+            fatal: None,
+        },
+        Err(e) if e.is_unavailable() => {
+            Finished { part: part(PartStatus::Failed, Some(e.to_string()), 0), fatal: Some(e) }
+        }
+        Err(e) => Finished { part: part(PartStatus::Failed, Some(e.to_string()), 0), fatal: None },
+    }
+}
+
+/// A part left out by an option.
+pub(crate) fn skipped(name: &str, option: &str) -> Finished {
+    Finished {
+        part: Part {
+            name: name.to_owned(),
+            status: PartStatus::Skipped,
+            detail: Some(format!("option {option}")),
+            objects: 0,
+        },
+        fatal: None,
+    }
+}
+
+/// Reads the tenant's identity: its organization (id, name) — or, without permission for it, the token's `tid`.
+async fn tenant(client: &AzureClient) -> Result<(Guid, Option<String>, Finished), CollectError> {
+    let url = client.url(Service::Graph, "/v1.0/organization?$select=id,displayName");
+    match client.get(Service::Graph, &url, &[]).await {
+        Ok(v) => {
+            let org = &v["value"][0];
+            let id = parse::guid(org, "id").ok_or_else(|| {
+                CollectError::Unavailable(ApiError::Json { url: url.clone(), message: "no organization id".to_owned() })
+            })?;
+            Ok((id, parse::text(org, "displayName"), conclude("tenant", "Organization.Read.All", Ok(1))))
+        }
+        Err(ApiError::Auth(f)) => Err(CollectError::Auth(f)),
+        Err(e) if e.is_unavailable() => Err(CollectError::Unavailable(e)),
+        Err(e) => {
+            let token = client.token(Service::Graph).await.map_err(|e| match e {
+                ApiError::Auth(f) => CollectError::Auth(f),
+                e => CollectError::Unavailable(e),
+            })?;
+            let tid = token_tenant(&token).ok_or(CollectError::Unavailable(e.clone()))?;
+            Ok((tid, None, conclude("tenant", "Organization.Read.All", Err(e))))
+        }
+    }
+}
+
+/// The `tid` claim of a JWT access token (read, not verified: it only names the tenant when nothing else can).
+fn token_tenant(token: &str) -> Option<Guid> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    claims["tid"].as_str()?.parse().ok()
+}
+
+/// Runs a collection into `output`.
+pub async fn collect(
+    client: Arc<AzureClient>,
+    options: CollectOptions,
+    output: &Path,
+    overwrite: bool,
+    started: Timestamp,
+    recorded_options: Value,
+) -> Result<Outcome, CollectError> {
+    // Both tokens first: bad credentials stop the run before anything is written.
+    for service in [Service::Graph, Service::Arm] {
+        client.token(service).await.map_err(|e| match e {
+            ApiError::Auth(f) => CollectError::Auth(f),
+            e => CollectError::Unavailable(e),
+        })?;
+    }
+    let (tenant_id, tenant_name, tenant_part) = tenant(&client).await?;
+    let new = NewSnapshot {
+        tenant_id: tenant_id.clone(),
+        tenant_name: tenant_name.clone(),
+        cloud: client.endpoints.cloud.to_string(),
+        endpoints: serde_json::json!({"login": client.endpoints.authority, "graph": client.endpoints.graph, "arm": client.endpoints.arm}),
+        options: recorded_options,
+        started_at: started,
+    };
+    let writer = SnapshotWriter::create(output, &new, overwrite)?;
+    let (sink, writer_task) = sink::start(writer);
+    let mut tenant_row = Resource::new(tenant_id.to_string(), ResourceKind::Tenant);
+    tenant_row.display_name = tenant_name;
+    sink.send(Batch { resources: vec![tenant_row], ..Batch::default() }).await;
+
+    let drop_unused_roles = options.skip_unused_roles;
+    let ctx =
+        Ctx { client: client.clone(), sink: sink.clone(), tenant_id: tenant_id.clone(), options: Arc::new(options) };
+    let mut tasks: JoinSet<Vec<Finished>> = JoinSet::new();
+    tasks.spawn(directory::users_and_mailboxes(ctx.clone()));
+    tasks.spawn(directory::sign_ins(ctx.clone()));
+    tasks.spawn(directory::groups_owners_and_pim(ctx.clone()));
+    tasks.spawn(roles::directory_roles(ctx.clone()));
+    tasks.spawn(apps::service_principals_and_assignments(ctx.clone()));
+    tasks.spawn(apps::delegated_grants(ctx.clone()));
+    tasks.spawn(arm::azure(ctx.clone()));
+    drop(ctx);
+    drop(sink);
+
+    let mut finished = vec![tenant_part];
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(parts) => finished.extend(parts),
+            Err(e) => finished.push(conclude(
+                "collector",
+                "-",
+                Err(ApiError::Transport { service: "collector", message: e.to_string() }),
+            )),
+        }
+    }
+    let mut writer = writer_task.finish().await?;
+    if let Some(fatal) = finished.iter().find_map(|f| f.fatal.clone()) {
+        // Dropping the writer removes the partial file.
+        drop(writer);
+        return Err(CollectError::Unavailable(fatal));
+    }
+    let mut parts: Vec<Part> = finished.into_iter().map(|f| f.part).collect();
+    parts.sort_by(|a, b| a.name.cmp(&b.name));
+    for p in &parts {
+        writer.set_part(p)?;
+    }
+    let stats = client.stats();
+    writer.set_request_stats(&stats)?;
+    writer.consolidate(Consolidate { drop_unused_roles })?;
+    let complete = parts.iter().all(|p| p.status.counts_as_complete());
+    let rows: u64 = parts.iter().map(|p| p.objects).sum();
+    let done = writer.finish(crate::clock::now(), complete)?;
+    Ok(Outcome {
+        path: done.path,
+        fingerprint: done.fingerprint,
+        complete,
+        parts,
+        stats,
+        rows,
+        tenant_id: tenant_id.to_string(),
+    })
+}

@@ -1,0 +1,62 @@
+//! The single writer: parts send batches over a bounded channel to one thread that owns the snapshot writer, so
+//! pages stream to disk and memory does not grow with the tenant.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use crate::store::{Batch, SnapshotWriter, StoreError};
+
+/// Where parts send rows. Cheap to clone.
+#[derive(Clone)]
+pub struct Sink {
+    tx: mpsc::Sender<Batch>,
+    written: Arc<Mutex<u64>>,
+}
+
+/// The writer thread; `finish` hands the writer back once every sink is dropped.
+pub struct WriterTask {
+    handle: tokio::task::JoinHandle<Result<SnapshotWriter, StoreError>>,
+}
+
+/// Starts the writer thread around `writer`.
+pub fn start(mut writer: SnapshotWriter) -> (Sink, WriterTask) {
+    let (tx, mut rx) = mpsc::channel::<Batch>(16);
+    let written = Arc::new(Mutex::new(0u64));
+    let handle = tokio::task::spawn_blocking(move || {
+        while let Some(batch) = rx.blocking_recv() {
+            writer.write(&batch)?;
+        }
+        Ok(writer)
+    });
+    (Sink { tx, written }, WriterTask { handle })
+}
+
+impl Sink {
+    /// Sends `batch` to the writer (waits when the writer is behind).
+    pub async fn send(&self, batch: Batch) {
+        if batch.is_empty() {
+            return;
+        }
+        if let Ok(mut n) = self.written.lock() {
+            *n += batch.len() as u64;
+        }
+        // A closed channel means the writer failed; its error is reported by `WriterTask::finish`.
+        let _ = self.tx.send(batch).await;
+    }
+
+    /// Rows sent so far.
+    pub fn rows(&self) -> u64 {
+        self.written.lock().map(|n| *n).unwrap_or(0)
+    }
+}
+
+impl WriterTask {
+    /// Waits for the writer to drain (every `Sink` must be dropped first) and returns it.
+    pub async fn finish(self) -> Result<SnapshotWriter, StoreError> {
+        match self.handle.await {
+            Ok(r) => r,
+            Err(e) => Err(StoreError::Write { path: "snapshot".into(), source: std::io::Error::other(e.to_string()) }),
+        }
+    }
+}

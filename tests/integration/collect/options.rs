@@ -1,0 +1,186 @@
+//! Each connector option changes exactly what it says.
+
+use azsnap::exit_code;
+use azsnap::mock::{EmulatorOptions, License};
+
+use super::expected::{expected_grants, snapshot_grants};
+use super::{collect, column, contoso_with};
+use crate::common::TestEnv;
+use crate::common::emulator::{Emu, contoso_json};
+
+const AD_FINANCE: &str = "20000000-0000-4000-8000-000000000006";
+const CAROL: &str = "10000000-0000-4000-8000-000000000003";
+const ALL_STAFF: &str = "20000000-0000-4000-8000-000000000001";
+
+fn part(env: &TestEnv, db: &str, name: &str) -> String {
+    env.run(&["info", db, "--format", "json"]).json()["parts"][name].as_str().unwrap_or("(absent)").to_owned()
+}
+
+#[test]
+fn mailbox_settings_only_when_asked() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "a.db", &[]).expect_code(exit_code::SUCCESS);
+    assert!(
+        column(&env.path("a.db"), "SELECT mailbox_purpose FROM principals WHERE kind = 'user'")
+            .iter()
+            .all(String::is_empty)
+    );
+    assert!(part(&env, "a.db", "mailbox_settings").starts_with("skipped"));
+    collect(&env, &emu, "b.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
+    let purposes = column(&env.path("b.db"), "SELECT mailbox_purpose FROM principals WHERE kind = 'user' ORDER BY id");
+    assert!(
+        purposes.contains(&"none".to_owned()) && purposes.contains(&"room".to_owned()),
+        "users without a mailbox are kept: {purposes:?}"
+    );
+    assert_eq!(purposes.len(), contoso_json()["users"].as_array().unwrap().len());
+}
+
+#[test]
+fn skip_ad_groups_drops_synced_groups_but_keeps_synced_users() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "s.db", &["--skip-ad-groups"]).expect_code(exit_code::SUCCESS);
+    let path = env.path("s.db");
+    assert!(column(&path, &format!("SELECT id FROM principals WHERE id = '{AD_FINANCE}'")).is_empty());
+    assert!(
+        column(
+            &path,
+            &format!("SELECT 1 FROM grants WHERE principal_id = '{AD_FINANCE}' OR target_id = '{AD_FINANCE}'")
+        )
+        .is_empty()
+    );
+    assert_eq!(column(&path, &format!("SELECT on_premises_sync FROM principals WHERE id = '{CAROL}'")), vec!["1"]);
+    assert_eq!(
+        column(&path, &format!("SELECT 1 FROM grants WHERE principal_id = '{CAROL}' AND target_id = '{ALL_STAFF}'"))
+            .len(),
+        1
+    );
+    // Nothing else changes.
+    let now = azsnap::clock::now().to_string();
+    let want: std::collections::BTreeSet<String> =
+        expected_grants(&contoso_json(), &now).into_iter().filter(|g| !g.contains(AD_FINANCE)).collect();
+    assert_eq!(snapshot_grants(&path), want);
+}
+
+#[test]
+fn skip_unused_roles_keeps_exactly_the_used_ones() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "u.db", &["--skip-unused-roles"]).expect_code(exit_code::SUCCESS);
+    let path = env.path("u.db");
+    let names = column(&path, "SELECT name FROM role_definitions");
+    assert!(names.contains(&"Storage Auditor".to_owned()) && !names.contains(&"Legacy VM Operator".to_owned()));
+    let unused = column(
+        &path,
+        "SELECT d.name FROM role_definitions d WHERE NOT EXISTS (SELECT 1 FROM grants g WHERE g.role_id = d.id)",
+    );
+    assert!(unused.is_empty(), "{unused:?}");
+    assert!(
+        names.contains(&"Global Administrator".to_owned()) && names.contains(&"Security Administrator".to_owned()),
+        "eligible-only roles count as used"
+    );
+}
+
+#[test]
+fn skip_containers_lists_none() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "k.db", &["--skip-containers"]).expect_code(exit_code::SUCCESS);
+    assert!(column(&env.path("k.db"), "SELECT id FROM resources WHERE kind = 'container'").is_empty());
+    assert_eq!(part(&env, "k.db", "containers"), "skipped: option --skip-containers");
+    let kept = column(&env.path("k.db"), "SELECT kind FROM resources WHERE id LIKE '%/containers/logs'");
+    assert_eq!(kept, vec!["other"], "an assignment on a container still names its scope");
+}
+
+#[test]
+fn skip_p2_makes_no_pim_calls_and_says_so() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "p.db", &["--skip-p2"]).expect_code(exit_code::SUCCESS);
+    assert!(column(&env.path("p.db"), "SELECT 1 FROM grants WHERE state = 'eligible'").is_empty());
+    for p in ["directory_role_pim", "group_pim", "azure_pim"] {
+        assert_eq!(part(&env, "p.db", p), "skipped: option --skip-p2");
+    }
+}
+
+#[test]
+fn licenses_free_p1_p2() {
+    let env = TestEnv::new();
+    for (license, sign_ins, pim) in [
+        (License::Free, "unavailable: license", "unavailable: license"),
+        (License::P1, "complete", "unavailable: license"),
+        (License::P2, "complete", "complete"),
+    ] {
+        let emu = Emu::with(EmulatorOptions { license: Some(license), ..EmulatorOptions::default() });
+        let db = format!("{license:?}.db");
+        let run = collect(&env, &emu, &db, &[]);
+        run.expect_code(exit_code::SUCCESS);
+        assert_eq!(part(&env, &db, "sign_in_activity"), sign_ins, "{license:?}");
+        for p in ["directory_role_pim", "group_pim", "azure_pim"] {
+            assert_eq!(part(&env, &db, p), pim, "{license:?} {p}");
+        }
+        if license == License::Free {
+            assert!(run.stderr.contains("warning: part sign_in_activity unavailable: license"), "{}", run.stderr);
+            assert_eq!(
+                env.run(&["info", &db, "--format", "json"]).json()["complete"],
+                true,
+                "a license gap is not an incomplete snapshot"
+            );
+        }
+    }
+}
+
+#[test]
+fn missing_permission_is_denied_partial_and_exit_6() {
+    let emu =
+        contoso_with(|t| t.apps[0].graph_permissions.retain(|p| p != "AuditLog.Read.All"), EmulatorOptions::default());
+    let env = TestEnv::new();
+    let run = collect(&env, &emu, "d.db", &[]);
+    run.expect_code(exit_code::INCOMPLETE);
+    assert!(run.stderr.contains("partial") && run.stderr.contains("sign_in_activity"), "{}", run.stderr);
+    assert_eq!(part(&env, "d.db", "sign_in_activity"), "denied: missing permission AuditLog.Read.All");
+    let info = env.run(&["info", "d.db", "--format", "json"]).json();
+    assert_eq!(info["complete"], false);
+    assert_eq!(info["counts"]["users"], contoso_json()["users"].as_array().unwrap().len(), "the rest was collected");
+}
+
+#[test]
+fn external_identities_come_from_the_other_snapshot() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "idp.db", &[]).expect_code(exit_code::SUCCESS);
+    collect(&env, &emu, "x.db", &["--external-identities", "idp.db"]).expect_code(exit_code::SUCCESS);
+    let path = env.path("x.db");
+    let origins = column(
+        &path,
+        "SELECT DISTINCT kind || ':' || origin FROM principals WHERE kind IN ('user', 'group') ORDER BY 1",
+    );
+    assert_eq!(origins, vec!["group:external", "user:external"]);
+    assert_eq!(part(&env, "x.db", "users"), "skipped: option --external-identities");
+    // Grants collected here link to those principals by object id.
+    let linked = column(
+        &path,
+        "SELECT count(*) FROM grants g JOIN principals p ON p.id = g.principal_id WHERE p.origin = 'external' AND g.relation = 'azure_role'",
+    );
+    assert!(linked[0].parse::<u32>().unwrap() > 0);
+    let now = azsnap::clock::now().to_string();
+    assert_eq!(
+        snapshot_grants(&path),
+        expected_grants(&contoso_json(), &now),
+        "same access, principals from elsewhere"
+    );
+    let options = env.run(&["info", "x.db", "--format", "json"]).json()["options"]["external_identities"].clone();
+    assert!(options.as_str().unwrap().contains("idp.db"), "{options}");
+}
+
+#[test]
+fn national_cloud_scopes_are_requested() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "cn.db", &["--cloud", "china"]).expect_code(exit_code::SUCCESS);
+    let info = env.run(&["info", "cn.db", "--format", "json"]).json();
+    assert_eq!(info["cloud"], "china");
+    let run = collect(&env, &emu, "x.db", &["--graph-domain", "graph.example.com"]);
+    run.expect_code(exit_code::USAGE);
+}

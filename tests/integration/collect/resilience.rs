@@ -1,0 +1,135 @@
+//! Faults, bad credentials, unreachable services and interruptions: the documented exit codes, no file left at the
+//! final name, and no secret in any output.
+
+use std::process::{Command, Stdio};
+
+use azsnap::exit_code;
+use azsnap::mock::EmulatorOptions;
+
+use super::{SECRET, collect, creds};
+use crate::common::TestEnv;
+use crate::common::emulator::{Emu, GRAPH_SCOPE};
+
+#[test]
+fn faults_do_not_change_the_snapshot() {
+    let env = TestEnv::new();
+    let clean = Emu::contoso();
+    collect(&env, &clean, "clean.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
+    let faulty = Emu::with(EmulatorOptions {
+        faults: "5xx=0.06,429=0.04,429-no-retry-after=0.04,reset=0.03".parse().unwrap(),
+        seed: 11,
+        ..EmulatorOptions::default()
+    });
+    collect(&env, &faulty, "faulty.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
+    let t = faulty.reader(GRAPH_SCOPE);
+    let stats = faulty.get("/_emulator/stats", &t).body;
+    assert!(stats["faults"].as_u64().unwrap() >= 3, "faults were injected: {stats}");
+    let fp = |db: &str| env.run(&["info", db, "--format", "json"]).json()["fingerprint"].as_str().unwrap().to_owned();
+    assert_eq!(fp("clean.db"), fp("faulty.db"));
+    let retried = env.run(&["info", "faulty.db", "--format", "json"]).json()["request_stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["retried"].as_u64().unwrap())
+        .sum::<u64>();
+    assert!(retried >= 3, "the snapshot records the retries");
+}
+
+#[test]
+fn bad_secret_exits_4_with_the_aadsts_code_and_no_file() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    let run = env.run_with_env(
+        &["collect", "--endpoint", &emu.base, "-o", "c.db"],
+        &[
+            ("AZURE_TENANT_ID", &emu.tenant),
+            ("AZURE_CLIENT_ID", super::READER),
+            ("AZURE_CLIENT_SECRET", "not-the-secret"),
+        ],
+    );
+    run.expect_code(exit_code::AUTH);
+    assert!(run.stderr.contains("AADSTS7000215"), "{}", run.stderr);
+    assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+    assert!(!run.stderr.contains("not-the-secret") && !run.stdout.contains("not-the-secret"), "the secret leaked");
+    assert!(std::fs::read_dir(env.root()).unwrap().next().is_none(), "no file written");
+}
+
+#[test]
+fn missing_credentials_exit_4() {
+    let env = TestEnv::new();
+    let run = env.run(&["collect", "--endpoint", "http://127.0.0.1:9", "-o", "c.db"]);
+    run.expect_code(exit_code::AUTH);
+    assert!(run.expect_one_line_error().contains("no credentials"));
+}
+
+#[test]
+fn unreachable_endpoint_exits_5_with_no_file() {
+    let env = TestEnv::new();
+    // A port nothing listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let run = env.run_with_env(
+        &["collect", "--endpoint", &endpoint, "-o", "c.db"],
+        &[
+            ("AZURE_TENANT_ID", "7c1f3d2a-5b4e-4c6d-9e8f-0a1b2c3d4e5f"),
+            ("AZURE_CLIENT_ID", super::READER),
+            ("AZURE_CLIENT_SECRET", SECRET),
+        ],
+    );
+    run.expect_code(exit_code::API_FAILURE);
+    assert!(!env.path("c.db").exists());
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused() {
+    let env = TestEnv::new();
+    let run = env.run(&["collect", "--endpoint", "http://proxy.example:8080", "-o", "c.db"]);
+    run.expect_code(exit_code::USAGE);
+    assert!(run.expect_one_line_error().contains("only loopback"));
+}
+
+#[test]
+fn existing_output_needs_force() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "c.db", &[]).expect_code(exit_code::SUCCESS);
+    collect(&env, &emu, "c.db", &[]).expect_code(exit_code::USAGE);
+    collect(&env, &emu, "c.db", &["--force"]).expect_code(exit_code::SUCCESS);
+}
+
+#[test]
+fn killed_mid_run_leaves_no_file_at_the_final_name() {
+    let emu = Emu::with(EmulatorOptions { latency_ms: 150, ..EmulatorOptions::default() });
+    let env = TestEnv::new();
+    let vars = creds(&emu);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_azsnap"))
+        .args(["collect", "--endpoint", &emu.base, "-o", "k.db", "--concurrency", "1"])
+        .env_clear()
+        .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+        .current_dir(env.root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the collection is under way (its partial file exists), then kill it hard.
+    let partial = env.path("k.db.partial");
+    while !partial.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "collect ended before it could be interrupted");
+        std::thread::yield_now();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!env.path("k.db").exists(), "an interrupted collection must not leave a snapshot");
+}
+
+#[test]
+fn the_secret_never_reaches_the_snapshot() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    let run = collect(&env, &emu, "c.db", &[]);
+    run.expect_code(exit_code::SUCCESS);
+    let bytes = std::fs::read(env.path("c.db")).unwrap();
+    let needle = SECRET.as_bytes();
+    assert!(!bytes.windows(needle.len()).any(|w| w == needle), "the secret is in the snapshot");
+    assert!(!run.stderr.contains(SECRET) && !run.stdout.contains(SECRET));
+}
