@@ -7,6 +7,9 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("model", &["store", "report", "cli", "azure", "collect", "analyze", "mock", "plan", "apply"]),
     ("store", &["report", "cli", "azure", "collect", "analyze", "mock", "plan", "apply"]),
     ("report", &["cli", "azure", "collect", "mock", "apply"]),
+    ("azure", &["store", "report", "cli", "collect", "analyze", "mock", "plan", "apply"]),
+    ("mock", &["store", "report", "cli", "azure", "collect", "analyze", "plan", "apply"]),
+    ("collect", &["report", "cli", "analyze", "mock", "plan", "apply"]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
