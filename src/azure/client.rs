@@ -209,6 +209,8 @@ impl AzureClient {
                     };
                     return Ok(Reply { status, body });
                 }
+                // A token that expired between the credential's cache and the service: once more, with a fresh one.
+                Ok((401, _, _)) if attempt == 1 => (Duration::ZERO, "HTTP 401".to_owned()),
                 Ok((status, wait, _)) if retryable(status) => {
                     if status == 429 {
                         self.note(service, |s| s.throttled += 1);

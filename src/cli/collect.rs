@@ -148,22 +148,36 @@ pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
     );
     let started = crate::clock::now();
     let progress = ui.wants_progress();
+    let counters = progress.then(|| Arc::new(crate::collect::Progress::default()));
     let outcome = runtime.block_on(async {
-        let ticker = progress.then(|| {
+        let ticker = counters.clone().map(|counters| {
             let client = client.clone();
             tokio::spawn(async move {
+                use std::sync::atomic::Ordering::Relaxed;
                 let mut err = std::io::stderr();
                 loop {
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                     let stats = client.stats();
                     let requests: u64 = stats.iter().map(|s| s.requests).sum();
                     let throttled: u64 = stats.iter().map(|s| s.throttled).sum();
-                    let _ = write!(err, "\rcollecting: {requests} requests, {throttled} throttled   ");
+                    let (rows, parts) = (counters.rows.load(Relaxed), counters.parts_done.load(Relaxed));
+                    let _ = write!(
+                        err,
+                        "\rcollecting: {parts} parts done, {rows} objects, {requests} requests, {throttled} throttled   "
+                    );
                 }
             })
         });
-        let result =
-            crate::collect::collect(client.clone(), options, &args.output, args.force, started, recorded).await;
+        let result = crate::collect::collect(
+            client.clone(),
+            options,
+            &args.output,
+            args.force,
+            started,
+            recorded,
+            counters,
+        )
+        .await;
         if let Some(t) = ticker {
             t.abort();
             let _ = writeln!(std::io::stderr());

@@ -71,6 +71,13 @@ pub enum CollectError {
     Store(#[from] StoreError),
 }
 
+/// Live counters for a progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub rows: std::sync::atomic::AtomicU64,
+    pub parts_done: std::sync::atomic::AtomicUsize,
+}
+
 /// Everything a part needs.
 #[derive(Clone)]
 pub(crate) struct Ctx {
@@ -176,6 +183,7 @@ pub async fn collect(
     overwrite: bool,
     started: Timestamp,
     recorded_options: Value,
+    progress: Option<Arc<Progress>>,
 ) -> Result<Outcome, CollectError> {
     // Both tokens first: bad credentials stop the run before anything is written.
     for service in [Service::Graph, Service::Arm] {
@@ -194,7 +202,7 @@ pub async fn collect(
         started_at: started,
     };
     let writer = SnapshotWriter::create(output, &new, overwrite)?;
-    let (sink, writer_task) = sink::start(writer);
+    let (sink, writer_task) = sink::start(writer, progress.clone());
     let mut tenant_row = Resource::new(tenant_id.to_string(), ResourceKind::Tenant);
     tenant_row.display_name = tenant_name;
     sink.send(Batch { resources: vec![tenant_row], ..Batch::default() }).await;
@@ -216,7 +224,12 @@ pub async fn collect(
     let mut finished = vec![tenant_part];
     while let Some(done) = tasks.join_next().await {
         match done {
-            Ok(parts) => finished.extend(parts),
+            Ok(parts) => {
+                if let Some(p) = &progress {
+                    p.parts_done.fetch_add(parts.len(), std::sync::atomic::Ordering::Relaxed);
+                }
+                finished.extend(parts);
+            }
             Err(e) => finished.push(conclude(
                 "collector",
                 "-",

@@ -12,6 +12,7 @@ use crate::store::{Batch, SnapshotWriter, StoreError};
 pub struct Sink {
     tx: mpsc::Sender<Batch>,
     written: Arc<Mutex<u64>>,
+    progress: Option<Arc<super::Progress>>,
 }
 
 /// The writer thread; `finish` hands the writer back once every sink is dropped.
@@ -20,7 +21,7 @@ pub struct WriterTask {
 }
 
 /// Starts the writer thread around `writer`.
-pub fn start(mut writer: SnapshotWriter) -> (Sink, WriterTask) {
+pub fn start(mut writer: SnapshotWriter, progress: Option<Arc<super::Progress>>) -> (Sink, WriterTask) {
     let (tx, mut rx) = mpsc::channel::<Batch>(16);
     let written = Arc::new(Mutex::new(0u64));
     let handle = tokio::task::spawn_blocking(move || {
@@ -29,7 +30,7 @@ pub fn start(mut writer: SnapshotWriter) -> (Sink, WriterTask) {
         }
         Ok(writer)
     });
-    (Sink { tx, written }, WriterTask { handle })
+    (Sink { tx, written, progress }, WriterTask { handle })
 }
 
 impl Sink {
@@ -40,6 +41,9 @@ impl Sink {
         }
         if let Ok(mut n) = self.written.lock() {
             *n += batch.len() as u64;
+        }
+        if let Some(p) = &self.progress {
+            p.rows.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
         }
         // A closed channel means the writer failed; its error is reported by `WriterTask::finish`.
         let _ = self.tx.send(batch).await;

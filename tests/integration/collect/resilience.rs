@@ -133,3 +133,14 @@ fn the_secret_never_reaches_the_snapshot() {
     assert!(!bytes.windows(needle.len()).any(|w| w == needle), "the secret is in the snapshot");
     assert!(!run.stderr.contains(SECRET) && !run.stdout.contains(SECRET));
 }
+
+#[test]
+fn tokens_that_expire_mid_run_are_renewed() {
+    // Every token lives one second; with latency the run takes longer than that.
+    let emu = Emu::with(EmulatorOptions { token_lifetime_secs: 1, latency_ms: 60, ..EmulatorOptions::default() });
+    let env = TestEnv::new();
+    collect(&env, &emu, "t.db", &["--concurrency", "2"]).expect_code(exit_code::SUCCESS);
+    let t = emu.reader(GRAPH_SCOPE);
+    let tokens = emu.get("/_emulator/stats", &t).body["by_class"]["token"].as_u64().unwrap();
+    assert!(tokens > 3, "tokens were fetched again as they expired ({tokens})");
+}
