@@ -1,7 +1,7 @@
 //! Applications: service principals (enterprise apps, Microsoft first-party apps, managed identities) with the
 //! app roles they define, app role assignments on each, their owners, and delegated permission grants.
 
-use crate::azure::{ApiError, Service};
+use crate::azure::Service;
 use crate::collect::parse::{self, SP_SELECT};
 use crate::collect::{Ctx, Finished, PartResult, batch, conclude, directory};
 use crate::model::{Grant, Guid, Relation, RoleDefinition, RoleKind};
@@ -25,9 +25,7 @@ pub async fn service_principals_and_assignments(ctx: Ctx) -> Vec<Finished> {
 
 async fn list(ctx: &Ctx, ids: &mut Vec<Guid>) -> PartResult {
     let url = ctx.graph(&format!("/v1.0/servicePrincipals?$select={SP_SELECT}&$top=999"));
-    let mut n = 0u64;
-    let mut pager = ctx.client.pager(Service::Graph, &url, &[]);
-    while let Some(items) = pager.next().await? {
+    ctx.stream(Service::Graph, &url, |items| {
         let mut batch = Batch::default();
         for item in &items {
             let Some((p, roles)) = parse::service_principal(item) else { continue };
@@ -35,10 +33,9 @@ async fn list(ctx: &Ctx, ids: &mut Vec<Guid>) -> PartResult {
             batch.principals.push(p);
             batch.role_definitions.extend(roles);
         }
-        n += batch.principals.len() as u64;
-        ctx.sink.send(batch).await;
-    }
-    Ok(n)
+        batch
+    })
+    .await
 }
 
 /// Who holds app roles on each service principal (`appRoleAssignedTo`), through `$batch`.
@@ -57,15 +54,7 @@ async fn assignments(ctx: &Ctx, ids: &[Guid]) -> PartResult {
                 }
             }
             404 => {}
-            status => {
-                failure = Some(ApiError::Status {
-                    service: "graph",
-                    status,
-                    code: answer.body["error"]["code"].as_str().unwrap_or_default().to_owned(),
-                    message: answer.body["error"]["message"].as_str().unwrap_or_default().to_owned(),
-                    url: format!("servicePrincipals/{}/appRoleAssignedTo", ids[i]),
-                });
-            }
+            _ => failure = Some(answer.error(&format!("servicePrincipals/{}/appRoleAssignedTo", ids[i]))),
         }
         Ok(())
     })
@@ -114,11 +103,9 @@ fn assignment(a: &serde_json::Value) -> Option<Grant> {
 /// Delegated permission grants: the client app holds the scopes on the resource, for everyone (`/`) or one user.
 pub async fn delegated_grants(ctx: Ctx) -> Vec<Finished> {
     let url = ctx.graph("/v1.0/oauth2PermissionGrants?$top=999");
-    let result: PartResult = async {
-        let mut n = 0u64;
-        let mut pager = ctx.client.pager(Service::Graph, &url, &[]);
-        while let Some(items) = pager.next().await? {
-            let grants: Vec<Grant> = items
+    let result = ctx
+        .stream(Service::Graph, &url, |items| {
+            let grants = items
                 .iter()
                 .filter_map(|d| {
                     let mut g = Grant::new(
@@ -139,11 +126,8 @@ pub async fn delegated_grants(ctx: Ctx) -> Vec<Finished> {
                     Some(g)
                 })
                 .collect();
-            n += grants.len() as u64;
-            ctx.sink.send(Batch { grants, ..Batch::default() }).await;
-        }
-        Ok(n)
-    }
-    .await;
+            Batch { grants, ..Batch::default() }
+        })
+        .await;
     vec![conclude("delegated_grants", "DelegatedPermissionGrant.Read.All", result)]
 }

@@ -276,11 +276,8 @@ async fn simple_list(
     parent: impl Fn(&str) -> Option<String>,
     attrs: impl Fn(&Value) -> Option<String>,
 ) -> Result<u64, ApiError> {
-    let url = ctx.arm(path);
-    let mut pager = ctx.client.pager(Service::Arm, &url, &[]);
-    let mut n = 0;
-    while let Some(items) = pager.next().await? {
-        let rows: Vec<_> = items
+    ctx.stream(Service::Arm, &ctx.arm(path), |items| {
+        let resources = items
             .iter()
             .filter_map(|v| {
                 let mut r = parse::arm_resource(v, kind, None)?;
@@ -289,10 +286,9 @@ async fn simple_list(
                 Some(r)
             })
             .collect();
-        n += rows.len() as u64;
-        ctx.sink.send(Batch { resources: rows, ..Batch::default() }).await;
-    }
-    Ok(n)
+        Batch { resources, ..Batch::default() }
+    })
+    .await
 }
 
 fn with_filter(path: String, filter: Option<&str>) -> String {
@@ -312,21 +308,16 @@ async fn role_assignments(
 ) -> Result<u64, ApiError> {
     let url =
         ctx.arm(&with_filter(format!("{scope}/providers/Microsoft.Authorization/roleAssignments?{AUTHZ_API}"), filter));
-    let mut pager = ctx.client.pager(Service::Arm, &url, &[]);
-    let mut n = 0;
-    while let Some(items) = pager.next().await? {
-        let grants: Vec<_> = {
-            let mut s = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            items
-                .iter()
-                .filter_map(|a| parse::azure_grant(a, GrantState::Active))
-                .filter(|g| g.source_id.as_ref().is_none_or(|id| s.assignments.insert(id.clone())))
-                .collect()
-        };
-        n += grants.len() as u64;
-        ctx.sink.send(Batch { grants, ..Batch::default() }).await;
-    }
-    Ok(n)
+    ctx.stream(Service::Arm, &url, |items| {
+        let mut s = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let grants = items
+            .iter()
+            .filter_map(|a| parse::azure_grant(a, GrantState::Active))
+            .filter(|g| g.source_id.as_ref().is_none_or(|id| s.assignments.insert(id.clone())))
+            .collect();
+        Batch { grants, ..Batch::default() }
+    })
+    .await
 }
 
 async fn role_definitions(
@@ -337,17 +328,16 @@ async fn role_definitions(
 ) -> Result<u64, ApiError> {
     let url =
         ctx.arm(&with_filter(format!("{scope}/providers/Microsoft.Authorization/roleDefinitions?{AUTHZ_API}"), filter));
-    let mut pager = ctx.client.pager(Service::Arm, &url, &[]);
-    let mut n = 0;
-    while let Some(items) = pager.next().await? {
-        let defs: Vec<_> = {
-            let mut s = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            items.iter().filter_map(parse::azure_role_definition).filter(|d| s.roles.insert(d.id.to_string())).collect()
-        };
-        n += defs.len() as u64;
-        ctx.sink.send(Batch { role_definitions: defs, ..Batch::default() }).await;
-    }
-    Ok(n)
+    ctx.stream(Service::Arm, &url, |items| {
+        let mut s = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let role_definitions = items
+            .iter()
+            .filter_map(parse::azure_role_definition)
+            .filter(|d| s.roles.insert(d.id.to_string()))
+            .collect();
+        Batch { role_definitions, ..Batch::default() }
+    })
+    .await
 }
 
 async fn eligibility(ctx: &Ctx, seen: &Arc<Mutex<Seen>>, scope: &str, filter: Option<&str>) -> Result<u64, ApiError> {
@@ -355,24 +345,19 @@ async fn eligibility(ctx: &Ctx, seen: &Arc<Mutex<Seen>>, scope: &str, filter: Op
         format!("{scope}/providers/Microsoft.Authorization/roleEligibilityScheduleInstances?{PIM_API}"),
         filter,
     ));
-    let mut pager = ctx.client.pager(Service::Arm, &url, &[]);
-    let mut n = 0;
-    while let Some(items) = pager.next().await? {
-        let grants: Vec<_> = {
-            let mut s = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            items
-                .iter()
-                .filter(|e| {
-                    e.pointer("/properties/memberType")
-                        .and_then(Value::as_str)
-                        .is_none_or(|m| m.eq_ignore_ascii_case("Direct"))
-                })
-                .filter_map(|e| parse::azure_grant(e, GrantState::Eligible))
-                .filter(|g| g.source_id.as_ref().is_none_or(|id| s.assignments.insert(format!("eligible:{id}"))))
-                .collect()
-        };
-        n += grants.len() as u64;
-        ctx.sink.send(Batch { grants, ..Batch::default() }).await;
-    }
-    Ok(n)
+    ctx.stream(Service::Arm, &url, |items| {
+        let mut s = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let grants = items
+            .iter()
+            .filter(|e| {
+                e.pointer("/properties/memberType")
+                    .and_then(Value::as_str)
+                    .is_none_or(|m| m.eq_ignore_ascii_case("Direct"))
+            })
+            .filter_map(|e| parse::azure_grant(e, GrantState::Eligible))
+            .filter(|g| g.source_id.as_ref().is_none_or(|id| s.assignments.insert(format!("eligible:{id}"))))
+            .collect();
+        Batch { grants, ..Batch::default() }
+    })
+    .await
 }

@@ -19,6 +19,19 @@ pub struct ItemAnswer {
     pub body: Value,
 }
 
+impl ItemAnswer {
+    /// This answer as an error (for statuses the caller does not expect).
+    pub fn error(&self, url: &str) -> ApiError {
+        ApiError::Status {
+            service: "graph",
+            status: self.status,
+            code: self.body["error"]["code"].as_str().unwrap_or_default().to_owned(),
+            message: self.body["error"]["message"].as_str().unwrap_or_default().to_owned(),
+            url: url.to_owned(),
+        }
+    }
+}
+
 /// Runs GET `urls` (relative to the Graph version root, e.g. `/users/{id}/mailboxSettings/userPurpose`) and calls
 /// `each(index, answer)` for every one, in no particular order. 429 and 5xx items are retried; other statuses are
 /// answers. Fails only if a whole batch call fails or items stay throttled.

@@ -31,20 +31,15 @@ pub async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
     let mut ids: Vec<Guid> = Vec::new();
     let keep_ids = ctx.options.mailbox_settings;
     let url = ctx.graph(&format!("/v1.0/users?$select={USER_SELECT}&$top=999"));
-    let result: PartResult = async {
-        let mut n = 0u64;
-        let mut pager = ctx.client.pager(Service::Graph, &url, &[]);
-        while let Some(items) = pager.next().await? {
-            let rows: Vec<_> = items.iter().filter_map(parse::user).collect();
-            n += rows.len() as u64;
+    let result = ctx
+        .stream(Service::Graph, &url, |items| {
+            let principals: Vec<_> = items.iter().filter_map(parse::user).collect();
             if keep_ids {
-                ids.extend(rows.iter().map(|p| p.id.clone()));
+                ids.extend(principals.iter().map(|p| p.id.clone()));
             }
-            ctx.sink.send(Batch { principals: rows, ..Batch::default() }).await;
-        }
-        Ok(n)
-    }
-    .await;
+            Batch { principals, ..Batch::default() }
+        })
+        .await;
     let users_ok = result.is_ok();
     let mut out = vec![conclude("users", "User.Read.All", result)];
     if !ctx.options.mailbox_settings {
@@ -116,11 +111,9 @@ pub async fn sign_ins(ctx: Ctx) -> Vec<Finished> {
         return vec![skipped("sign_in_activity", "--external-identities")];
     }
     let url = ctx.graph("/v1.0/users?$select=id,signInActivity&$top=500");
-    let result: PartResult = async {
-        let mut n = 0u64;
-        let mut pager = ctx.client.pager(Service::Graph, &url, &[]);
-        while let Some(items) = pager.next().await? {
-            let rows: Vec<SignIn> = items
+    let result = ctx
+        .stream(Service::Graph, &url, |items| {
+            let sign_ins = items
                 .iter()
                 .filter_map(|u| {
                     let a = u.get("signInActivity").filter(|a| a.is_object());
@@ -132,12 +125,9 @@ pub async fn sign_ins(ctx: Ctx) -> Vec<Finished> {
                     })
                 })
                 .collect();
-            n += rows.len() as u64;
-            ctx.sink.send(Batch { sign_ins: rows, ..Batch::default() }).await;
-        }
-        Ok(n)
-    }
-    .await;
+            Batch { sign_ins, ..Batch::default() }
+        })
+        .await;
     vec![conclude("sign_in_activity", "AuditLog.Read.All", result)]
 }
 
@@ -233,14 +223,8 @@ pub async fn owners(ctx: &Ctx, ids: &[Guid], collection: &str) -> PartResult {
                 }
             }
             404 => {}
-            status => {
-                denied = Some(ApiError::Status {
-                    service: "graph",
-                    status,
-                    code: answer.body["error"]["code"].as_str().unwrap_or_default().to_owned(),
-                    message: answer.body["error"]["message"].as_str().unwrap_or_default().to_owned(),
-                    url: String::new(),
-                });
+            _ => {
+                denied = Some(answer.error(""));
             }
         }
         Ok(())
@@ -293,13 +277,7 @@ async fn group_pim(ctx: &Ctx, groups: Vec<GroupFacts>) -> PartResult {
     let mut failure = None;
     batch::get_all(&ctx.client, urls, ctx.concurrency(), |i, answer| {
         if answer.status != 200 {
-            failure = Some(ApiError::Status {
-                service: "graph",
-                status: answer.status,
-                code: answer.body["error"]["code"].as_str().unwrap_or_default().to_owned(),
-                message: answer.body["error"]["message"].as_str().unwrap_or_default().to_owned(),
-                url: String::new(),
-            });
+            failure = Some(answer.error(""));
             return Ok(());
         }
         let eligible = i % 2 == 0;

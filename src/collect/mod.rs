@@ -99,6 +99,24 @@ impl Ctx {
     pub fn arm(&self, path: &str) -> String {
         self.client.url(Service::Arm, path)
     }
+
+    /// Pages through `url`, turns each page into a batch with `rows`, and sends it to the writer. Returns the
+    /// number of rows written.
+    pub async fn stream(
+        &self,
+        service: Service,
+        url: &str,
+        mut rows: impl FnMut(Vec<Value>) -> Batch,
+    ) -> Result<u64, ApiError> {
+        let mut pager = self.client.pager(service, url, &[]);
+        let mut n = 0;
+        while let Some(items) = pager.next().await? {
+            let batch = rows(items);
+            n += batch.len() as u64;
+            self.sink.send(batch).await;
+        }
+        Ok(n)
+    }
 }
 
 /// A part's result before it becomes a [`Part`]: objects written, or the error that stopped it.
