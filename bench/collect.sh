@@ -39,9 +39,13 @@ ru_bound = max(0.0, ru - cap) / (cap / 10)
 # Sign-in activity: pages of 500, 5 per 10 s and 10 per minute per app and tenant.
 pages = math.ceil(users / 500)
 signin_bound = max(max(0, pages - 5) / 0.5, max(0, pages - 10) / (10 / 60)) + lat
-# Pages that must follow one another (nextLinks): the longest chain, the sign-in walk, at the latency.
-chain_bound = pages * lat
-bound = max(ru_bound, signin_bound, chain_bound)
+# Latency: each service's requests spread over its concurrency budget, and the shortest chain of dependent
+# requests (organization, subscriptions, storage accounts, containers) or the longest nextLink walk.
+conc = int(os.environ.get("CONCURRENCY", "8"))
+by = stats.get("by_class", {})
+latency_bound = max(by.get("graph", 0), by.get("arm", 0)) * lat / conc
+chain_bound = max(4, pages) * lat
+bound = max(ru_bound, signin_bound, latency_bound, chain_bound)
 print(f"{size:<4} {wall:9.1f} {rss/1024:9.0f} {stats['requests']:9d} {ru:9.0f} {stats['throttled']:9d} {os.path.getsize(db)/1e6:11.1f} {bound:9.1f} {wall/bound if bound else float('nan'):7.2f}")
 PY
 done

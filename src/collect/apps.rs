@@ -13,12 +13,10 @@ pub async fn service_principals_and_assignments(ctx: Ctx) -> Vec<Finished> {
     let ok = listed.is_ok();
     let mut out = vec![conclude("service_principals", "Application.Read.All", listed)];
     if ok {
-        out.push(conclude("app_role_assignments", "Application.Read.All", assignments(&ctx, &ids).await));
-        out.push(conclude(
-            "service_principal_owners",
-            "Application.Read.All",
-            directory::owners(&ctx, &ids, "servicePrincipals").await,
-        ));
+        let (assigned, owned) =
+            tokio::join!(assignments(&ctx, &ids), directory::owners(&ctx, &ids, "servicePrincipals"));
+        out.push(conclude("app_role_assignments", "Application.Read.All", assigned));
+        out.push(conclude("service_principal_owners", "Application.Read.All", owned));
     }
     out
 }

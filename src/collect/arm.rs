@@ -90,24 +90,54 @@ pub async fn azure(ctx: Ctx) -> Vec<Finished> {
     out.push(conclude("subscriptions", "Reader on the subscriptions", sub_result));
 
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let mut tallies: HashMap<&'static str, Tally> = HashMap::new();
     // Management-group scopes: assignments and custom roles made there, even where no subscription is below.
+    // Every list at every scope runs at once (the client's concurrency budget paces them): management-group
+    // scopes for assignments and custom roles made there, then everything in each subscription.
+    let mut tasks: JoinSet<Vec<(&'static str, Result<u64, ApiError>)>> = JoinSet::new();
+    let p2 = !ctx.options.skip_p2;
     for mg in &mgs {
         let scope = format!("/providers/Microsoft.Management/managementGroups/{mg}");
-        let r = role_assignments(&ctx, &seen, &scope, Some("atScope()")).await;
-        tallies.entry("azure_role_assignments").or_default().add(r);
-        let r = role_definitions(&ctx, &seen, &scope, Some("type eq 'CustomRole'")).await;
-        tallies.entry("azure_role_definitions").or_default().add(r);
-        if !ctx.options.skip_p2 {
-            let r = eligibility(&ctx, &seen, &scope, Some("atScope()")).await;
-            tallies.entry("azure_pim").or_default().add(r);
+        spawn(&mut tasks, "azure_role_assignments", &ctx, &seen, &scope, |c, s, sc| async move {
+            role_assignments(&c, &s, &sc, Some("atScope()")).await
+        });
+        spawn(&mut tasks, "azure_role_definitions", &ctx, &seen, &scope, |c, s, sc| async move {
+            role_definitions(&c, &s, &sc, Some("type eq 'CustomRole'")).await
+        });
+        if p2 {
+            spawn(&mut tasks, "azure_pim", &ctx, &seen, &scope, |c, s, sc| async move {
+                eligibility(&c, &s, &sc, Some("atScope()")).await
+            });
         }
     }
-    let mut tasks: JoinSet<Vec<(&'static str, Result<u64, ApiError>)>> = JoinSet::new();
-    for sub in subs {
-        let (ctx, seen) = (ctx.clone(), seen.clone());
-        tasks.spawn(async move { subscription(&ctx, &seen, &sub).await });
+    for sub in &subs {
+        let scope = format!("/subscriptions/{sub}");
+        spawn(&mut tasks, "resource_groups", &ctx, &seen, &scope, |c, _, sc| async move {
+            let path = format!("{sc}/resourcegroups?api-version=2021-04-01");
+            simple_list(&c, &path, ResourceKind::ResourceGroup, |_| Some(sc.to_ascii_lowercase()), |_| None).await
+        });
+        let (c, sc) = (ctx.clone(), scope.clone());
+        tasks.spawn(async move { storage(&c, &sc).await });
+        spawn(&mut tasks, "user_assigned_identities", &ctx, &seen, &scope, |c, _, sc| async move {
+            let path =
+                format!("{sc}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=2023-01-31");
+            simple_list(&c, &path, ResourceKind::UserAssignedIdentity, arm_parent, |i| {
+                Some(json!({"principal_id": i.pointer("/properties/principalId"), "client_id": i.pointer("/properties/clientId")}).to_string())
+            })
+            .await
+        });
+        spawn(&mut tasks, "azure_role_definitions", &ctx, &seen, &scope, |c, s, sc| async move {
+            role_definitions(&c, &s, &sc, None).await
+        });
+        spawn(&mut tasks, "azure_role_assignments", &ctx, &seen, &scope, |c, s, sc| async move {
+            role_assignments(&c, &s, &sc, None).await
+        });
+        if p2 {
+            spawn(&mut tasks, "azure_pim", &ctx, &seen, &scope, |c, s, sc| async move {
+                eligibility(&c, &s, &sc, None).await
+            });
+        }
     }
+    let mut tallies: HashMap<&'static str, Tally> = HashMap::new();
     while let Some(done) = tasks.join_next().await {
         match done {
             Ok(results) => {
@@ -191,27 +221,29 @@ async fn management_groups(ctx: &Ctx) -> (Vec<String>, HashMap<String, String>, 
     (names, parents, result)
 }
 
-/// Everything in one subscription, as (part name, result) pairs.
-async fn subscription(ctx: &Ctx, seen: &Arc<Mutex<Seen>>, sub: &str) -> Vec<(&'static str, Result<u64, ApiError>)> {
-    let mut out = Vec::new();
-    let sub_id = format!("/subscriptions/{sub}");
-    out.push((
-        "resource_groups",
-        simple_list(
-            ctx,
-            &format!("{sub_id}/resourcegroups?api-version=2021-04-01"),
-            ResourceKind::ResourceGroup,
-            |_| Some(sub_id.clone()),
-            |_| None,
-        )
-        .await,
-    ));
+/// Starts one list at `scope` as part `name`.
+fn spawn<F, Fut>(
+    tasks: &mut JoinSet<Vec<(&'static str, Result<u64, ApiError>)>>,
+    name: &'static str,
+    ctx: &Ctx,
+    seen: &Arc<Mutex<Seen>>,
+    scope: &str,
+    job: F,
+) where
+    F: FnOnce(Ctx, Arc<Mutex<Seen>>, String) -> Fut,
+    Fut: std::future::Future<Output = Result<u64, ApiError>> + Send + 'static,
+{
+    let fut = job(ctx.clone(), seen.clone(), scope.to_owned());
+    tasks.spawn(async move { vec![(name, fut.await)] });
+}
+
+/// Storage accounts of a subscription, then the blob containers of each, all at once: results for the parts
+/// `storage_accounts` and `containers`.
+async fn storage(ctx: &Ctx, sub_scope: &str) -> Vec<(&'static str, Result<u64, ApiError>)> {
     let mut accounts = Vec::new();
-    let storage = async {
-        let url = ctx.arm(&format!("{sub_id}/providers/Microsoft.Storage/storageAccounts?api-version=2023-05-01"));
-        let mut pager = ctx.client.pager(Service::Arm, &url, &[]);
-        let mut n = 0;
-        while let Some(items) = pager.next().await? {
+    let url = ctx.arm(&format!("{sub_scope}/providers/Microsoft.Storage/storageAccounts?api-version=2023-05-01"));
+    let n = ctx
+        .stream(Service::Arm, &url, |items| {
             let mut batch = Batch::default();
             for a in &items {
                 let Some(mut r) = parse::arm_resource(a, ResourceKind::StorageAccount, None) else { continue };
@@ -231,41 +263,37 @@ async fn subscription(ctx: &Ctx, seen: &Arc<Mutex<Seen>>, sub: &str) -> Vec<(&'s
                 }
                 batch.resources.push(r);
             }
-            n += batch.resources.len() as u64;
-            ctx.sink.send(batch).await;
-        }
-        Ok(n)
+            batch
+        })
+        .await;
+    let n = match n {
+        Ok(n) => n,
+        Err(e) => return vec![("storage_accounts", Err(e))],
+    };
+    if ctx.options.skip_containers {
+        return vec![("storage_accounts", Ok(n))];
     }
-    .await;
-    out.push(("storage_accounts", storage));
-    if !ctx.options.skip_containers {
-        let mut tally = Ok(0);
-        for (arm, id) in &accounts {
-            let r = simple_list(ctx, &format!("{arm}/blobServices/default/containers?api-version=2023-05-01"), ResourceKind::Container, |_| Some(id.clone()), |c| {
+    let mut lists = JoinSet::new();
+    for (arm, id) in accounts {
+        let ctx = ctx.clone();
+        lists.spawn(async move {
+            let path = format!("{arm}/blobServices/default/containers?api-version=2023-05-01");
+            simple_list(&ctx, &path, ResourceKind::Container, |_| Some(id.clone()), |c| {
                 let p = &c["properties"];
                 Some(json!({"public_access": p.get("publicAccess"), "has_immutability_policy": p.get("hasImmutabilityPolicy"), "has_legal_hold": p.get("hasLegalHold")}).to_string())
             })
-            .await;
-            tally = match (tally, r) {
-                (Ok(a), Ok(b)) => Ok(a + b),
-                (Err(e), _) | (_, Err(e)) => Err(e),
-            };
-        }
-        out.push(("containers", tally));
+            .await
+        });
     }
-    out.push((
-        "user_assigned_identities",
-        simple_list(ctx, &format!("{sub_id}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=2023-01-31"), ResourceKind::UserAssignedIdentity, arm_parent, |i| {
-            Some(json!({"principal_id": i.pointer("/properties/principalId"), "client_id": i.pointer("/properties/clientId")}).to_string())
-        })
-        .await,
-    ));
-    out.push(("azure_role_definitions", role_definitions(ctx, seen, &sub_id, None).await));
-    out.push(("azure_role_assignments", role_assignments(ctx, seen, &sub_id, None).await));
-    if !ctx.options.skip_p2 {
-        out.push(("azure_pim", eligibility(ctx, seen, &sub_id, None).await));
+    let mut containers = Ok(0);
+    while let Some(done) = lists.join_next().await {
+        let r = done.map_err(|e| ApiError::Transport { service: "arm", message: e.to_string() }).and_then(|r| r);
+        containers = match (containers, r) {
+            (Ok(a), Ok(b)) => Ok(a + b),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
     }
-    out
+    vec![("storage_accounts", Ok(n)), ("containers", containers)]
 }
 
 /// Lists ARM resources at `path` as `kind`, with a parent and kind-specific attributes from the given functions.

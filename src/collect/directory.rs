@@ -199,8 +199,9 @@ pub async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
         return out;
     }
     let ids: Vec<Guid> = facts.iter().map(|f| f.id.clone()).collect();
-    out.push(conclude("group_owners", "GroupMember.Read.All", owners(&ctx, &ids, "groups").await));
-    out.push(group_pim_part(&ctx, facts).await);
+    let (owned, pim) = tokio::join!(owners(&ctx, &ids, "groups"), group_pim_part(&ctx, facts));
+    out.push(conclude("group_owners", "GroupMember.Read.All", owned));
+    out.push(pim);
     out
 }
 
