@@ -8,6 +8,10 @@ use crate::model::{
     RoleKind, Timestamp,
 };
 
+/// Tenants that own Microsoft's first-party applications.
+pub const MICROSOFT_TENANTS: &[&str] =
+    &["f8cdef31-a31e-4b4a-93e4-5f571e91255a", "72f988bf-86f1-41af-91ab-2d7cd011db47"];
+
 pub fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_owned)
 }
@@ -98,7 +102,8 @@ pub fn service_principal(v: &Value) -> Option<(Principal, Vec<RoleDefinition>)> 
         p.managed_identity_resource_id =
             names.iter().find(|n| n.starts_with('/')).and_then(|n| n.parse::<ArmId>().ok()).map(|a| a.to_string());
     }
-    let extra = json!({"appDisplayName": v.get("appDisplayName"), "appRoleAssignmentRequired": v.get("appRoleAssignmentRequired"), "tags": v.get("tags")});
+    let first_party = p.app_owner_tenant_id.as_ref().is_some_and(|t| MICROSOFT_TENANTS.contains(&t.as_str()));
+    let extra = json!({"appDisplayName": v.get("appDisplayName"), "appRoleAssignmentRequired": v.get("appRoleAssignmentRequired"), "tags": v.get("tags"), "firstParty": first_party});
     p.attrs = Some(extra.to_string());
     let roles = v
         .get("appRoles")

@@ -162,6 +162,65 @@ impl TokenIssuer {
         })
     }
 
+    /// `GET /msi/token?api-version=2019-08-01&resource=…` with `X-IDENTITY-HEADER`: the App Service managed identity
+    /// protocol, issuing tokens as the tenant file's app marked `managedIdentity`.
+    pub fn managed_identity_endpoint(&self, tenant: &TenantFile, req: &ApiRequest) -> ApiResponse {
+        if req.header("x-identity-header").is_none_or(str::is_empty) {
+            return ApiResponse::json(
+                401,
+                json!({"statusCode": 401, "message": "The X-IDENTITY-HEADER header is missing."}),
+            );
+        }
+        let Some(app) = tenant.apps.iter().find(|a| a.managed_identity) else {
+            return ApiResponse::json(
+                400,
+                json!({"statusCode": 400, "message": "No managed identity is assigned to this resource."}),
+            );
+        };
+        let resource = req.param("resource").unwrap_or_default();
+        let Some(audience) = Audience::from_scope(&format!("{}/.default", resource.trim_end_matches('/'))) else {
+            return ApiResponse::json(
+                400,
+                json!({"statusCode": 400, "message": format!("Unknown resource '{resource}'.")}),
+            );
+        };
+        let now = unix_now();
+        let claims = self.claims(tenant, app, audience, now);
+        ApiResponse::ok(json!({
+            "access_token": self.issue(&claims),
+            "expires_on": (now + self.lifetime_secs).to_string(),
+            "resource": resource,
+            "token_type": "Bearer",
+            "client_id": app.client_id.as_str(),
+        }))
+    }
+
+    fn claims(
+        &self,
+        tenant: &TenantFile,
+        app: &crate::mock::tenant::AppRegistration,
+        audience: Audience,
+        now: u64,
+    ) -> Value {
+        let roles: Vec<&String> = match audience {
+            Audience::Graph => app.graph_permissions.iter().collect(),
+            Audience::Arm => Vec::new(),
+        };
+        json!({
+            "aud": audience.claim(),
+            "iss": format!("https://sts.windows.net/{}/", tenant.tenant.id),
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.lifetime_secs,
+            "appid": app.client_id.as_str(),
+            "oid": app.service_principal_id.as_str(),
+            "sub": app.service_principal_id.as_str(),
+            "tid": tenant.tenant.id.as_str(),
+            "idtyp": "app",
+            "roles": roles,
+        })
+    }
+
     /// `POST /{tenant}/oauth2/v2.0/token`.
     pub fn token_endpoint(&self, tenant: &TenantFile, tenant_segment: &str, req: &ApiRequest) -> ApiResponse {
         let t = &tenant.tenant;
@@ -258,24 +317,7 @@ impl TokenIssuer {
                 ),
             );
         };
-        let now = unix_now();
-        let roles: Vec<&String> = match audience {
-            Audience::Graph => app.graph_permissions.iter().collect(),
-            Audience::Arm => Vec::new(),
-        };
-        let claims = json!({
-            "aud": audience.claim(),
-            "iss": format!("https://sts.windows.net/{}/", t.id),
-            "iat": now,
-            "nbf": now,
-            "exp": now + self.lifetime_secs,
-            "appid": app.client_id.as_str(),
-            "oid": app.service_principal_id.as_str(),
-            "sub": app.service_principal_id.as_str(),
-            "tid": t.id.as_str(),
-            "idtyp": "app",
-            "roles": roles,
-        });
+        let claims = self.claims(tenant, app, audience, unix_now());
         ApiResponse::ok(json!({
             "token_type": "Bearer",
             "expires_in": self.lifetime_secs,

@@ -596,6 +596,7 @@ pub fn generate(sizes: &Sizes, seed: u64) -> TenantFile {
             federated_assertions: vec![],
             service_principal_id: reader_sp,
             graph_permissions: read.clone(),
+            managed_identity: true,
         },
         AppRegistration {
             client_id: WRITER_CLIENT.parse().unwrap_or_else(|_| Guid::nil()),
@@ -607,6 +608,7 @@ pub fn generate(sizes: &Sizes, seed: u64) -> TenantFile {
                 read.extend(WRITE_PERMISSIONS.iter().map(|s| (*s).to_owned()));
                 read
             },
+            managed_identity: false,
         },
     ];
     TenantFile {

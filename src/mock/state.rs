@@ -280,6 +280,10 @@ impl Emulator {
             count("token");
             return self.issuer.token_endpoint(&self.read().tenant, segments[0], req);
         }
+        if req.method == "GET" && segments == ["msi", "token"] {
+            count("token");
+            return self.issuer.managed_identity_endpoint(&self.read().tenant, req);
+        }
         if matches!(segments.first(), Some(&"v1.0") | Some(&"beta")) {
             count("graph");
             let r = self.answer_graph(req, top_level, &segments[1..]);

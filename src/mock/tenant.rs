@@ -101,6 +101,9 @@ pub struct AppRegistration {
     /// Graph application permissions granted (the token's `roles` claim).
     #[serde(default)]
     pub graph_permissions: Vec<String>,
+    /// Whether the emulator's managed identity endpoint (`GET /msi/token`) issues tokens as this app.
+    #[serde(default)]
+    pub managed_identity: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

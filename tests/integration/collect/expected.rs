@@ -234,6 +234,10 @@ fn contoso_snapshot_holds_exactly_the_tenant_file() {
     assert_eq!(mi.len(), 2);
     assert!(mi[0].starts_with("system|/subscriptions/") && mi[1].starts_with("user|/subscriptions/"), "{mi:?}");
 
+    let first_party =
+        column(&path, "SELECT display_name FROM principals WHERE json_extract(attrs, '$.firstParty') = 1");
+    assert_eq!(first_party, vec!["Microsoft Graph"], "Microsoft first-party apps are flagged");
+
     // The snapshot is complete and verifies; every part is recorded.
     env.run(&["verify", "c.db"]).expect_code(exit_code::SUCCESS);
     let info = env.run(&["info", "c.db", "--format", "json"]).json();

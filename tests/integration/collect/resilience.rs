@@ -144,3 +144,46 @@ fn tokens_that_expire_mid_run_are_renewed() {
     let tokens = emu.get("/_emulator/stats", &t).body["by_class"]["token"].as_u64().unwrap();
     assert!(tokens > 3, "tokens were fetched again as they expired ({tokens})");
 }
+
+#[test]
+fn workload_identity_federation_authenticates_without_a_secret() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    std::fs::write(env.path("federated-token"), "contoso-ci-federated-token\n").unwrap();
+    let token_file = env.path("federated-token").display().to_string();
+    let run = env.run_with_env(
+        &["collect", "--endpoint", &emu.base, "-o", "w.db"],
+        &[
+            ("AZURE_TENANT_ID", &emu.tenant),
+            ("AZURE_CLIENT_ID", super::READER),
+            ("AZURE_FEDERATED_TOKEN_FILE", &token_file),
+        ],
+    );
+    run.expect_code(exit_code::SUCCESS);
+    let info = env.run(&["info", "w.db", "--format", "json"]).json();
+    assert_eq!(info["options"]["credential"], "auto");
+    std::fs::write(env.path("federated-token"), "someone-else").unwrap();
+    let run = env.run_with_env(
+        &["collect", "--endpoint", &emu.base, "-o", "w2.db"],
+        &[
+            ("AZURE_TENANT_ID", &emu.tenant),
+            ("AZURE_CLIENT_ID", super::READER),
+            ("AZURE_FEDERATED_TOKEN_FILE", &token_file),
+        ],
+    );
+    run.expect_code(exit_code::AUTH);
+    assert!(run.stderr.contains("AADSTS70021"), "{}", run.stderr);
+}
+
+#[test]
+fn managed_identity_credential_runs_against_the_emulator() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    let endpoint = format!("{}/msi/token", emu.base);
+    let run = env.run_with_env(
+        &["collect", "--endpoint", &emu.base, "--credential", "managed-identity", "-o", "mi.db"],
+        &[("IDENTITY_ENDPOINT", &endpoint), ("IDENTITY_HEADER", "opaque")],
+    );
+    run.expect_code(exit_code::SUCCESS);
+    assert_eq!(env.run(&["info", "mi.db", "--format", "json"]).json()["tenant_id"], emu.tenant.as_str());
+}
