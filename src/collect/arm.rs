@@ -59,34 +59,16 @@ struct Seen {
 
 pub async fn azure(ctx: Ctx) -> Vec<Finished> {
     let mut out = Vec::new();
-    let (mgs, parents, mg_result) = management_groups(&ctx).await;
+    // The hierarchy and the subscriptions are read together; subscriptions get their parents once both are in.
+    let ((mgs, parents, mg_result), (mut sub_rows, sub_result)) =
+        tokio::join!(management_groups(&ctx), subscriptions(&ctx));
     out.push(conclude("management_groups", "Management Group Reader at the tenant root group", mg_result));
-
-    let mut subs = Vec::new();
-    let sub_result = async {
-        let url = ctx.arm("/subscriptions?api-version=2022-12-01");
-        let mut pager = ctx.client.pager(Service::Arm, &url, &[]);
-        let mut n = 0;
-        while let Some(items) = pager.next().await? {
-            let mut batch = Batch::default();
-            for s in &items {
-                let Some(mut r) = parse::arm_resource(s, ResourceKind::Subscription, None) else { continue };
-                r.parent_id = parents.get(&r.id).cloned();
-                r.display_name = parse::text(s, "displayName");
-                r.state = parse::text(s, "state");
-                r.subscription_id = parse::guid(s, "subscriptionId");
-                r.attrs = Some(json!({"managed_by_tenants": s.get("managedByTenants"), "authorization_source": s.get("authorizationSource")}).to_string());
-                if let Some(id) = &r.subscription_id {
-                    subs.push(id.to_string());
-                }
-                batch.resources.push(r);
-            }
-            n += batch.resources.len() as u64;
-            ctx.sink.send(batch).await;
-        }
-        Ok(n)
+    for r in &mut sub_rows {
+        r.parent_id = parents.get(&r.id).cloned();
     }
-    .await;
+    let subs: Vec<String> =
+        sub_rows.iter().filter_map(|r| r.subscription_id.as_ref().map(ToString::to_string)).collect();
+    ctx.sink.send(Batch { resources: sub_rows, ..Batch::default() }).await;
     out.push(conclude("subscriptions", "Reader on the subscriptions", sub_result));
 
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -174,36 +156,64 @@ pub async fn azure(ctx: Ctx) -> Vec<Finished> {
     out
 }
 
+/// Every subscription the identity can see, in any state (rows without their parent yet).
+async fn subscriptions(ctx: &Ctx) -> (Vec<crate::model::Resource>, Result<u64, ApiError>) {
+    let mut rows = Vec::new();
+    let url = ctx.arm("/subscriptions?api-version=2022-12-01");
+    let result = ctx
+        .client
+        .pages(Service::Arm, &url, &[], |items| {
+            for s in &items {
+                let Some(mut r) = parse::arm_resource(s, ResourceKind::Subscription, None) else { continue };
+                r.display_name = parse::text(s, "displayName");
+                r.state = parse::text(s, "state");
+                r.subscription_id = parse::guid(s, "subscriptionId");
+                r.attrs = Some(
+                    json!({"managed_by_tenants": s.get("managedByTenants"), "authorization_source": s.get("authorizationSource")})
+                        .to_string(),
+                );
+                rows.push(r);
+            }
+            Ok(())
+        })
+        .await
+        .map(|_| rows.len() as u64);
+    (rows, result)
+}
+
 /// Management groups and the parent of every management group and subscription below the tenant root group.
 async fn management_groups(ctx: &Ctx) -> (Vec<String>, HashMap<String, String>, Result<u64, ApiError>) {
     let mut names = Vec::new();
     let mut parents: HashMap<String, String> = HashMap::new();
     let root = ctx.tenant_id.to_string();
     let result = async {
-        let url = ctx.arm(&format!("/providers/Microsoft.Management/managementGroups?{MG_API}"));
+        let list_url = ctx.arm(&format!("/providers/Microsoft.Management/managementGroups?{MG_API}"));
+        let tree_url =
+            ctx.arm(&format!("/providers/Microsoft.Management/managementGroups/{root}/descendants?{MG_API}"));
         let mut listed = Vec::new();
-        ctx.client
-            .pages(Service::Arm, &url, &[], |items| {
+        let mut tree = Vec::new();
+        let (a, b) = tokio::join!(
+            ctx.client.pages(Service::Arm, &list_url, &[], |items| {
                 listed.extend(items);
                 Ok(())
-            })
-            .await?;
-        let url = ctx.arm(&format!("/providers/Microsoft.Management/managementGroups/{root}/descendants?{MG_API}"));
-        ctx.client
-            .pages(Service::Arm, &url, &[], |items| {
-                for d in &items {
-                    let (Some(id), Some(parent)) =
-                        (parse::text(d, "id"), d.pointer("/properties/parent/id").and_then(Value::as_str))
-                    else {
-                        continue;
-                    };
-                    if let (Ok(id), Ok(parent)) = (id.parse::<ArmId>(), parent.parse::<ArmId>()) {
-                        parents.insert(id.to_string(), parent.to_string());
-                    }
-                }
+            }),
+            ctx.client.pages(Service::Arm, &tree_url, &[], |items| {
+                tree.extend(items);
                 Ok(())
             })
-            .await?;
+        );
+        a?;
+        b?;
+        for d in &tree {
+            let (Some(id), Some(parent)) =
+                (parse::text(d, "id"), d.pointer("/properties/parent/id").and_then(Value::as_str))
+            else {
+                continue;
+            };
+            if let (Ok(id), Ok(parent)) = (id.parse::<ArmId>(), parent.parse::<ArmId>()) {
+                parents.insert(id.to_string(), parent.to_string());
+            }
+        }
         let mut batch = Batch::default();
         for m in &listed {
             let Some(mut r) = parse::arm_resource(m, ResourceKind::ManagementGroup, None) else { continue };

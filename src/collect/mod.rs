@@ -204,13 +204,13 @@ pub async fn collect(
     progress: Option<Arc<Progress>>,
 ) -> Result<Outcome, CollectError> {
     // Both tokens first: bad credentials stop the run before anything is written.
-    for service in [Service::Graph, Service::Arm] {
-        client.token(service).await.map_err(|e| match e {
-            ApiError::Auth(f) => CollectError::Auth(f),
-            e => CollectError::Unavailable(e),
-        })?;
-    }
-    let (tenant_id, tenant_name, tenant_part) = tenant(&client).await?;
+    // The organization call needs a Graph token; the ARM token is fetched alongside.
+    let (graph, arm) = tokio::join!(tenant(&client), client.token(Service::Arm));
+    let (tenant_id, tenant_name, tenant_part) = graph?;
+    arm.map_err(|e| match e {
+        ApiError::Auth(f) => CollectError::Auth(f),
+        e => CollectError::Unavailable(e),
+    })?;
     let new = NewSnapshot {
         tenant_id: tenant_id.clone(),
         tenant_name: tenant_name.clone(),
