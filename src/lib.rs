@@ -7,6 +7,7 @@
 //! - L4 [`report`]: rendering of tables as text, JSON or CSV.
 //! - L5 [`cli`]: argument parsing, dispatch, error printing. Nothing imports it.
 
+pub mod analyze;
 pub mod azure;
 pub mod cli;
 pub mod clock;

@@ -1,16 +1,24 @@
-//! `azsnap diff OLD NEW`: drift between two snapshots, with exit codes for CI.
+//! `azsnap diff OLD NEW`: drift between two snapshots, as a table, JSON, CSV or Markdown, with exit codes for CI.
 
 use std::path::PathBuf;
 
+use crate::analyze::diff::{DiffReport, Ignore, Item, diff, tenant_mismatch};
+use crate::analyze::privileged::Privileged;
 use crate::cli::{CliError, Ui};
-use crate::report::Format;
+use crate::exit_code;
+use crate::report::{Format, Table, write_json};
+use crate::store::Snapshot;
 
 /// Which drift makes `diff` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FailOn {
+    /// Never (report only).
     None,
+    /// Any difference.
     Any,
+    /// Any grant added, removed or changed.
     Grants,
+    /// Any change to privileged access (privileged roles, and groups that hold them).
     Privileged,
 }
 
@@ -26,7 +34,7 @@ pub struct DiffArgs {
     /// Exit 1 when drift of this kind exists.
     #[arg(long, value_enum, default_value = "none")]
     pub fail_on: FailOn,
-    /// File of known, accepted changes to leave out (by principal, target or role).
+    /// File of known, accepted changes to leave out: lines `principal ID`, `target ID` or `role ID`.
     #[arg(long, value_name = "FILE")]
     pub ignore: Option<PathBuf>,
     /// Compare snapshots of different tenants.
@@ -34,6 +42,111 @@ pub struct DiffArgs {
     pub allow_tenant_mismatch: bool,
 }
 
-pub fn run(_args: &DiffArgs, _ui: &mut Ui) -> Result<u8, CliError> {
-    Err(CliError::not_implemented("diff"))
+/// A grant in one line: `Alice (user) holds Owner on Contoso Production`.
+pub fn describe(item: &Item) -> String {
+    let Some(g) = &item.grant else { return format!("{} ({})", item.name, item.object_kind) };
+    let who = format!("{} ({})", g.principal_name, g.principal_kind);
+    let state = if g.state == "eligible" { " [eligible]" } else { "" };
+    let until = g.end_at.as_ref().map(|e| format!(" until {e}")).unwrap_or_default();
+    let what = match g.relation.as_str() {
+        "member" => format!("member of {}", g.target_name),
+        "owner" => format!("owner of {}", g.target_name),
+        "delegated" => format!("delegated {} on {} ({})", g.role_id, g.target_name, g.scope),
+        "app_role" => format!("app role {} on {}", g.role_name, g.target_name),
+        "directory_role" if g.scope != "/" => format!("{} at {}", g.role_name, g.scope),
+        "directory_role" => g.role_name.clone(),
+        _ => format!("{} on {}", g.role_name, g.target_name),
+    };
+    format!("{who} {what}{state}{until}")
+}
+
+fn details(item: &Item) -> String {
+    item.fields
+        .iter()
+        .map(|f| format!("{} {} → {}", f.field, f.old.as_deref().unwrap_or("∅"), f.new.as_deref().unwrap_or("∅")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn table(report: &DiffReport) -> Table {
+    let mut t = Table::new(["change", "kind", "privileged", "what", "details"]);
+    for i in &report.items {
+        t.push([
+            i.change.clone(),
+            i.kind.clone(),
+            if i.privileged { "yes".to_owned() } else { String::new() },
+            describe(i),
+            details(i),
+        ]);
+    }
+    t
+}
+
+fn summary_line(r: &DiffReport) -> String {
+    let s = &r.summary;
+    format!(
+        "{} added, {} removed, {} changed ({} privileged; grants: {} added, {} removed, {} changed){}",
+        s.added,
+        s.removed,
+        s.changed,
+        s.privileged,
+        s.grants.added,
+        s.grants.removed,
+        s.grants.changed,
+        if s.ignored > 0 { format!("; {} ignored", s.ignored) } else { String::new() }
+    )
+}
+
+pub fn run(args: &DiffArgs, ui: &mut Ui) -> Result<u8, CliError> {
+    let ignore = match &args.ignore {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::usage(format!("{}: cannot read ignore file: {e}", path.display())))?;
+            Ignore::parse(&text).map_err(|e| CliError::bad_input(format!("{}: {e}", path.display())))?
+        }
+        None => Ignore::default(),
+    };
+    let old = Snapshot::open(&args.old)?;
+    let new = Snapshot::open(&args.new)?;
+    if let Some((a, b)) = tenant_mismatch(&old, &new)?
+        && !args.allow_tenant_mismatch
+    {
+        return Err(CliError::bad_input(format!(
+            "{} is of tenant {a} and {} of tenant {b}; they cannot be compared",
+            args.old.display(),
+            args.new.display()
+        ))
+        .with_hint("pass --allow-tenant-mismatch to compare them anyway"));
+    }
+    drop(new);
+    let report = diff(&old, &args.new, &Privileged::builtin(), &ignore)?;
+    match args.format {
+        Format::Json => write_json(ui.out(), &report)?,
+        Format::Csv => table(&report).write_csv(ui.out())?,
+        Format::Table => {
+            if !report.items.is_empty() {
+                let style = ui.table_style();
+                table(&report).write_text(ui.out(), style)?;
+            }
+            writeln!(ui.out(), "{}", summary_line(&report))?;
+        }
+        Format::Markdown => {
+            let out = ui.out();
+            writeln!(out, "### Access drift: {} → {}", report.old.path, report.new.path)?;
+            writeln!(out)?;
+            writeln!(out, "{}", summary_line(&report))?;
+            if !report.items.is_empty() {
+                writeln!(out)?;
+                table(&report).write_markdown(out)?;
+            }
+        }
+    }
+    let s = &report.summary;
+    let drift = match args.fail_on {
+        FailOn::None => false,
+        FailOn::Any => s.added + s.removed + s.changed > 0,
+        FailOn::Grants => report.grants_changed(),
+        FailOn::Privileged => s.privileged > 0,
+    };
+    Ok(if drift { exit_code::FINDINGS } else { exit_code::SUCCESS })
 }

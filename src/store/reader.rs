@@ -272,3 +272,15 @@ impl Snapshot {
         .map_err(|e| self.corrupt(e))
     }
 }
+
+impl Snapshot {
+    /// Attaches `other` (checked like any snapshot first) under `alias`, read-only like this one, so one query can
+    /// read both files.
+    pub fn attach(&self, other: &Path, alias: &str) -> Result<Snapshot, StoreError> {
+        let checked = Snapshot::open(other)?;
+        self.conn
+            .execute("ATTACH DATABASE ?1 AS ?2", (other.to_string_lossy().as_ref(), alias))
+            .map_err(|e| StoreError::corrupt(other, e))?;
+        Ok(checked)
+    }
+}

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod analyze;
 mod bad_input;
 mod cli;
 mod collect;

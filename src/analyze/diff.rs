@@ -1,0 +1,430 @@
+//! Drift between two snapshots of one tenant: principals, resources, role definitions and grants added, removed
+//! or changed. Runs as SQL over both files (the newer one attached to the older one's read-only connection), so
+//! it is as fast as SQLite's index joins and needs no memory beyond the differences.
+//!
+//! Grants are matched on what they mean (principal, relation, target, role, scope, state), never on assignment ids:
+//! an assignment re-created under a new id is not drift. A grant that went from eligible to active (or back) is one
+//! change of `state`; a changed end date, PIM type or condition is a change.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use rusqlite::types::Value as Sql;
+use serde::Serialize;
+
+use crate::analyze::privileged::Privileged;
+use crate::store::{Snapshot, StoreError};
+
+/// Accepted changes to leave out (`--ignore FILE`).
+#[derive(Debug, Clone, Default)]
+pub struct Ignore {
+    principals: HashSet<String>,
+    targets: HashSet<String>,
+    roles: HashSet<String>,
+}
+
+impl Ignore {
+    /// Parses lines `principal ID`, `target ID` or `role ID`; `#` starts a comment. Errors name the line.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut rules = Ignore::default();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            if line.is_empty() {
+                continue;
+            }
+            let (kind, id) = line
+                .split_once(char::is_whitespace)
+                .ok_or_else(|| format!("line {}: expected `principal|target|role ID`", n + 1))?;
+            let id = id.trim().to_ascii_lowercase();
+            match kind {
+                "principal" => rules.principals.insert(id),
+                "target" => rules.targets.insert(id),
+                "role" => rules.roles.insert(id),
+                other => return Err(format!("line {}: unknown rule '{other}' (principal, target or role)", n + 1)),
+            };
+        }
+        Ok(rules)
+    }
+
+    fn skips(&self, item: &Item) -> bool {
+        match &item.grant {
+            Some(g) => {
+                self.principals.contains(&g.principal_id)
+                    || self.targets.contains(&g.target_id)
+                    || self.roles.contains(&g.role_id)
+            }
+            None => self.principals.contains(&item.key) || self.targets.contains(&item.key),
+        }
+    }
+}
+
+/// One snapshot of the pair.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotRef {
+    pub path: String,
+    pub tenant_id: Option<String>,
+    pub finished_at: Option<String>,
+    pub fingerprint: Option<String>,
+}
+
+/// Added, removed and changed counts.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    pub added: u64,
+    pub removed: u64,
+    pub changed: u64,
+}
+
+/// Totals, overall and per kind of object.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub added: u64,
+    pub removed: u64,
+    pub changed: u64,
+    /// Items that touch privileged access.
+    pub privileged: u64,
+    /// Items left out by `--ignore`.
+    pub ignored: u64,
+    pub principals: Counts,
+    pub resources: Counts,
+    pub role_definitions: Counts,
+    pub grants: Counts,
+}
+
+/// A field that differs.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Field {
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// A grant, described for people.
+#[derive(Debug, Clone, Serialize)]
+pub struct GrantView {
+    pub principal_id: String,
+    pub principal_name: String,
+    pub principal_kind: String,
+    pub relation: String,
+    pub target_id: String,
+    pub target_name: String,
+    pub role_id: String,
+    pub role_name: String,
+    pub scope: String,
+    pub state: String,
+    pub end_at: Option<String>,
+}
+
+/// One difference.
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    /// `added`, `removed` or `changed`.
+    pub change: String,
+    /// `principal`, `resource`, `role_definition` or `grant`.
+    pub kind: String,
+    /// The object's id (for a grant: its meaning, `principal|relation|target|role|scope`).
+    pub key: String,
+    pub name: String,
+    /// The object's own kind (`user`, `subscription`, `azure`, …; for a grant, its relation).
+    pub object_kind: String,
+    pub privileged: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant: Option<GrantView>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<Field>,
+}
+
+/// Everything `diff` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    pub summary: Summary,
+    pub old: SnapshotRef,
+    pub new: SnapshotRef,
+    pub items: Vec<Item>,
+}
+
+impl DiffReport {
+    /// Whether any grant changed.
+    pub fn grants_changed(&self) -> bool {
+        self.summary.grants != Counts::default()
+    }
+}
+
+fn text(v: &Sql) -> Option<String> {
+    match v {
+        Sql::Null => None,
+        Sql::Integer(i) => Some(i.to_string()),
+        Sql::Real(f) => Some(f.to_string()),
+        Sql::Text(t) => Some(t.clone()),
+        Sql::Blob(_) => Some("<blob>".to_owned()),
+    }
+}
+
+fn rows(snap: &Snapshot, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Vec<Sql>>, StoreError> {
+    let corrupt = |e| StoreError::corrupt(snap.path(), e);
+    let mut stmt = snap.connection().prepare(sql).map_err(corrupt)?;
+    let n = stmt.column_count();
+    stmt.query_map(params, |r| (0..n).map(|i| r.get::<_, Sql>(i)).collect::<Result<Vec<_>, _>>())
+        .and_then(Iterator::collect)
+        .map_err(corrupt)
+}
+
+fn snapshot_ref(snap: &Snapshot) -> Result<SnapshotRef, StoreError> {
+    let m = snap.meta()?;
+    Ok(SnapshotRef {
+        path: snap.path().display().to_string(),
+        tenant_id: m.tenant_id,
+        finished_at: m.finished_at,
+        fingerprint: m.fingerprint,
+    })
+}
+
+/// Fields of `principals_changed.sql`, in the order of its old/new column pairs.
+const PRINCIPAL_FIELDS: &[&str] = &[
+    "kind",
+    "displayName",
+    "userPrincipalName",
+    "userType",
+    "accountEnabled",
+    "onPremisesSync",
+    "mailboxPurpose",
+    "securityEnabled",
+    "groupTypes",
+    "membershipRule",
+    "isAssignableToRole",
+    "servicePrincipalType",
+    "managedIdentityType",
+];
+const RESOURCE_FIELDS: &[&str] = &["displayName", "parent", "state", "attributes", "-"];
+const ROLE_FIELDS: &[&str] = &["name", "enabled", "permissions", "assignableScopes", "description"];
+const GRANT_FIELDS: &[&str] = &["startAt", "endAt", "assignmentType", "memberType", "condition"];
+
+/// Pairs of old/new columns starting at `from`, named by `names`, kept where they differ.
+fn fields(row: &[Sql], from: usize, names: &[&str]) -> Vec<Field> {
+    names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| {
+            let (old, new) = (text(&row[from + 2 * i]), text(&row[from + 2 * i + 1]));
+            (old != new && *name != "-").then(|| Field { field: (*name).to_owned(), old, new })
+        })
+        .collect()
+}
+
+/// Compares `old` with the snapshot at `new_path` (both already checked to be of one tenant, if that matters).
+pub fn diff(
+    old: &Snapshot,
+    new_path: &Path,
+    privileged: &Privileged,
+    ignore: &Ignore,
+) -> Result<DiffReport, StoreError> {
+    let new = old.attach(new_path, "new")?;
+    let ids = privileged.ids_json();
+    let privileged_principals: HashSet<String> =
+        rows(old, include_str!("../../queries/diff/privileged_groups.sql"), &[&ids])?
+            .iter()
+            .filter_map(|r| text(&r[0]))
+            .collect();
+    let grant_privileged = |relation: &str, role: &str, target: &str| {
+        privileged.is_privileged(relation, role)
+            || (matches!(relation, "member" | "owner") && privileged_principals.contains(target))
+    };
+    let mut items = Vec::new();
+
+    for r in rows(old, include_str!("../../queries/diff/entities_added_removed.sql"), &[])? {
+        let key = text(&r[2]).unwrap_or_default();
+        items.push(Item {
+            change: text(&r[0]).unwrap_or_default(),
+            kind: text(&r[1]).unwrap_or_default(),
+            privileged: privileged_principals.contains(&key),
+            name: text(&r[4]).unwrap_or_default(),
+            object_kind: text(&r[3]).unwrap_or_default(),
+            key,
+            grant: None,
+            fields: Vec::new(),
+        });
+    }
+    for r in rows(old, include_str!("../../queries/diff/principals_changed.sql"), &[])? {
+        let key = text(&r[0]).unwrap_or_default();
+        items.push(Item {
+            change: "changed".to_owned(),
+            kind: "principal".to_owned(),
+            privileged: privileged_principals.contains(&key),
+            name: text(&r[1]).unwrap_or_default(),
+            object_kind: text(&r[2]).unwrap_or_default(),
+            key,
+            grant: None,
+            fields: fields(&r, 3, PRINCIPAL_FIELDS),
+        });
+    }
+    for r in rows(old, include_str!("../../queries/diff/resources_changed.sql"), &[])? {
+        let kind = text(&r[0]).unwrap_or_default();
+        let names = if kind == "resource" { RESOURCE_FIELDS } else { ROLE_FIELDS };
+        items.push(Item {
+            change: "changed".to_owned(),
+            key: text(&r[1]).unwrap_or_default(),
+            name: text(&r[2]).unwrap_or_default(),
+            object_kind: text(&r[3]).unwrap_or_default(),
+            kind,
+            privileged: false,
+            grant: None,
+            fields: fields(&r, 4, names),
+        });
+    }
+
+    // Grants added or removed; a removal and an addition of the same grant in another state become one change.
+    let mut by_meaning: HashMap<String, Vec<(String, GrantView)>> = HashMap::new();
+    let mut order = Vec::new();
+    for r in rows(old, include_str!("../../queries/diff/grants_added_removed.sql"), &[])? {
+        let t = |i: usize| text(&r[i]).unwrap_or_default();
+        let view = GrantView {
+            principal_id: t(1),
+            relation: t(2),
+            target_id: t(3),
+            role_id: t(4),
+            scope: t(5),
+            state: t(6),
+            end_at: text(&r[8]),
+            principal_name: t(9),
+            principal_kind: t(10),
+            target_name: t(11),
+            role_name: t(12),
+        };
+        let meaning =
+            format!("{}|{}|{}|{}|{}", view.principal_id, view.relation, view.target_id, view.role_id, view.scope);
+        if !by_meaning.contains_key(&meaning) {
+            order.push(meaning.clone());
+        }
+        by_meaning.entry(meaning).or_default().push((t(0), view));
+    }
+    for meaning in order {
+        let entries = by_meaning.remove(&meaning).unwrap_or_default();
+        let removed = entries.iter().find(|(c, _)| c == "removed");
+        let added = entries.iter().find(|(c, _)| c == "added");
+        let mut push = |change: &str, view: &GrantView, fields: Vec<Field>| {
+            items.push(Item {
+                change: change.to_owned(),
+                kind: "grant".to_owned(),
+                key: meaning.clone(),
+                name: view.principal_name.clone(),
+                object_kind: view.relation.clone(),
+                privileged: grant_privileged(&view.relation, &view.role_id, &view.target_id),
+                grant: Some(view.clone()),
+                fields,
+            });
+        };
+        match (removed, added, entries.len()) {
+            (Some((_, old_view)), Some((_, new_view)), 2) => {
+                let mut f = vec![Field {
+                    field: "state".to_owned(),
+                    old: Some(old_view.state.clone()),
+                    new: Some(new_view.state.clone()),
+                }];
+                if old_view.end_at != new_view.end_at {
+                    f.push(Field {
+                        field: "endAt".to_owned(),
+                        old: old_view.end_at.clone(),
+                        new: new_view.end_at.clone(),
+                    });
+                }
+                push("changed", new_view, f);
+            }
+            _ => {
+                for (change, view) in &entries {
+                    push(change, view, Vec::new());
+                }
+            }
+        }
+    }
+    for r in rows(old, include_str!("../../queries/diff/grants_changed.sql"), &[])? {
+        let t = |i: usize| text(&r[i]).unwrap_or_default();
+        let view = GrantView {
+            principal_id: t(0),
+            relation: t(1),
+            target_id: t(2),
+            role_id: t(3),
+            scope: t(4),
+            state: t(5),
+            principal_name: t(6),
+            principal_kind: t(7),
+            target_name: t(8),
+            role_name: t(9),
+            end_at: text(&r[13]),
+        };
+        items.push(Item {
+            change: "changed".to_owned(),
+            kind: "grant".to_owned(),
+            key: format!("{}|{}|{}|{}|{}", view.principal_id, view.relation, view.target_id, view.role_id, view.scope),
+            name: view.principal_name.clone(),
+            object_kind: view.relation.clone(),
+            privileged: grant_privileged(&view.relation, &view.role_id, &view.target_id),
+            grant: Some(view),
+            fields: fields(&r, 10, GRANT_FIELDS),
+        });
+    }
+
+    let mut summary = Summary::default();
+    let before = items.len();
+    items.retain(|i| !ignore.skips(i));
+    summary.ignored = (before - items.len()) as u64;
+    for i in &items {
+        let counts = match i.kind.as_str() {
+            "principal" => &mut summary.principals,
+            "resource" => &mut summary.resources,
+            "role_definition" => &mut summary.role_definitions,
+            _ => &mut summary.grants,
+        };
+        match i.change.as_str() {
+            "added" => {
+                counts.added += 1;
+                summary.added += 1;
+            }
+            "removed" => {
+                counts.removed += 1;
+                summary.removed += 1;
+            }
+            _ => {
+                counts.changed += 1;
+                summary.changed += 1;
+            }
+        }
+        if i.privileged {
+            summary.privileged += 1;
+        }
+    }
+    // Privileged first, then grants, then everything else; stable within.
+    let rank = |i: &Item| (!i.privileged, i.kind != "grant");
+    items.sort_by_key(rank);
+    Ok(DiffReport { summary, old: snapshot_ref(old)?, new: snapshot_ref(&new)?, items })
+}
+
+/// Tenant ids of two snapshots, when they differ.
+pub fn tenant_mismatch(old: &Snapshot, new: &Snapshot) -> Result<Option<(String, String)>, StoreError> {
+    let (a, b) = (old.meta()?.tenant_id.unwrap_or_default(), new.meta()?.tenant_id.unwrap_or_default());
+    Ok((a != b).then_some((a, b)))
+}
+
+/// Counts per kind, for reports that want them as a map.
+pub fn by_kind(s: &Summary) -> BTreeMap<&'static str, &Counts> {
+    BTreeMap::from([
+        ("principals", &s.principals),
+        ("resources", &s.resources),
+        ("role_definitions", &s.role_definitions),
+        ("grants", &s.grants),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignore_rules_parse_and_name_bad_lines() {
+        let r =
+            Ignore::parse("# accepted\nprincipal 10000000-0000-4000-8000-00000000000A\n\nrole abc # why\n").unwrap();
+        assert!(r.principals.contains("10000000-0000-4000-8000-00000000000a"));
+        assert!(r.roles.contains("abc"));
+        assert_eq!(Ignore::parse("user x").unwrap_err(), "line 1: unknown rule 'user' (principal, target or role)");
+        assert!(Ignore::parse("principal").unwrap_err().starts_with("line 1"));
+    }
+}

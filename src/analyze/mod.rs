@@ -1,0 +1,5 @@
+//! Offline analyses over snapshot files: pure SQL on read-only connections, no network. Results are plain data;
+//! `cli` renders them.
+
+pub mod diff;
+pub mod privileged;

@@ -1,0 +1,197 @@
+//! `azsnap diff`: exactly the mutations made through the emulator's write API, nothing else; no drift between
+//! two collections of an unchanged tenant; exit codes for CI; formats; refusals.
+
+use std::collections::BTreeSet;
+
+use azsnap::exit_code;
+use serde_json::json;
+
+use crate::collect::collect;
+use crate::common::TestEnv;
+use crate::common::emulator::{ARM_SCOPE, Emu, GRAPH_SCOPE};
+
+const WRITER: &str = "a1b2c3d4-0000-4000-8000-000000000002";
+const ERIN: &str = "10000000-0000-4000-8000-000000000005";
+const BOB: &str = "10000000-0000-4000-8000-000000000002";
+const TIER0: &str = "20000000-0000-4000-8000-000000000007";
+const PLATFORM: &str = "20000000-0000-4000-8000-000000000002";
+const PAYROLL: &str = "30000000-0000-4000-8000-000000000003";
+const SUB2: &str = "50000000-0000-4000-8000-000000000002";
+const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+
+fn token(emu: &Emu, scope: &str) -> String {
+    emu.token(WRITER, "contoso-writer-secret", scope).body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Makes the demo's changes: a guest into a privileged group, an Owner on a subscription, a room mailbox given an
+/// app role, and one removal. Returns the grants (principal|relation|target|role|scope) expected as added/removed.
+fn mutate(emu: &Emu) -> (BTreeSet<String>, BTreeSet<String>) {
+    let g = token(emu, GRAPH_SCOPE);
+    let a = token(emu, ARM_SCOPE);
+    let link = |id: &str| json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{id}")});
+    assert_eq!(emu.post_json(&format!("/v1.0/groups/{TIER0}/members/$ref"), &g, &link(ERIN)).status, 204);
+    assert_eq!(emu.delete(&format!("/v1.0/groups/{PLATFORM}/members/{BOB}/$ref"), &g).status, 204);
+    let role = "90000000-0000-4000-8000-000000000001";
+    let r = emu.post_json(
+        &format!("/v1.0/servicePrincipals/{PAYROLL}/appRoleAssignedTo"),
+        &g,
+        &json!({"principalId": "10000000-0000-4000-8000-000000000009", "resourceId": PAYROLL, "appRoleId": role}),
+    );
+    assert_eq!(r.status, 201);
+    let put = emu.put_json(
+        &format!("/subscriptions/{SUB2}/providers/Microsoft.Authorization/roleAssignments/0f0f0f0f-0000-4000-8000-000000000001?api-version=2022-04-01"),
+        &a,
+        &json!({"properties": {"roleDefinitionId": format!("/providers/Microsoft.Authorization/roleDefinitions/{OWNER}"), "principalId": ERIN, "principalType": "User"}}),
+    );
+    assert_eq!(put.status, 201);
+    let added = BTreeSet::from([
+        format!("{ERIN}|member|{TIER0}||"),
+        format!("10000000-0000-4000-8000-000000000009|app_role|{PAYROLL}|{role}|"),
+        format!("{ERIN}|azure_role|/subscriptions/{SUB2}|{OWNER}|/subscriptions/{SUB2}"),
+    ]);
+    let removed = BTreeSet::from([format!("{BOB}|member|{PLATFORM}||")]);
+    (added, removed)
+}
+
+fn keys(report: &serde_json::Value, change: &str) -> BTreeSet<String> {
+    report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["change"] == change && i["kind"] == "grant")
+        .map(|i| i["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn diff_reports_exactly_the_mutations() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "before.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
+    let (added, removed) = mutate(&emu);
+    collect(&env, &emu, "after.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
+
+    let run = env.run(&["diff", "before.db", "after.db", "--format", "json"]);
+    run.expect_code(exit_code::SUCCESS);
+    let report = run.json();
+    assert_eq!(keys(&report, "added"), added);
+    assert_eq!(keys(&report, "removed"), removed);
+    assert_eq!(report["summary"]["added"], 3);
+    assert_eq!(report["summary"]["removed"], 1);
+    assert_eq!(report["summary"]["changed"], 0, "{}", report["items"]);
+    assert_eq!(report["items"].as_array().unwrap().len(), 4, "nothing but the mutations");
+    let privileged: BTreeSet<&str> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["privileged"] == true)
+        .map(|i| i["key"].as_str().unwrap())
+        .collect();
+    assert!(
+        privileged.iter().any(|k| k.contains(TIER0)),
+        "membership of a group holding a privileged role is privileged"
+    );
+    assert!(privileged.iter().any(|k| k.contains(OWNER)), "Owner is privileged");
+    assert!(privileged.iter().any(|k| k.contains(PLATFORM)), "Platform Engineers hold Contributor on a subscription");
+    assert_eq!(report["summary"]["privileged"], 3, "the room's app role is not privileged");
+
+    for (fail_on, code) in [
+        ("none", exit_code::SUCCESS),
+        ("any", exit_code::FINDINGS),
+        ("grants", exit_code::FINDINGS),
+        ("privileged", exit_code::FINDINGS),
+    ] {
+        env.run(&["diff", "before.db", "after.db", "--fail-on", fail_on]).expect_code(code);
+    }
+    let md = env.run(&["diff", "before.db", "after.db", "--format", "markdown"]);
+    assert!(md.stdout.starts_with("### Access drift"), "{}", md.stdout);
+    assert!(md.stdout.contains("| added | grant | yes | Erin Guest (user) member of Tier0 Admins |"), "{}", md.stdout);
+    let csv = env.run(&["diff", "before.db", "after.db", "--format", "csv"]);
+    assert_eq!(csv.stdout.lines().count(), 5, "header and four rows:\n{}", csv.stdout);
+
+    // Accepted changes can be ignored, e.g. for a CI baseline.
+    std::fs::write(env.path("accepted.txt"), format!("# known\nprincipal {ERIN}\ntarget {PLATFORM}\n")).unwrap();
+    let run = env.run(&[
+        "diff",
+        "before.db",
+        "after.db",
+        "--format",
+        "json",
+        "--ignore",
+        "accepted.txt",
+        "--fail-on",
+        "privileged",
+    ]);
+    run.expect_code(exit_code::SUCCESS);
+    let summary = run.json()["summary"].clone();
+    assert_eq!(summary["ignored"], 3, "Erin's two grants and the Platform Engineers removal");
+    assert_eq!(summary["added"], 1);
+    assert_eq!(summary["privileged"], 0);
+}
+
+#[test]
+fn unchanged_tenant_has_no_drift() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "a.db", &[]).expect_code(exit_code::SUCCESS);
+    collect(&env, &emu, "b.db", &[]).expect_code(exit_code::SUCCESS);
+    let run = env.run(&["diff", "a.db", "b.db", "--fail-on", "any"]);
+    run.expect_code(exit_code::SUCCESS);
+    assert!(run.stdout.contains("0 added, 0 removed, 0 changed"), "{}", run.stdout);
+}
+
+#[test]
+fn recreated_assignment_is_not_drift_and_a_disabled_account_is_a_change() {
+    use crate::common::sample;
+    use azsnap::model::Grant;
+    let env = TestEnv::new();
+    let mut before = sample::batch();
+    sample::write(&env.path("a.db"), &before);
+    // The same Azure assignment under a new id, one user disabled, one eligibility made active.
+    let rbac: &mut Grant =
+        before.grants.iter_mut().find(|g| g.source_id.as_deref().is_some_and(|s| s.ends_with("/x"))).unwrap();
+    rbac.source_id = Some("/new-id".to_owned());
+    before.principals[0].account_enabled = Some(false);
+    let eligible = before.grants.iter_mut().find(|g| g.state == azsnap::model::GrantState::Eligible).unwrap();
+    eligible.state = azsnap::model::GrantState::Active;
+    sample::write(&env.path("b.db"), &before);
+    let report = env.run(&["diff", "a.db", "b.db", "--format", "json"]).json();
+    assert_eq!(report["summary"]["added"], 0);
+    assert_eq!(report["summary"]["removed"], 0);
+    assert_eq!(report["summary"]["changed"], 2, "{}", report["items"]);
+    let fields: BTreeSet<String> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| {
+            i["fields"].as_array().unwrap().iter().map(|f| {
+                format!(
+                    "{}:{}→{}",
+                    f["field"].as_str().unwrap(),
+                    f["old"].as_str().unwrap_or("-"),
+                    f["new"].as_str().unwrap_or("-")
+                )
+            })
+        })
+        .collect();
+    assert_eq!(fields, BTreeSet::from(["accountEnabled:1→0".to_owned(), "state:eligible→active".to_owned()]));
+}
+
+#[test]
+fn different_tenants_are_refused_unless_allowed() {
+    use crate::common::sample;
+    let env = TestEnv::new();
+    sample::write_sample(&env.path("a.db"));
+    let mut other = sample::new_snapshot();
+    other.tenant_id = "00000000-0000-4000-8000-0000000000aa".parse().unwrap();
+    let mut w = azsnap::store::SnapshotWriter::create(&env.path("b.db"), &other, false).unwrap();
+    w.write(&sample::batch()).unwrap();
+    w.finish("2026-11-26T07:05:00Z".parse().unwrap(), true).unwrap();
+    let run = env.run(&["diff", "a.db", "b.db"]);
+    run.expect_code(exit_code::BAD_INPUT);
+    assert!(run.stderr.contains("cannot be compared"), "{}", run.stderr);
+    env.run(&["diff", "a.db", "b.db", "--allow-tenant-mismatch"]).expect_code(exit_code::SUCCESS);
+    env.run(&["diff", "a.db", "missing.db"]).expect_code(exit_code::BAD_INPUT);
+    std::fs::write(env.path("bad-ignore.txt"), "everyone *\n").unwrap();
+    env.run(&["diff", "a.db", "a.db", "--ignore", "bad-ignore.txt"]).expect_code(exit_code::BAD_INPUT);
+}

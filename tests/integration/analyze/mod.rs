@@ -1,0 +1,3 @@
+//! The offline analyses on collected snapshots.
+
+mod diff;
