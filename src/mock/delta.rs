@@ -81,16 +81,18 @@ pub fn handle(world: &World, caller: &Caller, req: &ApiRequest, kind: &str, max_
         .and_then(|n| n.parse::<usize>().ok())
         .filter(|n| *n > 0)
         .unwrap_or(DEFAULT_PAGE);
-    let entries = match token.from {
-        None => initial_entries(world, &token),
-        Some(from) => change_entries(world, &token, from),
+    // Entries from `token.o` on, one more than a page to know whether another page follows.
+    let window: Vec<Value> = match token.from {
+        None => initial_entries(world, &token, token.o, page_size + 1),
+        Some(from) => change_entries(world, &token, from).into_iter().skip(token.o).take(page_size + 1).collect(),
     };
-    let end = (token.o + page_size).min(entries.len());
+    let more = window.len() > page_size;
+    let end = token.o + window.len().min(page_size);
     let mut body = Map::new();
     body.insert("@odata.context".to_owned(), json!(format!("{}$metadata#{kind}", req.metadata_base())));
     let version = req.path.trim_start_matches('/').split('/').next().unwrap_or("v1.0");
     let link = |param: &str, t: &Token| format!("{}/{version}/{kind}/delta?{param}={}", req.base_url, encode(t));
-    if end < entries.len() {
+    if more {
         body.insert("@odata.nextLink".to_owned(), json!(link("$skiptoken", &Token { o: end, ..token.clone() })));
     } else {
         body.insert(
@@ -98,7 +100,7 @@ pub fn handle(world: &World, caller: &Caller, req: &ApiRequest, kind: &str, max_
             json!(link("$deltatoken", &Token { o: 0, iat: now_secs(), ..token.clone() })),
         );
     }
-    body.insert("value".to_owned(), Value::Array(entries[token.o.min(end)..end].to_vec()));
+    body.insert("value".to_owned(), Value::Array(window.into_iter().take(page_size).collect()));
     Ok(ApiResponse::ok(Value::Object(body)))
 }
 
@@ -180,16 +182,27 @@ fn wanted(t: &Token, id: &Guid) -> bool {
     t.ids.as_ref().is_none_or(|ids| ids.iter().any(|i| i == id.as_str()))
 }
 
-fn initial_entries(world: &World, t: &Token) -> Vec<Value> {
+/// `count` entries of the first round starting at `skip`, rendered (only those: pages stay cheap on big tenants).
+fn initial_entries(world: &World, t: &Token, skip: usize, count: usize) -> Vec<Value> {
     let with_members = t.sel.iter().any(|f| f == "members");
     if t.k == "users" {
-        return world.tenant.users.iter().filter(|u| wanted(t, &u.id)).map(|u| Value::Object(render(u, t))).collect();
+        return world
+            .tenant
+            .users
+            .iter()
+            .filter(|u| wanted(t, &u.id))
+            .skip(skip)
+            .take(count)
+            .map(|u| Value::Object(render(u, t)))
+            .collect();
     }
     world
         .tenant
         .groups
         .iter()
         .filter(|g| wanted(t, &g.id))
+        .skip(skip)
+        .take(count)
         .map(|g| {
             let mut m = render(g, t);
             if with_members {

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Benchmarks `azsnap diff` on two snapshots of a generated tenant (default preset l: about 1.7 M grants each) that
+# differ by a few thousand membership changes made through the emulator's write API, beside a plain sqlite3
+# anti-join over the same files as the baseline. Prints wall time and peak RSS of each.
+# Usage: bench/diff.sh [SIZE] (default l). Needs sqlite3 and curl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=${1:-l}
+changes=${CHANGES:-3000}
+cargo build --release --locked --quiet
+bin=$PWD/target/release/azsnap
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+"$bin" mock generate --size "$size" -o "$work/t.json" >"$work/gen.out"
+tenant=$(awk '{print $2}' "$work/gen.out")
+"$bin" mock serve --tenant "$work/t.json" --port 0 --throttle off >"$work/serve.out" 2>&1 &
+until grep -q listening "$work/serve.out"; do sleep 0.2; done
+base=$(sed -n 's/^listening on //p' "$work/serve.out")
+export AZURE_TENANT_ID=$tenant AZURE_CLIENT_ID=a1b2c3d4-0000-4000-8000-000000000001 AZURE_CLIENT_SECRET=contoso-reader-secret
+start=$(date +%s.%N)
+"$bin" collect --quiet --endpoint "$base" -o "$work/a.db" --skip-p2
+echo "collect $size (throttle off): $(echo "$(date +%s.%N) - $start" | bc) s"
+python3 - "$base" "$tenant" "$work/t.json" "$changes" <<'PY'
+import json, sys, urllib.parse, urllib.request
+base, tenant, path, changes = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": "a1b2c3d4-0000-4000-8000-000000000002",
+    "client_secret": "contoso-writer-secret", "scope": "https://graph.microsoft.com/.default"}).encode()
+token = json.load(urllib.request.urlopen(f"{base}/{tenant}/oauth2/v2.0/token", form))["access_token"]
+t = json.load(open(path))
+groups = [g for g in t["groups"] if "DynamicMembership" not in g.get("groupTypes", []) and not g.get("onPremisesSyncEnabled") and not g.get("isAssignableToRole")]
+users = [u["id"] for u in t["users"]]
+done = 0
+for i in range(changes):
+    g = groups[(i * 7919) % len(groups)]
+    if i % 2 == 0 and g["members"]:
+        m = g["members"][(i // 2) % len(g["members"])]
+        req = urllib.request.Request(f"{base}/v1.0/groups/{g['id']}/members/{m}/$ref", method="DELETE")
+    else:
+        m = users[(i * 104729) % len(users)]
+        body = json.dumps({"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{m}"}).encode()
+        req = urllib.request.Request(f"{base}/v1.0/groups/{g['id']}/members/$ref", data=body, method="POST", headers={"Content-Type": "application/json"})
+    req.add_header("Authorization", f"Bearer {token}")
+    try:
+        urllib.request.urlopen(req)
+        done += 1
+    except urllib.error.HTTPError:
+        pass
+print(f"changes made: {done}")
+PY
+"$bin" collect --quiet --endpoint "$base" -o "$work/b.db" --skip-p2
+grants=$(sqlite3 "$work/a.db" 'SELECT count(*) FROM grants')
+echo "grants: $grants per snapshot"
+/usr/bin/time -f "azsnap diff: %e s wall, %M KiB peak RSS" "$bin" diff "$work/a.db" "$work/b.db" --format json >"$work/diff.json"
+python3 -c "import json; s=json.load(open('$work/diff.json'))['summary']; print('azsnap diff found:', s['added'], 'added,', s['removed'], 'removed,', s['changed'], 'changed')"
+key="o.principal_id = n.principal_id AND o.relation = n.relation AND o.target_id = n.target_id AND o.role_id = n.role_id AND o.scope = n.scope AND o.state = n.state"
+/usr/bin/time -f "sqlite3 anti-join: %e s wall, %M KiB peak RSS" sqlite3 "$work/a.db" "ATTACH '$work/b.db' AS new;
+SELECT (SELECT count(*) FROM new.grants n WHERE NOT EXISTS (SELECT 1 FROM main.grants o WHERE $key)),
+       (SELECT count(*) FROM main.grants o WHERE NOT EXISTS (SELECT 1 FROM new.grants n WHERE $key));"
