@@ -2,4 +2,7 @@
 //! `cli` renders them.
 
 pub mod diff;
+pub mod identity;
 pub mod privileged;
+pub mod sql;
+pub mod unused;

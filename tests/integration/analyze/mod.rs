@@ -1,3 +1,4 @@
 //! The offline analyses on collected snapshots.
 
 mod diff;
+mod identities;

@@ -1,0 +1,24 @@
+-- unused-roles: role assignments (directory, Azure, app roles) held by principals that are disabled, or, when
+-- sign-in activity was collected (?2 = 1), that have not signed in since ?1 (an RFC 3339 time) or never have.
+SELECT g.principal_id, coalesce(p.display_name, p.user_principal_name, g.principal_id), coalesce(p.kind, 'unknown'),
+       g.relation, g.role_id, coalesce(d.name, g.role_id), g.target_id,
+       coalesce(t.display_name, r.display_name, r.name, g.target_id), g.scope, g.state,
+       CASE
+           WHEN p.account_enabled = 0 THEN 'disabled'
+           WHEN p.kind = 'unknown' THEN 'principal no longer exists'
+           WHEN ?2 = 1 AND p.kind = 'user' AND p.last_sign_in IS NULL AND p.last_non_interactive_sign_in IS NULL THEN 'never signed in'
+           ELSE 'inactive since ' || max(coalesce(p.last_sign_in, ''), coalesce(p.last_non_interactive_sign_in, ''))
+       END,
+       coalesce(p.last_sign_in, p.last_non_interactive_sign_in)
+FROM grants g
+LEFT JOIN principals p ON p.id = g.principal_id
+LEFT JOIN principals t ON t.id = g.target_id
+LEFT JOIN resources r ON r.id = g.target_id
+LEFT JOIN role_definitions d ON d.id = g.role_id
+    AND d.kind = CASE g.relation WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
+    AND (d.kind <> 'app' OR d.resource_id = g.target_id)
+WHERE g.relation IN ('directory_role', 'azure_role', 'app_role')
+  AND (p.account_enabled = 0
+    OR p.kind = 'unknown' OR p.id IS NULL
+    OR (?2 = 1 AND p.kind = 'user' AND max(coalesce(p.last_sign_in, ''), coalesce(p.last_non_interactive_sign_in, '')) < ?1))
+ORDER BY 11, 2, 6

@@ -1,0 +1,13 @@
+-- unused-roles: role definitions that no grant uses, active or eligible, at any scope.
+SELECT d.kind, d.id, coalesce(d.name, d.id), coalesce(d.builtin, 0), d.resource_id,
+       coalesce(p.display_name, '')
+FROM role_definitions d
+LEFT JOIN principals p ON p.id = d.resource_id
+WHERE NOT EXISTS (
+    SELECT 1 FROM grants g
+    WHERE g.role_id = d.id
+      AND ((d.kind = 'directory' AND g.relation = 'directory_role')
+        OR (d.kind = 'azure' AND g.relation = 'azure_role')
+        OR (d.kind = 'app' AND g.relation = 'app_role' AND g.target_id = d.resource_id))
+)
+ORDER BY d.kind, coalesce(d.builtin, 0), d.name

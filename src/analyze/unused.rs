@@ -1,0 +1,100 @@
+//! Unused access: role definitions nobody holds (directory, Azure, app roles), and role assignments held by
+//! principals that are disabled, gone, or inactive (when sign-in activity was collected), with what the snapshot
+//! could not know.
+
+use serde::Serialize;
+
+use crate::analyze::sql::{col, rows};
+use crate::model::PartStatus;
+use crate::store::{Snapshot, StoreError};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnusedRole {
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+    pub builtin: bool,
+    /// For app roles, the application that defines it.
+    pub application: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StaleAssignment {
+    pub principal_id: String,
+    pub principal_name: String,
+    pub principal_kind: String,
+    pub relation: String,
+    pub role_id: String,
+    pub role_name: String,
+    pub target_id: String,
+    pub target_name: String,
+    pub scope: String,
+    pub state: String,
+    /// `disabled`, `principal no longer exists`, `never signed in`, `inactive since …`.
+    pub reason: String,
+    pub last_sign_in: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnusedReport {
+    pub inactive_days: u32,
+    pub unused_roles: Vec<UnusedRole>,
+    pub stale_assignments: Vec<StaleAssignment>,
+    /// What the snapshot could not know.
+    pub limits: Vec<String>,
+}
+
+pub fn unused(snap: &Snapshot, inactive_days: u32, now: crate::model::Timestamp) -> Result<UnusedReport, StoreError> {
+    let parts = snap.parts()?;
+    let sign_ins = parts.iter().find(|p| p.name == "sign_in_activity");
+    let mut limits = Vec::new();
+    let have_sign_ins = match sign_ins {
+        Some(p) if p.status == PartStatus::Complete => true,
+        Some(p) => {
+            limits.push(format!(
+                "sign-in activity not collected ({}): only disabled or deleted holders are listed",
+                p.describe()
+            ));
+            false
+        }
+        None => {
+            limits.push("sign-in activity not collected: only disabled or deleted holders are listed".to_owned());
+            false
+        }
+    };
+    limits.push(
+        "PIM activation history is not collected: eligible assignments that were never activated cannot be told apart"
+            .to_owned(),
+    );
+    let cutoff = (now.as_datetime() - chrono::Duration::days(i64::from(inactive_days)))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let unused_roles = rows(snap, include_str!("../../queries/analyze/unused_role_definitions.sql"), &[])?
+        .iter()
+        .map(|r| UnusedRole {
+            kind: col(r, 0),
+            id: col(r, 1),
+            name: col(r, 2),
+            builtin: col(r, 3) == "1",
+            application: (col(r, 0) == "app").then(|| col(r, 5)).filter(|a| !a.is_empty()),
+        })
+        .collect();
+    let flag = i64::from(have_sign_ins);
+    let stale_assignments = rows(snap, include_str!("../../queries/analyze/stale_assignments.sql"), &[&cutoff, &flag])?
+        .iter()
+        .map(|r| StaleAssignment {
+            principal_id: col(r, 0),
+            principal_name: col(r, 1),
+            principal_kind: col(r, 2),
+            relation: col(r, 3),
+            role_id: col(r, 4),
+            role_name: col(r, 5),
+            target_id: col(r, 6),
+            target_name: col(r, 7),
+            scope: col(r, 8),
+            state: col(r, 9),
+            reason: col(r, 10),
+            last_sign_in: r.get(11).cloned().flatten(),
+        })
+        .collect();
+    Ok(UnusedReport { inactive_days, unused_roles, stale_assignments, limits })
+}
