@@ -68,7 +68,7 @@ fn details(item: &Item) -> String {
         .join("; ")
 }
 
-fn table(report: &DiffReport) -> Table {
+pub fn table(report: &DiffReport) -> Table {
     let mut t = Table::new(["change", "kind", "privileged", "what", "details"]);
     for i in &report.items {
         t.push([
@@ -82,7 +82,7 @@ fn table(report: &DiffReport) -> Table {
     t
 }
 
-fn summary_line(r: &DiffReport) -> String {
+pub fn summary_line(r: &DiffReport) -> String {
     let s = &r.summary;
     format!(
         "{} added, {} removed, {} changed ({} privileged; grants: {} added, {} removed, {} changed){}",

@@ -18,7 +18,7 @@ pub struct UnusedRolesArgs {
     pub format: Format,
 }
 
-fn tables(r: &UnusedReport) -> (Table, Table) {
+pub fn tables(r: &UnusedReport) -> (Table, Table) {
     let mut roles = Table::new(["kind", "role", "built-in", "application", "id"]);
     for u in &r.unused_roles {
         roles.push([

@@ -409,10 +409,20 @@ impl TenantFile {
     pub fn load(path: &Path) -> Result<Self, TenantError> {
         let shown = path.display().to_string();
         let text = std::fs::read(path).map_err(|source| TenantError::Read { path: shown.clone(), source })?;
+        Self::parse(&text, &shown)
+    }
+
+    /// Parses and validates tenant JSON; `name` names it in errors.
+    pub fn parse(text: &[u8], name: &str) -> Result<Self, TenantError> {
         let tenant: TenantFile =
-            serde_json::from_slice(&text).map_err(|source| TenantError::Parse { path: shown.clone(), source })?;
-        tenant.validate().map_err(|problem| TenantError::Invalid { path: shown, problem })?;
+            serde_json::from_slice(text).map_err(|source| TenantError::Parse { path: name.to_owned(), source })?;
+        tenant.validate().map_err(|problem| TenantError::Invalid { path: name.to_owned(), problem })?;
         Ok(tenant)
+    }
+
+    /// The bundled contoso tenant (`fixtures/tenants/contoso.json`), for the demo.
+    pub fn contoso() -> Result<Self, TenantError> {
+        Self::parse(include_bytes!("../../fixtures/tenants/contoso.json"), "contoso.json (bundled)")
     }
 
     /// Every directory object id with its kind.

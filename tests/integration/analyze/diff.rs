@@ -195,3 +195,17 @@ fn different_tenants_are_refused_unless_allowed() {
     std::fs::write(env.path("bad-ignore.txt"), "everyone *\n").unwrap();
     env.run(&["diff", "a.db", "a.db", "--ignore", "bad-ignore.txt"]).expect_code(exit_code::BAD_INPUT);
 }
+
+#[test]
+fn the_demo_runs_offline_and_shows_its_three_changes() {
+    let env = TestEnv::new();
+    let run = env.run(&["demo", "--dir", "tour"]);
+    run.expect_code(exit_code::SUCCESS);
+    assert!(run.stdout.contains("3 added, 0 removed, 0 changed (2 privileged"), "{}", run.stdout);
+    for file in ["baseline.db", "current.db", "diff.md"] {
+        assert!(env.path("tour").join(file).exists(), "{file} missing");
+    }
+    env.run(&["verify", "tour/current.db"]).expect_code(exit_code::SUCCESS);
+    let report = env.run(&["diff", "tour/baseline.db", "tour/current.db", "--format", "json"]).json();
+    assert_eq!(report["summary"]["added"], 3);
+}
