@@ -272,10 +272,11 @@ pub fn diff(
         });
     }
 
-    // Grants added or removed; a removal and an addition of the same grant in another state become one change.
-    let mut by_meaning: HashMap<String, Vec<(String, GrantView)>> = HashMap::new();
+    // Grants added, removed or changed; a removal and an addition of the same grant in another state become one
+    // change of `state`.
+    let mut by_meaning: HashMap<String, Vec<(String, GrantView, Vec<Field>)>> = HashMap::new();
     let mut order = Vec::new();
-    for r in rows(old, include_str!("../../queries/diff/grants_added_removed.sql"), &[])? {
+    for r in rows(old, include_str!("../../queries/diff/grants.sql"), &[])? {
         let t = |i: usize| text(&r[i]).unwrap_or_default();
         let view = GrantView {
             principal_id: t(1),
@@ -290,17 +291,19 @@ pub fn diff(
             target_name: t(11),
             role_name: t(12),
         };
+        let change = t(0);
+        let changed_fields = if change == "changed" { fields(&r, 13, GRANT_FIELDS) } else { Vec::new() };
         let meaning =
             format!("{}|{}|{}|{}|{}", view.principal_id, view.relation, view.target_id, view.role_id, view.scope);
         if !by_meaning.contains_key(&meaning) {
             order.push(meaning.clone());
         }
-        by_meaning.entry(meaning).or_default().push((t(0), view));
+        by_meaning.entry(meaning).or_default().push((change, view, changed_fields));
     }
     for meaning in order {
         let entries = by_meaning.remove(&meaning).unwrap_or_default();
-        let removed = entries.iter().find(|(c, _)| c == "removed");
-        let added = entries.iter().find(|(c, _)| c == "added");
+        let removed = entries.iter().find(|(c, _, _)| c == "removed");
+        let added = entries.iter().find(|(c, _, _)| c == "added");
         let mut push = |change: &str, view: &GrantView, fields: Vec<Field>| {
             items.push(Item {
                 change: change.to_owned(),
@@ -314,7 +317,7 @@ pub fn diff(
             });
         };
         match (removed, added, entries.len()) {
-            (Some((_, old_view)), Some((_, new_view)), 2) => {
+            (Some((_, old_view, _)), Some((_, new_view, _)), 2) => {
                 let mut f = vec![Field {
                     field: "state".to_owned(),
                     old: Some(old_view.state.clone()),
@@ -330,37 +333,11 @@ pub fn diff(
                 push("changed", new_view, f);
             }
             _ => {
-                for (change, view) in &entries {
-                    push(change, view, Vec::new());
+                for (change, view, fields) in entries {
+                    push(&change, &view, fields);
                 }
             }
         }
-    }
-    for r in rows(old, include_str!("../../queries/diff/grants_changed.sql"), &[])? {
-        let t = |i: usize| text(&r[i]).unwrap_or_default();
-        let view = GrantView {
-            principal_id: t(0),
-            relation: t(1),
-            target_id: t(2),
-            role_id: t(3),
-            scope: t(4),
-            state: t(5),
-            principal_name: t(6),
-            principal_kind: t(7),
-            target_name: t(8),
-            role_name: t(9),
-            end_at: text(&r[13]),
-        };
-        items.push(Item {
-            change: "changed".to_owned(),
-            kind: "grant".to_owned(),
-            key: format!("{}|{}|{}|{}|{}", view.principal_id, view.relation, view.target_id, view.role_id, view.scope),
-            name: view.principal_name.clone(),
-            object_kind: view.relation.clone(),
-            privileged: grant_privileged(&view.relation, &view.role_id, &view.target_id),
-            grant: Some(view),
-            fields: fields(&r, 10, GRANT_FIELDS),
-        });
     }
 
     let mut summary = Summary::default();

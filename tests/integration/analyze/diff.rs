@@ -154,11 +154,13 @@ fn recreated_assignment_is_not_drift_and_a_disabled_account_is_a_change() {
     before.principals[0].account_enabled = Some(false);
     let eligible = before.grants.iter_mut().find(|g| g.state == azsnap::model::GrantState::Eligible).unwrap();
     eligible.state = azsnap::model::GrantState::Active;
+    let membership = before.grants.iter_mut().find(|g| g.relation == azsnap::model::Relation::Member).unwrap();
+    membership.end_at = Some("2027-06-30T00:00:00Z".parse().unwrap());
     sample::write(&env.path("b.db"), &before);
     let report = env.run(&["diff", "a.db", "b.db", "--format", "json"]).json();
     assert_eq!(report["summary"]["added"], 0);
     assert_eq!(report["summary"]["removed"], 0);
-    assert_eq!(report["summary"]["changed"], 2, "{}", report["items"]);
+    assert_eq!(report["summary"]["changed"], 3, "{}", report["items"]);
     let fields: BTreeSet<String> = report["items"]
         .as_array()
         .unwrap()
@@ -174,7 +176,14 @@ fn recreated_assignment_is_not_drift_and_a_disabled_account_is_a_change() {
             })
         })
         .collect();
-    assert_eq!(fields, BTreeSet::from(["accountEnabled:1→0".to_owned(), "state:eligible→active".to_owned()]));
+    assert_eq!(
+        fields,
+        BTreeSet::from([
+            "accountEnabled:1→0".to_owned(),
+            "state:eligible→active".to_owned(),
+            "endAt:-→2027-06-30T00:00:00Z".to_owned()
+        ])
+    );
 }
 
 #[test]
