@@ -175,7 +175,7 @@ pub const SERVICE_PRINCIPAL: Shape = Shape {
     odata_type: "#microsoft.graph.servicePrincipal",
 };
 
-/// Every property of a application: Graph returns all of them without `$select`.
+/// Every property of an application: Graph returns all of them without `$select`.
 const APPLICATION_PROPS: &[&str] = &[
     "id",
     "deletedDateTime",
