@@ -2,15 +2,23 @@
 # Benchmarks `azsnap diff` on two snapshots of a generated tenant (default preset l: about 1.7 M grants each) that
 # differ by a few thousand membership changes made through the emulator's write API, beside a plain sqlite3
 # anti-join over the same files as the baseline. Prints wall time and peak RSS of each.
-# Usage: bench/diff.sh [SIZE] (default l). Needs sqlite3 and curl.
+# Usage: bench/diff.sh [SIZE] (default l). Needs sqlite3 and curl. With DIFF_DIR=dir, the snapshots are kept
+# there and reused by later runs (only the measurements are repeated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-l}
 changes=${CHANGES:-3000}
 cargo build --release --locked --quiet
 bin=$PWD/target/release/azsnap
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+if [ -n "${DIFF_DIR:-}" ]; then
+  work=$DIFF_DIR
+  mkdir -p "$work"
+  trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+else
+  work=$(mktemp -d)
+  trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+fi
+if [ ! -f "$work/b.db" ]; then
 "$bin" mock generate --size "$size" -o "$work/t.json" >"$work/gen.out"
 tenant=$(awk '{print $2}' "$work/gen.out")
 "$bin" mock serve --tenant "$work/t.json" --port 0 --throttle off >"$work/serve.out" 2>&1 &
@@ -48,6 +56,8 @@ for i in range(changes):
 print(f"changes made: {done}")
 PY
 "$bin" collect --quiet --endpoint "$base" -o "$work/b.db" --skip-p2
+kill %1 2>/dev/null || true
+fi
 grants=$(sqlite3 "$work/a.db" 'SELECT count(*) FROM grants')
 echo "grants: $grants per snapshot"
 /usr/bin/time -f "azsnap diff: %e s wall, %M KiB peak RSS" "$bin" diff "$work/a.db" "$work/b.db" --format json >"$work/diff.json"

@@ -211,6 +211,67 @@ fn fields(row: &[Sql], from: usize, names: &[&str]) -> Vec<Field> {
         .collect()
 }
 
+/// The compared values of a grant row from `grants_scan.sql` (`\x01` is NULL).
+fn split_values(joined: &str) -> Vec<Option<String>> {
+    joined.split('\0').map(|f| (f != "\u{1}").then(|| f.to_owned())).collect()
+}
+
+/// One grant difference: change, key, values, and the old values for a change.
+type GrantDelta = (&'static str, String, String, Option<String>);
+
+/// Merges the two grant tables, both read in primary-key order, in one pass. SQLite orders text by bytes, as Rust
+/// compares `str`, and NUL sorts before every other byte, so the joined keys sort as the tuples do.
+fn merge_grants(old: &Snapshot) -> Result<Vec<GrantDelta>, StoreError> {
+    let corrupt = |e| StoreError::corrupt(old.path(), e);
+    let scan = include_str!("../../queries/diff/grants_scan.sql");
+    let conn = old.connection();
+    let mut a_stmt = conn.prepare(&scan.replace("{schema}", "main")).map_err(corrupt)?;
+    let mut b_stmt = conn.prepare(&scan.replace("{schema}", "new")).map_err(corrupt)?;
+    let mut a_rows = a_stmt.query([]).map_err(corrupt)?;
+    let mut b_rows = b_stmt.query([]).map_err(corrupt)?;
+    let next = |rows: &mut rusqlite::Rows<'_>| -> Result<Option<(String, String)>, StoreError> {
+        match rows.next().map_err(corrupt)? {
+            Some(r) => Ok(Some((r.get(0).map_err(corrupt)?, r.get(1).map_err(corrupt)?))),
+            None => Ok(None),
+        }
+    };
+    let mut out = Vec::new();
+    let (mut a, mut b) = (next(&mut a_rows)?, next(&mut b_rows)?);
+    loop {
+        match (a.take(), b.take()) {
+            (None, None) => break,
+            (Some((key, values)), None) => {
+                out.push(("removed", key, values, None));
+                a = next(&mut a_rows)?;
+            }
+            (None, Some((key, values))) => {
+                out.push(("added", key, values, None));
+                b = next(&mut b_rows)?;
+            }
+            (Some(x), Some(y)) => match x.0.cmp(&y.0) {
+                std::cmp::Ordering::Less => {
+                    out.push(("removed", x.0, x.1, None));
+                    a = next(&mut a_rows)?;
+                    b = Some(y);
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push(("added", y.0, y.1, None));
+                    b = next(&mut b_rows)?;
+                    a = Some(x);
+                }
+                std::cmp::Ordering::Equal => {
+                    if x.1 != y.1 {
+                        out.push(("changed", y.0, y.1, Some(x.1)));
+                    }
+                    a = next(&mut a_rows)?;
+                    b = next(&mut b_rows)?;
+                }
+            },
+        }
+    }
+    Ok(out)
+}
+
 /// Compares `old` with the snapshot at `new_path` (both already checked to be of one tenant, if that matters).
 pub fn diff(
     old: &Snapshot,
@@ -272,33 +333,51 @@ pub fn diff(
         });
     }
 
-    // Grants added, removed or changed; a removal and an addition of the same grant in another state become one
-    // change of `state`.
+    // Grants added, removed or changed, by merging both grant tables in key order; a removal and an addition of the
+    // same grant in another state become one change of `state`.
     let mut by_meaning: HashMap<String, Vec<(String, GrantView, Vec<Field>)>> = HashMap::new();
     let mut order = Vec::new();
-    for r in rows(old, include_str!("../../queries/diff/grants.sql"), &[])? {
-        let t = |i: usize| text(&r[i]).unwrap_or_default();
+    let names = old
+        .connection()
+        .prepare_cached(include_str!("../../queries/diff/grant_names.sql"))
+        .map_err(|e| StoreError::corrupt(old.path(), e))?;
+    let mut names = names;
+    for (change, key, values, old_values) in merge_grants(old)? {
+        let k: Vec<&str> = key.split('\0').collect();
+        let v = split_values(&values);
+        let (principal_name, principal_kind, target_name, role_name): (String, String, String, String) = names
+            .query_row((k[0], k[2], k[3], k[1]), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(|e| StoreError::corrupt(old.path(), e))?;
         let view = GrantView {
-            principal_id: t(1),
-            relation: t(2),
-            target_id: t(3),
-            role_id: t(4),
-            scope: t(5),
-            state: t(6),
-            end_at: text(&r[8]),
-            principal_name: t(9),
-            principal_kind: t(10),
-            target_name: t(11),
-            role_name: t(12),
+            principal_id: k[0].to_owned(),
+            relation: k[1].to_owned(),
+            target_id: k[2].to_owned(),
+            role_id: k[3].to_owned(),
+            scope: k[4].to_owned(),
+            state: k[5].to_owned(),
+            end_at: v[1].clone(),
+            principal_name,
+            principal_kind,
+            target_name,
+            role_name,
         };
-        let change = t(0);
-        let changed_fields = if change == "changed" { fields(&r, 13, GRANT_FIELDS) } else { Vec::new() };
-        let meaning =
-            format!("{}|{}|{}|{}|{}", view.principal_id, view.relation, view.target_id, view.role_id, view.scope);
+        let changed_fields = match &old_values {
+            Some(o) => {
+                let o = split_values(o);
+                GRANT_FIELDS
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| o[*i] != v[*i])
+                    .map(|(i, f)| Field { field: (*f).to_owned(), old: o[i].clone(), new: v[i].clone() })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let meaning = k[..5].join("|");
         if !by_meaning.contains_key(&meaning) {
             order.push(meaning.clone());
         }
-        by_meaning.entry(meaning).or_default().push((change, view, changed_fields));
+        by_meaning.entry(meaning).or_default().push((change.to_owned(), view, changed_fields));
     }
     for meaning in order {
         let entries = by_meaning.remove(&meaning).unwrap_or_default();
