@@ -219,54 +219,82 @@ fn split_values(joined: &str) -> Vec<Option<String>> {
 /// One grant difference: change, key, values, and the old values for a change.
 type GrantDelta = (&'static str, String, String, Option<String>);
 
-/// Merges the two grant tables, both read in primary-key order, in one pass. SQLite orders text by bytes, as Rust
-/// compares `str`, and NUL sorts before every other byte, so the joined keys sort as the tuples do.
+/// A grant table read in key order, one row at a time into reused buffers: key and values joined by NUL (NULL
+/// values written as `\x01`), as bytes, so the merge allocates nothing per row.
+struct Cursor<'s> {
+    rows: rusqlite::Rows<'s>,
+    key: Vec<u8>,
+    values: Vec<u8>,
+    live: bool,
+}
+
+impl Cursor<'_> {
+    fn advance(&mut self) -> rusqlite::Result<()> {
+        self.key.clear();
+        self.values.clear();
+        let Some(r) = self.rows.next()? else {
+            self.live = false;
+            return Ok(());
+        };
+        for i in 0..11 {
+            let out = if i < 6 { &mut self.key } else { &mut self.values };
+            if i != 0 && i != 6 {
+                out.push(0);
+            }
+            match r.get_ref(i)? {
+                rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => out.extend_from_slice(t),
+                rusqlite::types::ValueRef::Null => out.push(1),
+                rusqlite::types::ValueRef::Integer(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                rusqlite::types::ValueRef::Real(f) => out.extend_from_slice(f.to_string().as_bytes()),
+            }
+        }
+        self.live = true;
+        Ok(())
+    }
+
+    fn take(&self) -> (String, String) {
+        (String::from_utf8_lossy(&self.key).into_owned(), String::from_utf8_lossy(&self.values).into_owned())
+    }
+}
+
+/// Merges the two grant tables, both read in primary-key order, in one pass. SQLite orders text by bytes, as
+/// byte slices compare, and NUL sorts before every other byte, so the joined keys sort as the key tuples do.
 fn merge_grants(old: &Snapshot) -> Result<Vec<GrantDelta>, StoreError> {
     let corrupt = |e| StoreError::corrupt(old.path(), e);
     let scan = include_str!("../../queries/diff/grants_scan.sql");
     let conn = old.connection();
     let mut a_stmt = conn.prepare(&scan.replace("{schema}", "main")).map_err(corrupt)?;
     let mut b_stmt = conn.prepare(&scan.replace("{schema}", "new")).map_err(corrupt)?;
-    let mut a_rows = a_stmt.query([]).map_err(corrupt)?;
-    let mut b_rows = b_stmt.query([]).map_err(corrupt)?;
-    let next = |rows: &mut rusqlite::Rows<'_>| -> Result<Option<(String, String)>, StoreError> {
-        match rows.next().map_err(corrupt)? {
-            Some(r) => Ok(Some((r.get(0).map_err(corrupt)?, r.get(1).map_err(corrupt)?))),
-            None => Ok(None),
-        }
-    };
+    let mut a = Cursor { rows: a_stmt.query([]).map_err(corrupt)?, key: Vec::new(), values: Vec::new(), live: false };
+    let mut b = Cursor { rows: b_stmt.query([]).map_err(corrupt)?, key: Vec::new(), values: Vec::new(), live: false };
+    a.advance().map_err(corrupt)?;
+    b.advance().map_err(corrupt)?;
     let mut out = Vec::new();
-    let (mut a, mut b) = (next(&mut a_rows)?, next(&mut b_rows)?);
-    loop {
-        match (a.take(), b.take()) {
-            (None, None) => break,
-            (Some((key, values)), None) => {
-                out.push(("removed", key, values, None));
-                a = next(&mut a_rows)?;
+    while a.live || b.live {
+        let order = match (a.live, b.live) {
+            (true, false) => std::cmp::Ordering::Less,
+            (false, true) => std::cmp::Ordering::Greater,
+            _ => a.key.cmp(&b.key),
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                let (k, v) = a.take();
+                out.push(("removed", k, v, None));
+                a.advance().map_err(corrupt)?;
             }
-            (None, Some((key, values))) => {
-                out.push(("added", key, values, None));
-                b = next(&mut b_rows)?;
+            std::cmp::Ordering::Greater => {
+                let (k, v) = b.take();
+                out.push(("added", k, v, None));
+                b.advance().map_err(corrupt)?;
             }
-            (Some(x), Some(y)) => match x.0.cmp(&y.0) {
-                std::cmp::Ordering::Less => {
-                    out.push(("removed", x.0, x.1, None));
-                    a = next(&mut a_rows)?;
-                    b = Some(y);
+            std::cmp::Ordering::Equal => {
+                if a.values != b.values {
+                    let (k, v) = b.take();
+                    out.push(("changed", k, v, Some(a.take().1)));
                 }
-                std::cmp::Ordering::Greater => {
-                    out.push(("added", y.0, y.1, None));
-                    b = next(&mut b_rows)?;
-                    a = Some(x);
-                }
-                std::cmp::Ordering::Equal => {
-                    if x.1 != y.1 {
-                        out.push(("changed", y.0, y.1, Some(x.1)));
-                    }
-                    a = next(&mut a_rows)?;
-                    b = next(&mut b_rows)?;
-                }
-            },
+                a.advance().map_err(corrupt)?;
+                b.advance().map_err(corrupt)?;
+            }
         }
     }
     Ok(out)
