@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::analyze::privileged::Privileged;
-use crate::analyze::sql::{col, rows};
+use crate::analyze::sql::{Row, col, rows};
 use crate::store::{Snapshot, StoreError};
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,32 +73,37 @@ pub fn classify(
     }
 }
 
+/// The class of a principal from nine query columns starting at `at`: kind, origin, user type, mailbox purpose,
+/// account enabled, service principal type, managed identity type, owner tenant, first party.
+pub fn classify_facts(r: &Row, at: usize, tenant: &str) -> (&'static str, bool, String) {
+    let (class, human, evidence) = classify(
+        &col(r, at),
+        &col(r, at + 2),
+        r.get(at + 3).cloned().flatten().as_deref(),
+        &col(r, at + 5),
+        &col(r, at + 6),
+        &col(r, at + 7),
+        col(r, at + 8) == "1",
+        tenant,
+    );
+    let evidence =
+        if col(r, at + 1) == "external" { format!("{evidence}; from --external-identities") } else { evidence };
+    (class, human, evidence)
+}
+
 pub fn identities(snap: &Snapshot, privileged: &Privileged) -> Result<Vec<Identity>, StoreError> {
     let ids = privileged.ids_json();
     Ok(rows(snap, include_str!("../../queries/analyze/identities.sql"), &[&ids])?
         .iter()
         .map(|r| {
-            let (class, human, evidence) = classify(
-                &col(r, 2),
-                &col(r, 4),
-                r.get(5).cloned().flatten().as_deref(),
-                &col(r, 7),
-                &col(r, 8),
-                &col(r, 9),
-                col(r, 10) == "1",
-                &col(r, 13),
-            );
+            let (class, human, evidence) = classify_facts(r, 2, &col(r, 13));
             Identity {
                 id: col(r, 0),
                 name: col(r, 1),
                 kind: col(r, 2),
                 class: class.to_owned(),
                 human,
-                evidence: if col(r, 3) == "external" {
-                    format!("{evidence}; from --external-identities")
-                } else {
-                    evidence
-                },
+                evidence,
                 access: col(r, 11).parse().unwrap_or(0),
                 privileged_access: col(r, 12).parse().unwrap_or(0),
             }

@@ -1,8 +1,11 @@
 //! Offline analyses over snapshot files: pure SQL on read-only connections, no network. Results are plain data;
 //! `cli` renders them.
 
+pub mod access;
 pub mod diff;
 pub mod identity;
 pub mod privileged;
+pub mod query;
+pub mod review;
 pub mod sql;
 pub mod unused;

@@ -2,23 +2,89 @@
 
 use std::path::PathBuf;
 
+use crate::analyze::access::{self, Found, ResolveError};
+use crate::analyze::privileged::Privileged;
 use crate::cli::{CliError, Ui};
-use crate::report::Format;
+use crate::exit_code;
+use crate::report::{Format, Table};
+use crate::store::Snapshot;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("subject").required(true).args(["principal", "resource"])))]
 pub struct AccessArgs {
     pub snapshot: PathBuf,
-    /// Object id, user principal name or display name.
+    /// Object id, application id, user principal name, mail or display name.
     #[arg(long)]
     pub principal: Option<String>,
-    /// ARM id, object id or display name.
+    /// ARM id, subscription id, object id (a group or application) or name.
     #[arg(long)]
     pub resource: Option<String>,
+    /// Only privileged access (roles listed in queries/privileged_roles.json).
+    #[arg(long)]
+    pub privileged: bool,
+    /// Only active access (leave out PIM-eligible grants).
+    #[arg(long)]
+    pub active: bool,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
 }
 
-pub fn run(_args: &AccessArgs, _ui: &mut Ui) -> Result<u8, CliError> {
-    Err(CliError::not_implemented("access"))
+#[derive(serde::Serialize)]
+struct Report<'a> {
+    subject: &'a Found,
+    subject_type: &'static str,
+    access: &'a [access::Access],
+}
+
+fn resolved(what: &str, text: &str, r: Result<Found, ResolveError>) -> Result<Found, CliError> {
+    r.map_err(|e| match e {
+        ResolveError::NotFound => CliError::usage(format!("no {what} matches {text:?} in the snapshot"))
+            .with_hint(format!("give the {what}'s object id, or check spelling with `azsnap query SNAP …`")),
+        ResolveError::Ambiguous(list) => {
+            let mut err = CliError::usage(format!("{} {what}s match {text:?}; give an id", list.len()));
+            for f in list.iter().take(10) {
+                err = err.with_hint(format!("{} ({}, {})", f.id, f.kind, f.name));
+            }
+            err
+        }
+        ResolveError::Store(e) => e.into(),
+    })
+}
+
+pub fn run(args: &AccessArgs, ui: &mut Ui) -> Result<u8, CliError> {
+    let snap = Snapshot::open(&args.snapshot)?;
+    let privileged = Privileged::builtin();
+    let (subject, subject_type, mut list) = if let Some(p) = &args.principal {
+        let found = resolved("principal", p, access::resolve_principal(&snap, p))?;
+        let list = access::for_principal(&snap, &found, &privileged)?;
+        (found, "principal", list)
+    } else {
+        let r = args.resource.as_deref().unwrap_or_default();
+        let found = resolved("resource", r, access::resolve_resource(&snap, r))?;
+        let list = access::for_resource(&snap, &found, &privileged)?;
+        (found, "resource", list)
+    };
+    list.retain(|a| (!args.privileged || a.privileged) && (!args.active || a.state == "active"));
+    let mut t = if subject_type == "principal" {
+        Table::new(["target", "kind", "access", "state", "privileged", "path"])
+    } else {
+        Table::new(["principal", "kind", "access", "state", "privileged", "path"])
+    };
+    for a in &list {
+        let what = match a.relation.as_str() {
+            "member" | "owner" => a.relation.clone(),
+            _ => a.role.clone(),
+        };
+        let (who, kind) = if subject_type == "principal" {
+            (a.target.clone(), a.relation.clone())
+        } else {
+            (a.principal.clone(), a.principal_kind.clone())
+        };
+        t.push([who, kind, what, a.state.clone(), if a.privileged { "yes" } else { "" }.to_owned(), a.path.clone()]);
+    }
+    if args.format == Format::Table {
+        ui.note(&format!("{} {} ({}): {} effective grants", subject_type, subject.name, subject.id, list.len()));
+    }
+    ui.print(args.format, &t, &Report { subject: &subject, subject_type, access: &list })?;
+    Ok(exit_code::SUCCESS)
 }

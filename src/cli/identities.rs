@@ -6,7 +6,7 @@ use crate::analyze::identity::identities;
 use crate::analyze::privileged::Privileged;
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
-use crate::report::{Format, Table, write_json};
+use crate::report::{Format, Table};
 use crate::store::Snapshot;
 
 #[derive(Debug, clap::Args)]
@@ -37,14 +37,6 @@ pub fn run(args: &IdentitiesArgs, ui: &mut Ui) -> Result<u8, CliError> {
             i.id.clone(),
         ]);
     }
-    match args.format {
-        Format::Json => write_json(ui.out(), &list)?,
-        Format::Csv => t.write_csv(ui.out())?,
-        Format::Markdown => t.write_markdown(ui.out())?,
-        Format::Table => {
-            let style = ui.table_style();
-            t.write_text(ui.out(), style)?;
-        }
-    }
+    ui.print(args.format, &t, &list)?;
     Ok(exit_code::SUCCESS)
 }

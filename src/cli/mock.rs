@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::cli::output::{self, OutputFile};
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
 use crate::mock::faults::FaultRates;
@@ -116,17 +117,9 @@ pub fn run(cmd: &MockCommand, ui: &mut Ui) -> Result<u8, CliError> {
 
 fn generate_file(args: &GenerateArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let tenant = generate(&args.sizes()?, args.seed);
-    let write_err =
-        |e: std::io::Error| CliError::usage(format!("{}: cannot write tenant file: {e}", args.output.display()));
-    let mut partial = args.output.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
-    let file = std::fs::File::create(&partial).map_err(write_err)?;
-    let mut out = std::io::BufWriter::new(file);
-    serde_json::to_writer(&mut out, &tenant).map_err(|e| write_err(std::io::Error::other(e)))?;
-    std::io::Write::flush(&mut out).map_err(write_err)?;
-    drop(out);
-    std::fs::rename(&partial, &args.output).map_err(write_err)?;
+    let mut out = OutputFile::create(&args.output, true)?;
+    serde_json::to_writer(&mut out, &tenant).map_err(|e| output::write_error(&args.output, e))?;
+    out.commit()?;
     writeln!(
         ui.out(),
         "tenant {} written to {}: {} users, {} groups, {} service principals, {} subscriptions, {} role assignments",

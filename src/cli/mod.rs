@@ -13,6 +13,7 @@ mod export;
 mod identities;
 mod info;
 mod mock;
+mod output;
 mod plan;
 mod query;
 mod review;

@@ -2,7 +2,7 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use crate::report::TableStyle;
+use crate::report::{Format, Table, TableStyle, write_json};
 
 /// Where a command's results go. Commands never print any other way.
 pub struct Ui {
@@ -45,6 +45,19 @@ impl Ui {
     /// Box-drawn tables on a terminal, plain ASCII elsewhere.
     pub fn table_style(&self) -> TableStyle {
         if self.stdout_is_terminal { TableStyle::Terminal } else { TableStyle::Plain }
+    }
+
+    /// Prints a list result: `table` as text, CSV or Markdown, or `json` as one JSON document.
+    pub fn print(&mut self, format: Format, table: &Table, json: &impl serde::Serialize) -> io::Result<()> {
+        match format {
+            Format::Json => write_json(self.out(), json),
+            Format::Csv => table.write_csv(self.out()),
+            Format::Markdown => table.write_markdown(self.out()),
+            Format::Table => {
+                let style = self.table_style();
+                table.write_text(self.out(), style)
+            }
+        }
     }
 
     pub fn flush(&mut self) -> io::Result<()> {

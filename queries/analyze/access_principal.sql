@@ -1,0 +1,38 @@
+-- access --principal: everything ?1 holds, directly and through (nested) groups, with Azure role assignments
+-- expanded to every resource below their scope. A grant is eligible when it or any membership on the way is.
+WITH RECURSIVE
+  chain(group_id, state, ids, path) AS (
+    SELECT ?1, 'active', ?1, ''
+    UNION ALL
+    SELECT g.target_id, max(c.state, g.state), c.ids || ' ' || g.target_id,
+           c.path || CASE WHEN c.path = '' THEN '' ELSE ' → ' END || coalesce(t.display_name, g.target_id)
+    FROM chain c
+    JOIN grants g ON g.principal_id = c.group_id AND g.relation = 'member'
+    LEFT JOIN principals t ON t.id = g.target_id
+    WHERE length(c.ids) < 1200 AND instr(c.ids, g.target_id) = 0
+  ),
+  held AS (
+    SELECT g.relation, g.target_id, g.role_id, g.scope, max(g.state, c.state) AS state, g.end_at, c.path
+    FROM chain c JOIN grants g ON g.principal_id = c.group_id
+  ),
+  below(root, id, depth) AS (
+    SELECT DISTINCT target_id, target_id, 0 FROM held WHERE relation = 'azure_role'
+    UNION ALL
+    SELECT b.root, r.id, b.depth + 1 FROM below b JOIN resources r ON r.parent_id = b.id WHERE b.depth < 16
+  )
+SELECT h.relation, h.role_id, coalesce(d.name, nullif(h.role_id, '')),
+       coalesce(b.id, h.target_id),
+       coalesce(tp.display_name, tr.display_name, tr.name, b.id, h.target_id),
+       coalesce(tp.kind, tr.kind, 'unknown'),
+       h.scope, h.state, h.end_at, h.path,
+       CASE WHEN b.depth > 0 THEN h.target_id END,
+       CASE WHEN b.depth > 0 THEN coalesce(ir.display_name, ir.name, h.target_id) END
+FROM held h
+LEFT JOIN below b ON h.relation = 'azure_role' AND b.root = h.target_id
+LEFT JOIN principals tp ON tp.id = coalesce(b.id, h.target_id)
+LEFT JOIN resources tr ON tr.id = coalesce(b.id, h.target_id)
+LEFT JOIN resources ir ON ir.id = h.target_id
+LEFT JOIN role_definitions d ON d.id = h.role_id
+    AND d.kind = CASE h.relation WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
+    AND (d.kind <> 'app' OR d.resource_id = h.target_id)
+ORDER BY h.relation, coalesce(b.depth, 0), 4, 3

@@ -1,0 +1,50 @@
+-- review: one row per grant for an access-review sheet. ?1 limits it to grants on that target and below (an ARM
+-- scope, or a directory object id; NULL for all). With ?2 = 1 the rows are effective: members of groups (nested)
+-- get a row for each grant the group holds, and, for an ARM ?1, assignments on the scopes above it are included.
+WITH RECURSIVE
+  up(id, depth) AS (
+    SELECT ?1, 0 WHERE ?1 IS NOT NULL AND ?2 = 1
+    UNION ALL
+    SELECT r.parent_id, up.depth + 1 FROM up JOIN resources r ON r.id = up.id
+    WHERE r.parent_id IS NOT NULL AND r.kind <> 'tenant' AND up.depth < 16
+  ),
+  scoped AS (
+    SELECT g.* FROM grants g
+    WHERE ?1 IS NULL OR g.target_id = ?1
+       OR (substr(?1, 1, 1) = '/' AND substr(g.target_id, 1, length(?1) + 1) = ?1 || '/')
+    UNION
+    SELECT g.* FROM up JOIN grants g ON g.target_id = up.id AND g.relation = 'azure_role' WHERE up.depth > 0
+  ),
+  holders(principal_id, holder_id, relation, target_id, role_id, scope, state, start_at, end_at, created_at, ids, via,
+          via_id) AS (
+    SELECT principal_id, principal_id, relation, target_id, role_id, scope, state, start_at, end_at, created_at,
+           principal_id, '', NULL
+    FROM scoped
+    UNION ALL
+    SELECT m.principal_id, h.holder_id, h.relation, h.target_id, h.role_id, h.scope, max(h.state, m.state),
+           h.start_at, h.end_at, h.created_at, h.ids || ' ' || m.principal_id,
+           coalesce(t.display_name, h.principal_id) || CASE WHEN h.via = '' THEN '' ELSE ' → ' || h.via END,
+           h.principal_id
+    FROM holders h
+    JOIN grants m ON m.target_id = h.principal_id AND m.relation = 'member'
+    LEFT JOIN principals t ON t.id = h.principal_id
+    WHERE ?2 = 1 AND length(h.ids) < 1200 AND instr(h.ids, m.principal_id) = 0
+  )
+SELECT h.principal_id, coalesce(p.display_name, p.user_principal_name, h.principal_id), p.user_principal_name,
+       -- facts for the class, in the order identity::classify_facts reads them (columns 3 to 11)
+       coalesce(p.kind, 'unknown'), coalesce(p.origin, 'unresolved'), p.user_type, p.mailbox_purpose,
+       p.account_enabled, p.service_principal_type, p.managed_identity_type, p.app_owner_tenant_id,
+       coalesce(json_extract(p.attrs, '$.firstParty'), 0),
+       h.relation, h.target_id, coalesce(tp.display_name, tr.display_name, tr.name, h.target_id),
+       h.role_id, coalesce(d.name, nullif(h.role_id, '')), h.scope, h.state,
+       coalesce(h.start_at, h.created_at), h.end_at,
+       nullif(max(coalesce(p.last_sign_in, ''), coalesce(p.last_non_interactive_sign_in, '')), ''),
+       h.via, h.via_id, h.holder_id
+FROM holders h
+LEFT JOIN principals p ON p.id = h.principal_id
+LEFT JOIN principals tp ON tp.id = h.target_id
+LEFT JOIN resources tr ON tr.id = h.target_id
+LEFT JOIN role_definitions d ON d.id = h.role_id
+    AND d.kind = CASE h.relation WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
+    AND (d.kind <> 'app' OR d.resource_id = h.target_id)
+ORDER BY h.relation, 15, 17, 2, h.via

@@ -1,0 +1,241 @@
+//! Effective access: what one principal can reach, or who can reach one resource, with nested groups and
+//! inherited Azure scopes expanded by recursive SQL. Every row carries the path that grants it.
+
+use serde::Serialize;
+
+use crate::analyze::privileged::Privileged;
+use crate::analyze::sql::{Row, col, rows};
+use crate::model::Guid;
+use crate::store::{Snapshot, StoreError};
+
+/// Something named on the command line, found in the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Found {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+}
+
+/// Why a name did not identify exactly one object.
+#[derive(Debug)]
+pub enum ResolveError {
+    NotFound,
+    Ambiguous(Vec<Found>),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ResolveError {
+    fn from(e: StoreError) -> Self {
+        ResolveError::Store(e)
+    }
+}
+
+/// One effective grant.
+#[derive(Debug, Clone, Serialize)]
+pub struct Access {
+    pub principal_id: String,
+    pub principal: String,
+    pub principal_kind: String,
+    pub relation: String,
+    pub role_id: String,
+    pub role: String,
+    pub target_id: String,
+    pub target: String,
+    /// The scope of the assignment as stored (`''` when the relation has none).
+    pub scope: String,
+    pub state: String,
+    pub end_at: Option<String>,
+    /// The groups the access comes through, nearest first; empty when held directly.
+    pub via: Vec<String>,
+    /// For access inherited from an Azure scope above the target: that scope's id.
+    pub inherited_from: Option<String>,
+    pub privileged: bool,
+    /// `alice → group A → group B → Owner on sub-1 (inherited from mg-prod)`.
+    pub path: String,
+}
+
+const PRINCIPAL_NAME: &str = "coalesce(display_name, user_principal_name, id)";
+
+fn found(rs: Vec<Row>) -> Vec<Found> {
+    rs.iter().map(|r| Found { id: col(r, 0), name: col(r, 1), kind: col(r, 2) }).collect()
+}
+
+fn one(mut candidates: Vec<Found>) -> Result<Option<Found>, ResolveError> {
+    candidates.dedup_by(|a, b| a.id == b.id);
+    match candidates.len() {
+        0 => Ok(None),
+        1 => Ok(candidates.pop()),
+        _ => Err(ResolveError::Ambiguous(candidates)),
+    }
+}
+
+/// A principal by object id, application id, user principal name or display name (case-insensitive). An object
+/// id that only appears in grants (a deleted principal) is found too.
+pub fn resolve_principal(snap: &Snapshot, text: &str) -> Result<Found, ResolveError> {
+    let text = text.trim();
+    if let Ok(guid) = text.parse::<Guid>() {
+        let id = guid.as_str();
+        let by_id = rows(snap, &format!("SELECT id, {PRINCIPAL_NAME}, kind FROM principals WHERE id = ?1"), &[&id])?;
+        if let Some(f) = one(found(by_id))? {
+            return Ok(f);
+        }
+        let by_app = rows(
+            snap,
+            &format!("SELECT id, {PRINCIPAL_NAME}, kind FROM principals WHERE app_id = ?1 ORDER BY id"),
+            &[&id],
+        )?;
+        if let Some(f) = one(found(by_app))? {
+            return Ok(f);
+        }
+        let in_grants = rows(snap, "SELECT 1 FROM grants WHERE principal_id = ?1 LIMIT 1", &[&id])?;
+        if !in_grants.is_empty() {
+            return Ok(Found { id: id.to_owned(), name: id.to_owned(), kind: "unknown".to_owned() });
+        }
+        return Err(ResolveError::NotFound);
+    }
+    for column in ["user_principal_name", "display_name", "mail"] {
+        let sql = format!(
+            "SELECT id, {PRINCIPAL_NAME}, kind FROM principals WHERE {column} = ?1 COLLATE NOCASE ORDER BY id LIMIT 20"
+        );
+        if let Some(f) = one(found(rows(snap, &sql, &[&text])?))? {
+            return Ok(f);
+        }
+    }
+    Err(ResolveError::NotFound)
+}
+
+/// A resource by ARM id, subscription or object id, or name: an Azure resource, the tenant, or a directory
+/// object others are granted access on (a group, an application).
+pub fn resolve_resource(snap: &Snapshot, text: &str) -> Result<Found, ResolveError> {
+    let text = text.trim();
+    let resource = "SELECT id, coalesce(display_name, name, id), kind FROM resources";
+    if text.starts_with('/') {
+        let id = text.trim_end_matches('/').to_ascii_lowercase();
+        let id = if id.is_empty() { "/".to_owned() } else { id };
+        let hit = rows(snap, &format!("{resource} WHERE id = ?1"), &[&id])?;
+        if let Some(f) = one(found(hit))? {
+            return Ok(f);
+        }
+        let in_grants = rows(snap, "SELECT 1 FROM grants WHERE target_id = ?1 LIMIT 1", &[&id])?;
+        return if in_grants.is_empty() {
+            Err(ResolveError::NotFound)
+        } else {
+            Ok(Found { name: id.clone(), id, kind: "other".to_owned() })
+        };
+    }
+    if let Ok(guid) = text.parse::<Guid>() {
+        let id = guid.as_str();
+        let subscription = format!("/subscriptions/{id}");
+        let mut hits = found(rows(snap, &format!("{resource} WHERE id = ?1 OR id = ?2"), &[&id, &subscription])?);
+        hits.extend(found(rows(
+            snap,
+            &format!("SELECT id, {PRINCIPAL_NAME}, kind FROM principals WHERE id = ?1 OR app_id = ?1 ORDER BY id"),
+            &[&id],
+        )?));
+        return one(hits)?.ok_or(ResolveError::NotFound);
+    }
+    let mut hits = found(rows(
+        snap,
+        &format!("{resource} WHERE name = ?1 COLLATE NOCASE OR display_name = ?1 COLLATE NOCASE ORDER BY id LIMIT 20"),
+        &[&text],
+    )?);
+    if hits.is_empty() {
+        hits = found(rows(
+            snap,
+            &format!(
+                "SELECT id, {PRINCIPAL_NAME}, kind FROM principals WHERE kind IN ('group', 'service_principal', \
+                 'managed_identity') AND display_name = ?1 COLLATE NOCASE ORDER BY id LIMIT 20"
+            ),
+            &[&text],
+        )?);
+    }
+    one(hits)?.ok_or(ResolveError::NotFound)
+}
+
+fn split_path(path: &str) -> Vec<String> {
+    if path.is_empty() { Vec::new() } else { path.split(" → ").map(str::to_owned).collect() }
+}
+
+fn describe(a: &Access, inherited_name: Option<&str>) -> String {
+    let mut steps = vec![a.principal.clone()];
+    steps.extend(a.via.iter().cloned());
+    let last = match a.relation.as_str() {
+        "member" => format!("member of {}", a.target),
+        "owner" => format!("owner of {}", a.target),
+        "delegated" => format!("delegated {} on {}", a.role, a.target),
+        _ => format!("{} on {}", a.role, a.target),
+    };
+    steps.push(last);
+    let mut text = steps.join(" → ");
+    if let Some(from) = inherited_name {
+        text.push_str(&format!(" (inherited from {from})"));
+    }
+    if a.state == "eligible" {
+        text.push_str(" [eligible]");
+    }
+    text
+}
+
+/// Everything `principal` can reach.
+pub fn for_principal(snap: &Snapshot, principal: &Found, privileged: &Privileged) -> Result<Vec<Access>, StoreError> {
+    let rs = rows(snap, include_str!("../../queries/analyze/access_principal.sql"), &[&principal.id])?;
+    Ok(rs
+        .iter()
+        .map(|r| {
+            let relation = col(r, 0);
+            let role_id = col(r, 1);
+            let mut a = Access {
+                principal_id: principal.id.clone(),
+                principal: principal.name.clone(),
+                principal_kind: principal.kind.clone(),
+                privileged: privileged.is_privileged(&relation, &role_id),
+                role: col(r, 2),
+                relation,
+                role_id,
+                target_id: col(r, 3),
+                target: col(r, 4),
+                scope: col(r, 6),
+                state: col(r, 7),
+                end_at: r.get(8).cloned().flatten(),
+                via: split_path(&col(r, 9)),
+                inherited_from: r.get(10).cloned().flatten(),
+                path: String::new(),
+            };
+            a.path = describe(&a, r.get(11).and_then(|v| v.as_deref()));
+            a
+        })
+        .collect())
+}
+
+/// Everyone who can reach `resource`.
+pub fn for_resource(snap: &Snapshot, resource: &Found, privileged: &Privileged) -> Result<Vec<Access>, StoreError> {
+    let rs = rows(snap, include_str!("../../queries/analyze/access_resource.sql"), &[&resource.id])?;
+    Ok(rs
+        .iter()
+        .map(|r| {
+            let relation = col(r, 3);
+            let role_id = col(r, 4);
+            let inherited = col(r, 12) != "0";
+            let target = col(r, 7);
+            let mut a = Access {
+                principal_id: col(r, 0),
+                principal: col(r, 1),
+                principal_kind: col(r, 2),
+                privileged: privileged.is_privileged(&relation, &role_id),
+                relation,
+                role_id,
+                role: col(r, 5),
+                inherited_from: inherited.then(|| col(r, 6)),
+                target_id: resource.id.clone(),
+                target: resource.name.clone(),
+                scope: col(r, 8),
+                state: col(r, 9),
+                end_at: r.get(10).cloned().flatten(),
+                via: split_path(&col(r, 11)),
+                path: String::new(),
+            };
+            a.path = describe(&a, inherited.then_some(target.as_str()));
+            a
+        })
+        .collect())
+}

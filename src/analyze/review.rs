@@ -1,0 +1,133 @@
+//! The access-review sheet: one row per grant (or per effective grant), with who holds it, what kind of identity
+//! that is, what it reaches, and empty `decision` and `comment` columns for the reviewer.
+
+use serde::Serialize;
+
+use crate::analyze::identity::classify_facts;
+use crate::analyze::privileged::Privileged;
+use crate::analyze::sql::{col, rows};
+use crate::store::{Snapshot, StoreError};
+
+/// The sheet's columns, in order. `plan from-review` reads the sheet back by these names.
+pub const COLUMNS: &[&str] = &[
+    "principal",
+    "principal_id",
+    "upn",
+    "class",
+    "human",
+    "relation",
+    "target",
+    "target_id",
+    "role",
+    "role_id",
+    "scope",
+    "state",
+    "privileged",
+    "since",
+    "until",
+    "last_sign_in",
+    "via",
+    "via_group_id",
+    "holder_id",
+    "decision",
+    "comment",
+];
+
+/// One line of the sheet.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewRow {
+    pub principal: String,
+    pub principal_id: String,
+    pub upn: String,
+    pub class: String,
+    pub human: bool,
+    pub relation: String,
+    pub target: String,
+    pub target_id: String,
+    pub role: String,
+    pub role_id: String,
+    pub scope: String,
+    pub state: String,
+    pub privileged: bool,
+    pub since: String,
+    pub until: String,
+    pub last_sign_in: String,
+    /// Groups the access comes through, nearest first, joined with ` → ` (effective sheets only).
+    pub via: String,
+    /// The nearest of those groups: removing the principal from it removes this access.
+    pub via_group_id: String,
+    /// Who the grant is assigned to: the principal itself, or the group it comes through.
+    pub holder_id: String,
+}
+
+impl ReviewRow {
+    /// The cells in [`COLUMNS`] order, with `decision` and `comment` empty.
+    pub fn cells(&self) -> Vec<String> {
+        let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
+        vec![
+            self.principal.clone(),
+            self.principal_id.clone(),
+            self.upn.clone(),
+            self.class.clone(),
+            yes(self.human),
+            self.relation.clone(),
+            self.target.clone(),
+            self.target_id.clone(),
+            self.role.clone(),
+            self.role_id.clone(),
+            self.scope.clone(),
+            self.state.clone(),
+            yes(self.privileged),
+            self.since.clone(),
+            self.until.clone(),
+            self.last_sign_in.clone(),
+            self.via.clone(),
+            self.via_group_id.clone(),
+            self.holder_id.clone(),
+            String::new(),
+            String::new(),
+        ]
+    }
+}
+
+/// The rows for grants on `target` and below (all when `None`); `effective` expands groups and, for an ARM
+/// target, adds the assignments inherited from above it.
+pub fn review(
+    snap: &Snapshot,
+    target: Option<&str>,
+    effective: bool,
+    privileged: &Privileged,
+) -> Result<Vec<ReviewRow>, StoreError> {
+    let tenant = snap.meta()?.tenant_id.unwrap_or_default();
+    let effective = i64::from(effective);
+    let rs = rows(snap, include_str!("../../queries/analyze/review.sql"), &[&target, &effective])?;
+    Ok(rs
+        .iter()
+        .map(|r| {
+            let (class, human, _) = classify_facts(r, 3, &tenant);
+            let relation = col(r, 12);
+            let role_id = col(r, 15);
+            ReviewRow {
+                principal_id: col(r, 0),
+                principal: col(r, 1),
+                upn: col(r, 2),
+                class: class.to_owned(),
+                human,
+                privileged: privileged.is_privileged(&relation, &role_id),
+                relation,
+                target_id: col(r, 13),
+                target: col(r, 14),
+                role_id,
+                role: col(r, 16),
+                scope: col(r, 17),
+                state: col(r, 18),
+                since: col(r, 19),
+                until: col(r, 20),
+                last_sign_in: col(r, 21),
+                via: col(r, 22),
+                via_group_id: col(r, 23),
+                holder_id: col(r, 24),
+            }
+        })
+        .collect())
+}
