@@ -34,5 +34,5 @@ LEFT JOIN resources tr ON tr.id = coalesce(b.id, h.target_id)
 LEFT JOIN resources ir ON ir.id = h.target_id
 LEFT JOIN role_definitions d ON d.id = h.role_id
     AND d.kind = CASE h.relation WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
-    AND (d.kind <> 'app' OR d.resource_id = h.target_id)
+    AND d.resource_id = CASE WHEN h.relation IN ('directory_role', 'azure_role') THEN '' ELSE h.target_id END
 ORDER BY h.relation, coalesce(b.depth, 0), 4, 3

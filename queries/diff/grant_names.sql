@@ -9,7 +9,7 @@ SELECT
              (SELECT coalesce(display_name, name) FROM main.resources WHERE id = ?2), ?2),
     coalesce((SELECT name FROM new.role_definitions WHERE id = ?3
                  AND kind = CASE ?4 WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
-                 AND (kind <> 'app' OR resource_id = ?2)),
+                 AND resource_id = CASE WHEN ?4 IN ('directory_role', 'azure_role') THEN '' ELSE ?2 END),
              (SELECT name FROM main.role_definitions WHERE id = ?3
                  AND kind = CASE ?4 WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
-                 AND (kind <> 'app' OR resource_id = ?2)), ?3)
+                 AND resource_id = CASE WHEN ?4 IN ('directory_role', 'azure_role') THEN '' ELSE ?2 END), ?3)

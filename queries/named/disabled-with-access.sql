@@ -12,6 +12,6 @@ LEFT JOIN principals t ON t.id = g.target_id
 LEFT JOIN resources r ON r.id = g.target_id
 LEFT JOIN role_definitions d ON d.id = g.role_id
     AND d.kind = CASE g.relation WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
-    AND (d.kind <> 'app' OR d.resource_id = g.target_id)
+    AND d.resource_id = CASE WHEN g.relation IN ('directory_role', 'azure_role') THEN '' ELSE g.target_id END
 WHERE p.account_enabled = 0
 ORDER BY principal, g.relation, target

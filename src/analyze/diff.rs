@@ -257,18 +257,17 @@ impl Cursor<'_> {
     }
 }
 
-/// Merges the two grant tables, both read in primary-key order, in one pass. SQLite orders text by bytes, as
-/// byte slices compare, and NUL sorts before every other byte, so the joined keys sort as the key tuples do.
-fn merge_grants(old: &Snapshot) -> Result<Vec<GrantDelta>, StoreError> {
-    let corrupt = |e| StoreError::corrupt(old.path(), e);
+/// Merges the grants of one range of principal ids, `[from, to)`, from both tables read in primary-key order, in
+/// one pass. SQLite orders text by bytes, as byte slices compare, and NUL sorts before every other byte, so the
+/// joined keys sort as the key tuples do.
+fn merge_range(conn: &rusqlite::Connection, from: &str, to: &str) -> rusqlite::Result<Vec<GrantDelta>> {
     let scan = include_str!("../../queries/diff/grants_scan.sql");
-    let conn = old.connection();
-    let mut a_stmt = conn.prepare(&scan.replace("{schema}", "main")).map_err(corrupt)?;
-    let mut b_stmt = conn.prepare(&scan.replace("{schema}", "new")).map_err(corrupt)?;
-    let mut a = Cursor { rows: a_stmt.query([]).map_err(corrupt)?, key: Vec::new(), values: Vec::new(), live: false };
-    let mut b = Cursor { rows: b_stmt.query([]).map_err(corrupt)?, key: Vec::new(), values: Vec::new(), live: false };
-    a.advance().map_err(corrupt)?;
-    b.advance().map_err(corrupt)?;
+    let mut a_stmt = conn.prepare(&scan.replace("{schema}", "main"))?;
+    let mut b_stmt = conn.prepare(&scan.replace("{schema}", "new"))?;
+    let mut a = Cursor { rows: a_stmt.query((from, to))?, key: Vec::new(), values: Vec::new(), live: false };
+    let mut b = Cursor { rows: b_stmt.query((from, to))?, key: Vec::new(), values: Vec::new(), live: false };
+    a.advance()?;
+    b.advance()?;
     let mut out = Vec::new();
     while a.live || b.live {
         let order = match (a.live, b.live) {
@@ -280,22 +279,76 @@ fn merge_grants(old: &Snapshot) -> Result<Vec<GrantDelta>, StoreError> {
             std::cmp::Ordering::Less => {
                 let (k, v) = a.take();
                 out.push(("removed", k, v, None));
-                a.advance().map_err(corrupt)?;
+                a.advance()?;
             }
             std::cmp::Ordering::Greater => {
                 let (k, v) = b.take();
                 out.push(("added", k, v, None));
-                b.advance().map_err(corrupt)?;
+                b.advance()?;
             }
             std::cmp::Ordering::Equal => {
                 if a.values != b.values {
                     let (k, v) = b.take();
                     out.push(("changed", k, v, Some(a.take().1)));
                 }
-                a.advance().map_err(corrupt)?;
-                b.advance().map_err(corrupt)?;
+                a.advance()?;
+                b.advance()?;
             }
         }
+    }
+    Ok(out)
+}
+
+/// Above every principal id (ids are ASCII; this is U+10FFFF).
+const KEY_MAX: &str = "\u{10ffff}";
+
+/// Merges both grant tables, split by principal id into one range per core (at the quantiles of the older
+/// snapshot's principals), each range on its own read-only connection pair. The result is in key order.
+fn merge_grants(old: &Snapshot, new_path: &Path) -> Result<Vec<GrantDelta>, StoreError> {
+    let corrupt = |e| StoreError::corrupt(old.path(), e);
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let mut bounds = vec![String::new()];
+    let quantile =
+        "SELECT id FROM main.principals ORDER BY id LIMIT 1 OFFSET (SELECT count(*) FROM main.principals) * ?1 / ?2";
+    for i in 1..parts {
+        let id: Option<String> = old
+            .connection()
+            .query_row(quantile, (i as i64, parts as i64), |r| r.get(0))
+            .map_or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) }, |v| Ok(Some(v)))
+            .map_err(corrupt)?;
+        if let Some(id) = id.filter(|id| bounds.last().is_some_and(|b| id > b)) {
+            bounds.push(id);
+        }
+    }
+    bounds.push(KEY_MAX.to_owned());
+    let ranges: Vec<(String, String)> = bounds.windows(2).map(|w| (w[0].clone(), w[1].clone())).collect();
+    if ranges.len() == 1 {
+        return merge_range(old.connection(), &ranges[0].0, &ranges[0].1).map_err(corrupt);
+    }
+    let old_path = old.path();
+    let results: Vec<Result<Vec<GrantDelta>, StoreError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges
+            .iter()
+            .map(|(from, to)| {
+                scope.spawn(move || {
+                    let snap = Snapshot::open(old_path)?;
+                    snap.attach(new_path, "new")?;
+                    merge_range(snap.connection(), from, to).map_err(|e| StoreError::corrupt(old_path, e))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(StoreError::Corrupt { path: old_path.to_owned(), detail: "diff worker stopped".to_owned() })
+                })
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
     }
     Ok(out)
 }
@@ -370,7 +423,7 @@ pub fn diff(
         .prepare_cached(include_str!("../../queries/diff/grant_names.sql"))
         .map_err(|e| StoreError::corrupt(old.path(), e))?;
     let mut names = names;
-    for (change, key, values, old_values) in merge_grants(old)? {
+    for (change, key, values, old_values) in merge_grants(old, new_path)? {
         let k: Vec<&str> = key.split('\0').collect();
         let v = split_values(&values);
         let (principal_name, principal_kind, target_name, role_name): (String, String, String, String) = names

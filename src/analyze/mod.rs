@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod diff;
+pub mod export;
 pub mod identity;
 pub mod privileged;
 pub mod query;

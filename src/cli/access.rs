@@ -66,7 +66,7 @@ pub fn run(args: &AccessArgs, ui: &mut Ui) -> Result<u8, CliError> {
     };
     list.retain(|a| (!args.privileged || a.privileged) && (!args.active || a.state == "active"));
     let mut t = if subject_type == "principal" {
-        Table::new(["target", "kind", "access", "state", "privileged", "path"])
+        Table::new(["target", "relation", "access", "state", "privileged", "path"])
     } else {
         Table::new(["principal", "kind", "access", "state", "privileged", "path"])
     };

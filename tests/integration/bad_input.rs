@@ -1,5 +1,5 @@
 //! The bad-input matrix: every way a snapshot argument can be wrong gives one clear line naming the file and exit
-//! 3, from both `info` and `verify`; never a panic.
+//! 3, from every command that reads snapshots (and no output file is left behind); never a panic.
 
 use std::path::Path;
 
@@ -27,16 +27,34 @@ fn noise(len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Both reading commands refuse `name` with exit 3 and one line that names it and says `want`.
+/// Every command that reads a snapshot, with `{}` where the snapshot goes.
+const READERS: &[&[&str]] = &[
+    &["info", "{}"],
+    &["verify", "{}"],
+    &["diff", "{}", "{}"],
+    &["identities", "{}"],
+    &["unused-roles", "{}"],
+    &["access", "{}", "--principal", "alice@contoso.com"],
+    &["query", "{}", "custom-roles"],
+    &["review", "{}", "-o", "sheet.csv"],
+    &["export", "{}", "-o", "bundle"],
+];
+
+/// Every reading command refuses `name` with exit 3 and one line that names it and says `want`.
 #[track_caller]
 fn refused(env: &TestEnv, name: &str, want: &str) {
-    for cmd in ["info", "verify"] {
-        let run = env.run(&[cmd, name]);
+    for args in READERS {
+        let args: Vec<&str> = args.iter().map(|a| if *a == "{}" { name } else { a }).collect();
+        let cmd = args[0];
+        let run = env.run(&args);
         run.expect_code(exit_code::BAD_INPUT);
         let line = run.expect_one_line_error();
         assert!(line.contains(name), "`{cmd}` error does not name {name}: {line}");
         assert!(line.contains(want), "`{cmd}` error for {name} does not say {want:?}: {line}");
         assert!(run.stdout.is_empty(), "`{cmd}` printed a result for a bad file: {}", run.stdout);
+        for out in ["sheet.csv", "sheet.csv.partial", "bundle", "bundle.partial"] {
+            assert!(!env.path(out).exists(), "`{cmd}` left {out} behind");
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod access;
 mod diff;
+mod export;
 mod identities;
 mod query;
 mod review;
