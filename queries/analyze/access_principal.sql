@@ -13,7 +13,7 @@ WITH RECURSIVE
   ),
   held AS (
     SELECT g.relation, g.target_id, g.role_id, g.scope, max(g.state, c.state) AS state, g.end_at, c.path
-    FROM chain c JOIN grants g ON g.principal_id = c.group_id
+    FROM chain c CROSS JOIN grants g ON g.principal_id = c.group_id
   ),
   below(root, id, depth) AS (
     SELECT DISTINCT target_id, target_id, 0 FROM held WHERE relation = 'azure_role'

@@ -9,7 +9,7 @@ WITH RECURSIVE
     WHERE r.parent_id IS NOT NULL AND r.kind <> 'tenant' AND up.depth < 16
   ),
   direct AS (
-    SELECT g.*, up.depth FROM up JOIN grants g ON g.target_id = up.id
+    SELECT g.*, up.depth FROM up CROSS JOIN grants g ON g.target_id = up.id
     WHERE up.depth = 0 OR g.relation = 'azure_role'
   ),
   holders(principal_id, relation, target_id, role_id, scope, state, end_at, depth, ids, path) AS (

@@ -12,8 +12,8 @@ WITH RECURSIVE
     SELECT g.* FROM grants g
     WHERE ?1 IS NULL OR g.target_id = ?1
        OR (substr(?1, 1, 1) = '/' AND substr(g.target_id, 1, length(?1) + 1) = ?1 || '/')
-    UNION
-    SELECT g.* FROM up JOIN grants g ON g.target_id = up.id AND g.relation = 'azure_role' WHERE up.depth > 0
+    UNION ALL
+    SELECT g.* FROM up CROSS JOIN grants g ON g.target_id = up.id AND g.relation = 'azure_role' WHERE up.depth > 0
   ),
   holders(principal_id, holder_id, relation, target_id, role_id, scope, state, start_at, end_at, created_at, ids, via,
           via_id) AS (
@@ -47,4 +47,4 @@ LEFT JOIN resources tr ON tr.id = h.target_id
 LEFT JOIN role_definitions d ON d.id = h.role_id
     AND d.kind = CASE h.relation WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
     AND d.resource_id = CASE WHEN h.relation IN ('directory_role', 'azure_role') THEN '' ELSE h.target_id END
-ORDER BY h.relation, 15, 17, 2, h.via
+ORDER BY h.principal_id, h.relation, h.target_id, h.role_id, h.scope, h.via

@@ -10,7 +10,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::analyze::privileged::Privileged;
-use crate::analyze::review::review;
+use crate::analyze::review::{COLUMNS, review};
+use crate::analyze::sql::{col, each_row, rows};
 use crate::store::{Snapshot, StoreError};
 
 /// File format of the exported tables.
@@ -132,119 +133,252 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-enum Cells {
-    Text(Vec<Option<String>>),
-    Int(Vec<Option<i64>>),
+/// Rows per batch: each table is converted and written this many rows at a time, so memory stays flat however
+/// large the snapshot.
+const BATCH: usize = 50_000;
+
+/// How a column is exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Integer,
+    Boolean,
+    Timestamp,
 }
 
-/// A table as typed columns.
-fn frame(names: &[String], columns: Vec<Cells>) -> PolarsResult<DataFrame> {
-    let utc = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
-    let mut out = Vec::with_capacity(names.len());
-    for (name, cells) in names.iter().zip(columns) {
-        let n = PlSmallStr::from_str(name);
-        let series = match cells {
-            Cells::Int(v) if BOOLEAN.contains(&name.as_str()) => {
-                Series::new(n, v.into_iter().map(|x| x.map(|i| i != 0)).collect::<Vec<Option<bool>>>())
-            }
-            Cells::Int(v) => Series::new(n, v),
-            Cells::Text(v) if TIMESTAMP.contains(&name.as_str()) => {
-                let micros: Option<Vec<Option<i64>>> = v
-                    .iter()
-                    .map(|t| match t.as_deref() {
-                        None | Some("") => Some(None),
-                        Some(t) => chrono::DateTime::parse_from_rfc3339(t).ok().map(|d| Some(d.timestamp_micros())),
-                    })
-                    .collect();
-                // A value that is not a time keeps the whole column as text: evidence is never altered.
-                match micros {
-                    Some(m) => Series::new(n, m).cast(&utc)?,
-                    None => Series::new(n, v),
-                }
-            }
-            Cells::Text(v) if BOOLEAN.contains(&name.as_str()) => Series::new(
-                n,
-                v.iter().map(|t| t.as_deref().map(|t| t == "yes" || t == "true" || t == "1")).collect::<Vec<_>>(),
-            ),
-            Cells::Text(v) => Series::new(n, v),
-        };
-        out.push(series.into_column());
+fn polars_error(path: &Path) -> impl Fn(PolarsError) -> ExportError + '_ {
+    move |e| ExportError::Write { path: path.display().to_string(), detail: e.to_string() }
+}
+
+/// A batch of rows being gathered, converted to a typed frame when full.
+struct Batch {
+    names: Vec<String>,
+    kinds: Vec<Kind>,
+    cells: Vec<Vec<Option<String>>>,
+}
+
+impl Batch {
+    fn new(names: Vec<String>, kinds: Vec<Kind>) -> Self {
+        let cells = vec![Vec::with_capacity(BATCH); names.len()];
+        Batch { names, kinds, cells }
     }
-    DataFrame::new_infer_height(out)
+
+    fn len(&self) -> usize {
+        self.cells.first().map_or(0, Vec::len)
+    }
+
+    fn push(&mut self, row: impl IntoIterator<Item = Option<String>>) {
+        for (c, v) in self.cells.iter_mut().zip(row) {
+            c.push(v);
+        }
+    }
+
+    /// The gathered rows as a typed frame; the batch is empty again afterwards.
+    fn take(&mut self) -> Result<DataFrame, String> {
+        let utc = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+        let mut columns = Vec::with_capacity(self.names.len());
+        for ((name, kind), cells) in self.names.iter().zip(&self.kinds).zip(self.cells.iter_mut()) {
+            let cells = std::mem::replace(cells, Vec::with_capacity(BATCH));
+            let n = PlSmallStr::from_str(name);
+            let series = match kind {
+                Kind::Text => Series::new(n, cells),
+                Kind::Integer => {
+                    let v: Result<Vec<Option<i64>>, String> = cells
+                        .iter()
+                        .map(|c| c.as_deref().map(str::parse::<i64>).transpose().map_err(|e| format!("{name}: {e}")))
+                        .collect();
+                    Series::new(n, v?)
+                }
+                Kind::Boolean => Series::new(
+                    n,
+                    cells.iter().map(|c| c.as_deref().map(|t| matches!(t, "1" | "yes" | "true"))).collect::<Vec<_>>(),
+                ),
+                Kind::Timestamp => {
+                    let v: Result<Vec<Option<i64>>, String> = cells
+                        .iter()
+                        .map(|c| match c.as_deref() {
+                            None | Some("") => Ok(None),
+                            Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+                                .map(|d| Some(d.timestamp_micros()))
+                                .map_err(|e| format!("{name}: {t:?} is not an RFC 3339 time: {e}")),
+                        })
+                        .collect();
+                    Series::new(n, v?).cast(&utc).map_err(|e| e.to_string())?
+                }
+            };
+            columns.push(series.into_column());
+        }
+        DataFrame::new_infer_height(columns).map_err(|e| e.to_string())
+    }
 }
 
-/// Reads one snapshot table into typed columns (integer columns by their declared type).
-fn table_frame(snap: &Snapshot, table: &str) -> Result<DataFrame, StoreError> {
-    let conn = snap.connection();
-    let corrupt = |e| StoreError::corrupt(snap.path(), e);
-    let mut info = conn.prepare(&format!("SELECT name, type FROM pragma_table_info('{table}')")).map_err(corrupt)?;
-    let decl: Vec<(String, String)> =
-        info.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).and_then(Iterator::collect).map_err(corrupt)?;
-    let names: Vec<String> = decl.iter().map(|(n, _)| n.clone()).collect();
-    let mut columns: Vec<Cells> = decl
-        .iter()
-        .map(|(n, t)| {
-            if t.eq_ignore_ascii_case("INTEGER") || INTEGER.contains(&n.as_str()) {
-                Cells::Int(Vec::new())
-            } else {
-                Cells::Text(Vec::new())
+/// Writes frames to one file in the chosen format, batch after batch.
+enum FrameWriter<'w, W: Write> {
+    Parquet(Box<polars::io::parquet::write::BatchedWriter<&'w mut W>>),
+    Csv(polars::io::csv::write::BatchedWriter<&'w mut W>),
+    Json { out: &'w mut W, rows: usize },
+}
+
+impl<'w, W: Write> FrameWriter<'w, W> {
+    fn new(format: ExportFormat, out: &'w mut W, schema: &Schema) -> PolarsResult<Self> {
+        Ok(match format {
+            ExportFormat::Parquet => FrameWriter::Parquet(Box::new(ParquetWriter::new(out).batched(schema)?)),
+            ExportFormat::Csv => FrameWriter::Csv(
+                CsvWriter::new(out)
+                    .include_header(true)
+                    .with_datetime_format(Some(PlSmallStr::from_static("%Y-%m-%dT%H:%M:%S%.fZ")))
+                    .batched(schema)?,
+            ),
+            ExportFormat::Json => {
+                out.write_all(b"[").map_err(PolarsError::from)?;
+                FrameWriter::Json { out, rows: 0 }
             }
         })
-        .collect();
-    let order: Vec<String> = (1..=names.len().min(6)).map(|i| i.to_string()).collect();
-    let sql = format!("SELECT * FROM {table} ORDER BY {}", order.join(", "));
-    let mut stmt = conn.prepare(&sql).map_err(corrupt)?;
-    let mut rows = stmt.query([]).map_err(corrupt)?;
-    while let Some(row) = rows.next().map_err(corrupt)? {
-        for (i, c) in columns.iter_mut().enumerate() {
-            match c {
-                Cells::Int(v) => v.push(row.get(i).map_err(corrupt)?),
-                Cells::Text(v) => v.push(row.get(i).map_err(corrupt)?),
+    }
+
+    fn write(&mut self, df: &mut DataFrame) -> PolarsResult<()> {
+        match self {
+            FrameWriter::Parquet(w) => w.write_batch(df),
+            FrameWriter::Csv(w) => w.write_batch(df),
+            FrameWriter::Json { out, rows } => {
+                if df.height() == 0 {
+                    return Ok(());
+                }
+                // One JSON array for the whole table: each batch's array without its brackets, comma-joined.
+                let mut buf = Vec::new();
+                JsonWriter::new(&mut buf).with_json_format(JsonFormat::Json).finish(df)?;
+                let inner = buf.strip_prefix(b"[").and_then(|b| b.strip_suffix(b"]")).unwrap_or(&buf);
+                if *rows > 0 {
+                    out.write_all(b",").map_err(PolarsError::from)?;
+                }
+                out.write_all(inner).map_err(PolarsError::from)?;
+                *rows += df.height();
+                Ok(())
             }
         }
     }
-    frame(&names, columns).map_err(|e| StoreError::Corrupt { path: snap.path().to_owned(), detail: e.to_string() })
-}
 
-fn effective_frame(snap: &Snapshot, privileged: &Privileged) -> Result<DataFrame, StoreError> {
-    let rows = review(snap, None, true, privileged)?;
-    let names: Vec<String> = crate::analyze::review::COLUMNS
-        .iter()
-        .filter(|c| !matches!(**c, "decision" | "comment"))
-        .map(|c| (*c).to_owned())
-        .collect();
-    let mut columns: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(rows.len()); names.len()];
-    for r in &rows {
-        for (col, cell) in columns.iter_mut().zip(r.cells()) {
-            col.push(if cell.is_empty() { None } else { Some(cell) });
+    fn finish(self) -> PolarsResult<()> {
+        match self {
+            FrameWriter::Parquet(w) => w.finish().map(|_| ()),
+            FrameWriter::Csv(mut w) => w.finish(),
+            FrameWriter::Json { out, .. } => out.write_all(b"]\n").map_err(PolarsError::from),
         }
     }
-    frame(&names, columns.into_iter().map(Cells::Text).collect())
-        .map_err(|e| StoreError::Corrupt { path: snap.path().to_owned(), detail: e.to_string() })
 }
 
-fn write_frame(df: &mut DataFrame, format: ExportFormat, path: &Path) -> Result<ExportedFile, ExportError> {
+/// Streams rows into `path`: `fill` calls its argument with each row; batches are converted and written as they
+/// fill. An empty table still gets a file with its columns.
+fn write_table(
+    path: &Path,
+    format: ExportFormat,
+    names: Vec<String>,
+    kinds: Vec<Kind>,
+    fill: impl FnOnce(&mut dyn FnMut(Vec<Option<String>>) -> Result<(), ExportError>) -> Result<(), ExportError>,
+) -> Result<ExportedFile, ExportError> {
     let fail = |detail: String| ExportError::Write { path: path.display().to_string(), detail };
     let file = std::fs::File::create(path).map_err(|e| fail(e.to_string()))?;
     let mut w = Hashing { inner: io::BufWriter::new(file), hash: Sha256::new(), bytes: 0 };
-    let written = match format {
-        ExportFormat::Csv => CsvWriter::new(&mut w)
-            .include_header(true)
-            .with_datetime_format(Some(PlSmallStr::from_static("%Y-%m-%dT%H:%M:%S%.fZ")))
-            .finish(df),
-        ExportFormat::Json => JsonWriter::new(&mut w).with_json_format(JsonFormat::Json).finish(df),
-        ExportFormat::Parquet => ParquetWriter::new(&mut w).finish(df).map(|_| ()),
-    };
-    written.map_err(|e| fail(e.to_string()))?;
+    let mut batch = Batch::new(names, kinds);
+    let mut rows = 0usize;
+    {
+        let mut first = batch.take().map_err(&fail)?;
+        let mut writer = FrameWriter::new(format, &mut w, first.schema()).map_err(polars_error(path))?;
+        writer.write(&mut first).map_err(polars_error(path))?;
+        fill(&mut |row| {
+            batch.push(row);
+            rows += 1;
+            if batch.len() >= BATCH {
+                let mut df = batch.take().map_err(&fail)?;
+                writer.write(&mut df).map_err(polars_error(path))?;
+            }
+            Ok(())
+        })?;
+        if batch.len() > 0 {
+            let mut df = batch.take().map_err(&fail)?;
+            writer.write(&mut df).map_err(polars_error(path))?;
+        }
+        writer.finish().map_err(polars_error(path))?;
+    }
     w.flush().map_err(|e| fail(e.to_string()))?;
     let file = w.inner.into_inner().map_err(|e| fail(e.error().to_string()))?;
     file.sync_all().map_err(|e| fail(e.to_string()))?;
     Ok(ExportedFile {
         file: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         table: String::new(),
-        rows: df.height(),
+        rows,
         bytes: w.bytes,
         sha256: hex(&w.hash.finalize()),
+    })
+}
+
+/// A timestamp column is exported as timestamps only when every value reads as RFC 3339; otherwise as the text
+/// it is (evidence is never altered).
+fn all_times(snap: &Snapshot, table: &str, column: &str) -> Result<bool, StoreError> {
+    let mut ok = true;
+    each_row(snap, &format!("SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL"), &[], |r| {
+        if let Some(Some(t)) = r.first() {
+            ok &= chrono::DateTime::parse_from_rfc3339(t).is_ok();
+        }
+        Ok::<(), StoreError>(())
+    })?;
+    Ok(ok)
+}
+
+/// One snapshot table, streamed in primary-key order.
+fn export_table(snap: &Snapshot, table: &str, format: ExportFormat, path: &Path) -> Result<ExportedFile, ExportError> {
+    let decl = rows(snap, &format!("SELECT name, type FROM pragma_table_info('{table}')"), &[])?;
+    let names: Vec<String> = decl.iter().map(|r| col(r, 0)).collect();
+    let mut kinds = Vec::with_capacity(names.len());
+    for r in &decl {
+        let name = col(r, 0);
+        kinds.push(if BOOLEAN.contains(&name.as_str()) {
+            Kind::Boolean
+        } else if col(r, 1).eq_ignore_ascii_case("INTEGER") || INTEGER.contains(&name.as_str()) {
+            Kind::Integer
+        } else if TIMESTAMP.contains(&name.as_str()) && all_times(snap, table, &name)? {
+            Kind::Timestamp
+        } else {
+            Kind::Text
+        });
+    }
+    let order: Vec<String> = (1..=names.len().min(6)).map(|i| i.to_string()).collect();
+    let sql = format!("SELECT * FROM {table} ORDER BY {}", order.join(", "));
+    write_table(path, format, names, kinds, |emit| each_row(snap, &sql, &[], |r| emit(r.clone())))
+}
+
+/// The effective-access view: the `review --effective` rows for the whole tenant.
+fn export_effective(
+    snap: &Snapshot,
+    privileged: &Privileged,
+    format: ExportFormat,
+    path: &Path,
+) -> Result<ExportedFile, ExportError> {
+    let names: Vec<String> =
+        COLUMNS.iter().filter(|c| !matches!(**c, "decision" | "comment")).map(|c| (*c).to_owned()).collect();
+    // `since`, `until` and `last_sign_in` come from these columns: timestamps when all of them read as times.
+    let mut times = true;
+    for (table, column) in [
+        ("grants", "start_at"),
+        ("grants", "end_at"),
+        ("grants", "created_at"),
+        ("principals", "last_sign_in"),
+        ("principals", "last_non_interactive_sign_in"),
+    ] {
+        times &= all_times(snap, table, column)?;
+    }
+    let kinds = names
+        .iter()
+        .map(|n| match n.as_str() {
+            n if BOOLEAN.contains(&n) => Kind::Boolean,
+            n if TIMESTAMP.contains(&n) && times => Kind::Timestamp,
+            _ => Kind::Text,
+        })
+        .collect();
+    write_table(path, format, names, kinds, |emit| {
+        review(snap, None, true, privileged, |row| {
+            emit(row.cells().into_iter().take(COLUMNS.len() - 2).map(|c| (!c.is_empty()).then_some(c)).collect())
+        })
     })
 }
 
@@ -266,10 +400,12 @@ pub fn export(
     let mut files = Vec::new();
     for table in TABLES {
         progress(table);
-        let mut df =
-            if *table == "effective_access" { effective_frame(snap, &privileged)? } else { table_frame(snap, table)? };
         let path = dir.join(format!("{table}.{}", format.extension()));
-        let mut f = write_frame(&mut df, format, &path)?;
+        let mut f = if *table == "effective_access" {
+            export_effective(snap, &privileged, format, &path)?
+        } else {
+            export_table(snap, table, format, &path)?
+        };
         f.table = (*table).to_owned();
         files.push(f);
     }

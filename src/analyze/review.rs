@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::analyze::identity::classify_facts;
 use crate::analyze::privileged::Privileged;
-use crate::analyze::sql::{col, rows};
+use crate::analyze::sql::{col, each_row};
 use crate::store::{Snapshot, StoreError};
 
 /// The sheet's columns, in order. `plan from-review` reads the sheet back by these names.
@@ -90,44 +90,44 @@ impl ReviewRow {
     }
 }
 
-/// The rows for grants on `target` and below (all when `None`); `effective` expands groups and, for an ARM
-/// target, adds the assignments inherited from above it.
-pub fn review(
+/// Calls `f` with each row for grants on `target` and below (all when `None`), streaming; `effective` expands
+/// groups and, for an ARM target, adds the assignments inherited from above it.
+pub fn review<E: From<StoreError>>(
     snap: &Snapshot,
     target: Option<&str>,
     effective: bool,
     privileged: &Privileged,
-) -> Result<Vec<ReviewRow>, StoreError> {
+    mut f: impl FnMut(ReviewRow) -> Result<(), E>,
+) -> Result<(), E> {
     let tenant = snap.meta()?.tenant_id.unwrap_or_default();
-    let effective = i64::from(effective);
-    let rs = rows(snap, include_str!("../../queries/analyze/review.sql"), &[&target, &effective])?;
-    Ok(rs
-        .iter()
-        .map(|r| {
-            let (class, human, _) = classify_facts(r, 3, &tenant);
-            let relation = col(r, 12);
-            let role_id = col(r, 15);
-            ReviewRow {
-                principal_id: col(r, 0),
-                principal: col(r, 1),
-                upn: col(r, 2),
-                class: class.to_owned(),
-                human,
-                privileged: privileged.is_privileged(&relation, &role_id),
-                relation,
-                target_id: col(r, 13),
-                target: col(r, 14),
-                role_id,
-                role: col(r, 16),
-                scope: col(r, 17),
-                state: col(r, 18),
-                since: col(r, 19),
-                until: col(r, 20),
-                last_sign_in: col(r, 21),
-                via: col(r, 22),
-                via_group_id: col(r, 23),
-                holder_id: col(r, 24),
-            }
+    let direct = include_str!("../../queries/analyze/review_direct.sql");
+    let expanded = include_str!("../../queries/analyze/review.sql");
+    let (sql, flag) = if effective { (expanded, 1) } else { (direct, 0) };
+    let params: &[&dyn rusqlite::ToSql] = if effective { &[&target, &flag] } else { &[&target] };
+    each_row(snap, sql, params, |r| {
+        let (class, human, _) = classify_facts(r, 3, &tenant);
+        let relation = col(r, 12);
+        let role_id = col(r, 15);
+        f(ReviewRow {
+            principal_id: col(r, 0),
+            principal: col(r, 1),
+            upn: col(r, 2),
+            class: class.to_owned(),
+            human,
+            privileged: privileged.is_privileged(&relation, &role_id),
+            relation,
+            target_id: col(r, 13),
+            target: col(r, 14),
+            role_id,
+            role: col(r, 16),
+            scope: col(r, 17),
+            state: col(r, 18),
+            since: col(r, 19),
+            until: col(r, 20),
+            last_sign_in: col(r, 21),
+            via: col(r, 22),
+            via_group_id: col(r, 23),
+            holder_id: col(r, 24),
         })
-        .collect())
+    })
 }

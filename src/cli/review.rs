@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use crate::analyze::access::{ResolveError, resolve_resource};
 use crate::analyze::privileged::Privileged;
 use crate::analyze::review::{COLUMNS, review};
-use crate::cli::output::OutputFile;
+use crate::cli::output::{OutputFile, write_error};
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
-use crate::report::Table;
+use crate::report::write_csv_row;
 use crate::store::Snapshot;
 
 #[derive(Debug, clap::Args)]
@@ -50,25 +50,25 @@ pub fn run(args: &ReviewArgs, ui: &mut Ui) -> Result<u8, CliError> {
             Err(ResolveError::Store(e)) => return Err(e.into()),
         }),
     };
-    let mut sheet = review(&snap, target.as_deref(), args.effective, &Privileged::builtin())?;
-    if args.privileged {
-        sheet.retain(|r| r.privileged);
-    }
-    let mut table = Table::new(COLUMNS.iter().copied());
-    for row in &sheet {
-        table.push(row.cells());
-    }
     let mut file = OutputFile::create(&args.output, args.force)?;
-    table.write_csv(&mut file).map_err(|e| crate::cli::output::write_error(&args.output, e))?;
+    let write_err = |e: std::io::Error| write_error(&args.output, e);
+    let header: Vec<String> = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+    write_csv_row(&mut file, &header).map_err(write_err)?;
+    let (mut rows, mut privileged, mut non_human) = (0u64, 0u64, 0u64);
+    review(&snap, target.as_deref(), args.effective, &Privileged::builtin(), |row| {
+        if args.privileged && !row.privileged {
+            return Ok(());
+        }
+        rows += 1;
+        privileged += u64::from(row.privileged);
+        non_human += u64::from(!row.human && row.class != "group");
+        write_csv_row(&mut file, &row.cells()).map_err(write_err)
+    })?;
     file.commit()?;
-    let privileged = sheet.iter().filter(|r| r.privileged).count();
-    let non_human = sheet.iter().filter(|r| !r.human && r.class != "group").count();
     ui.note(&format!(
-        "review sheet {}: {} rows ({} privileged, {} held by non-human identities); fill in `decision` (keep/revoke)",
+        "review sheet {}: {rows} rows ({privileged} privileged, {non_human} held by non-human identities); fill in \
+         `decision` (keep/revoke)",
         args.output.display(),
-        sheet.len(),
-        privileged,
-        non_human
     ));
     Ok(exit_code::SUCCESS)
 }

@@ -73,7 +73,8 @@ impl Table {
     }
 }
 
-fn write_csv_row(out: &mut dyn Write, cells: &[String]) -> io::Result<()> {
+/// Writes one RFC 4180 CSV row, formula-guarded like [`Table::write_csv`], for output streamed row by row.
+pub fn write_csv_row(out: &mut dyn Write, cells: &[String]) -> io::Result<()> {
     let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
     write!(out, "{}\r\n", line.join(","))
 }
