@@ -15,5 +15,6 @@ pub mod collect;
 pub mod exit_code;
 pub mod mock;
 pub mod model;
+pub mod plan;
 pub mod report;
 pub mod store;

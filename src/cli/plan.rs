@@ -1,8 +1,23 @@
 //! `azsnap plan …`: build provisioning plans offline, or show one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use crate::cli::output::{OutputFile, write_error};
 use crate::cli::{CliError, Ui};
+use crate::exit_code;
+use crate::plan::{Plan, PlanError, from_review, revert, revoke_unused};
+use crate::report::{Format, Table, write_json};
+use crate::store::Snapshot;
+
+#[derive(Debug, clap::Args)]
+pub struct PlanOutput {
+    /// Where to write the plan.
+    #[arg(short, long, value_name = "plan.json")]
+    pub output: PathBuf,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PlanCommand {
@@ -12,10 +27,13 @@ pub enum PlanCommand {
         baseline: PathBuf,
         #[arg(long, value_name = "NEW.db")]
         current: PathBuf,
-        #[arg(short, long, value_name = "plan.json")]
-        output: PathBuf,
+        /// Build the plan even if the snapshots are of different tenants (the baseline's tenant is used).
+        #[arg(long)]
+        allow_tenant_mismatch: bool,
+        #[command(flatten)]
+        out: PlanOutput,
     },
-    /// Revoke access held by disabled or inactive principals.
+    /// Revoke roles held by disabled, deleted or inactive principals.
     RevokeUnused {
         snapshot: PathBuf,
         #[arg(long, default_value_t = 90, value_name = "N")]
@@ -23,27 +41,137 @@ pub enum PlanCommand {
         /// Only non-human identities.
         #[arg(long)]
         non_human_only: bool,
-        #[arg(short, long, value_name = "plan.json")]
-        output: PathBuf,
+        #[command(flatten)]
+        out: PlanOutput,
     },
     /// Turn the `revoke` decisions of a review sheet into a plan.
     FromReview {
         review: PathBuf,
+        /// The snapshot the sheet was made from.
         #[arg(long, value_name = "SNAP.db")]
         snapshot: PathBuf,
-        #[arg(short, long, value_name = "plan.json")]
-        output: PathBuf,
+        #[command(flatten)]
+        out: PlanOutput,
     },
     /// Render a plan for a person.
-    Show { plan: PathBuf },
+    Show {
+        plan: PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Print the JSON Schema of plan files.
+    Schema,
 }
 
-pub fn run(cmd: &PlanCommand, _ui: &mut Ui) -> Result<u8, CliError> {
-    let name = match cmd {
-        PlanCommand::Revert { .. } => "plan revert",
-        PlanCommand::RevokeUnused { .. } => "plan revoke-unused",
-        PlanCommand::FromReview { .. } => "plan from-review",
-        PlanCommand::Show { .. } => "plan show",
+impl From<PlanError> for CliError {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::Store(e) => e.into(),
+            other if other.is_bad_input() => CliError::bad_input(other.to_string()),
+            other => CliError::usage(other.to_string()),
+        }
+    }
+}
+
+pub fn run(cmd: &PlanCommand, ui: &mut Ui) -> Result<u8, CliError> {
+    let now = crate::clock::now();
+    let (plan, out) = match cmd {
+        PlanCommand::Show { plan, format } => return show(&Plan::load(plan)?, *format, ui),
+        PlanCommand::Schema => {
+            write_json(ui.out(), &Plan::schema())?;
+            return Ok(exit_code::SUCCESS);
+        }
+        PlanCommand::Revert { baseline, current, allow_tenant_mismatch, out } => {
+            crate::cli::output::check_new(&out.output, out.force)?;
+            let old = Snapshot::open(baseline)?;
+            let new = Snapshot::open(current)?;
+            if let Some((a, b)) = crate::analyze::diff::tenant_mismatch(&old, &new)?
+                && !allow_tenant_mismatch
+            {
+                return Err(CliError::bad_input(format!("the snapshots are of different tenants ({a} and {b})"))
+                    .with_hint("a plan reverts drift within one tenant; pass --allow-tenant-mismatch to force"));
+            }
+            drop(new);
+            (revert(&old, current, now)?, out)
+        }
+        PlanCommand::RevokeUnused { snapshot, inactive_days, non_human_only, out } => {
+            crate::cli::output::check_new(&out.output, out.force)?;
+            (revoke_unused(&Snapshot::open(snapshot)?, *inactive_days, *non_human_only, now)?, out)
+        }
+        PlanCommand::FromReview { review, snapshot, out } => {
+            crate::cli::output::check_new(&out.output, out.force)?;
+            (from_review(review, &Snapshot::open(snapshot)?, now)?, out)
+        }
     };
-    Err(CliError::not_implemented(name))
+    save(&plan, &out.output, out.force)?;
+    let removals = plan.actions.iter().filter(|a| a.operation.removes()).count();
+    ui.note(&format!(
+        "plan {}: {} actions ({} removals, {} additions, {} privileged); {} items not planned. Review it with `azsnap \
+         plan show {}`, then `azsnap apply {}`",
+        out.output.display(),
+        plan.actions.len(),
+        removals,
+        plan.actions.len() - removals,
+        plan.actions.iter().filter(|a| a.privileged).count(),
+        plan.not_planned.len(),
+        out.output.display(),
+        out.output.display()
+    ));
+    Ok(exit_code::SUCCESS)
+}
+
+fn save(plan: &Plan, path: &Path, force: bool) -> Result<(), CliError> {
+    let mut file = OutputFile::create(path, force)?;
+    write_json(&mut file, plan).map_err(|e| write_error(path, e))?;
+    file.commit()
+}
+
+fn show(plan: &Plan, format: Format, ui: &mut Ui) -> Result<u8, CliError> {
+    if format == Format::Json {
+        write_json(ui.out(), plan)?;
+        return Ok(exit_code::SUCCESS);
+    }
+    let mut t = Table::new(["#", "action", "operation", "privileged", "reason", "id"]);
+    for (i, a) in plan.actions.iter().enumerate() {
+        t.push([
+            (i + 1).to_string(),
+            a.describe(),
+            a.operation.to_string(),
+            if a.privileged { "yes" } else { "" }.to_owned(),
+            a.reason.clone(),
+            a.id.clone(),
+        ]);
+    }
+    let md = format == Format::Markdown;
+    if format != Format::Csv {
+        let sources: Vec<String> = plan
+            .source
+            .snapshots
+            .iter()
+            .map(|s| format!("{} {} ({})", s.role, s.file, short(&s.fingerprint)))
+            .collect();
+        let line = format!(
+            "Plan ({}) for tenant {}, built {} from {}: {} actions",
+            plan.source.command,
+            plan.tenant_id,
+            plan.created_at,
+            sources.join(", "),
+            plan.actions.len()
+        );
+        writeln!(ui.out(), "{}{line}\n", if md { "### " } else { "" })?;
+    }
+    ui.print(format, &t, &plan.actions)?;
+    if !plan.not_planned.is_empty() && format != Format::Csv {
+        writeln!(ui.out(), "\n{}Not planned ({}):", if md { "#### " } else { "" }, plan.not_planned.len())?;
+        let mut n = Table::new(["what", "why"]);
+        for np in &plan.not_planned {
+            n.push([np.what.clone(), np.reason.clone()]);
+        }
+        ui.print(format, &n, &plan.not_planned)?;
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+fn short(fingerprint: &str) -> &str {
+    fingerprint.get(..12).unwrap_or(fingerprint)
 }

@@ -10,6 +10,8 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("azure", &["store", "report", "cli", "collect", "analyze", "mock", "plan", "apply"]),
     ("mock", &["store", "report", "cli", "azure", "collect", "analyze", "plan", "apply"]),
     ("collect", &["report", "cli", "analyze", "mock", "plan", "apply"]),
+    ("analyze", &["report", "cli", "azure", "collect", "mock", "plan", "apply"]),
+    ("plan", &["report", "cli", "azure", "collect", "mock", "apply"]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

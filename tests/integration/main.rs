@@ -13,5 +13,6 @@ mod emulator;
 mod fingerprint;
 mod info;
 mod layers;
+mod plan;
 mod verify;
 mod writer;

@@ -1,0 +1,387 @@
+//! Building plans from snapshots: revert drift, revoke unused access, apply review decisions. Pure functions of
+//! their inputs (snapshots read-only, a review file, the time); nothing here touches a tenant.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::review_csv;
+use super::{
+    Action, FileUsed, NotPlanned, Object, Operation, PLAN_KIND, PLAN_VERSION, Plan, PlanError, SnapshotUsed, Source,
+};
+use crate::analyze::diff::{Ignore, Item, diff};
+use crate::analyze::identity::identities;
+use crate::analyze::privileged::Privileged;
+use crate::analyze::sql::{col, rows};
+use crate::analyze::unused::unused;
+use crate::model::{Guid, Timestamp};
+use crate::store::Snapshot;
+
+fn used(snap: &Snapshot, role: &str) -> Result<SnapshotUsed, PlanError> {
+    let meta = snap.meta()?;
+    Ok(SnapshotUsed {
+        role: role.to_owned(),
+        file: snap.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        fingerprint: meta.fingerprint.unwrap_or_default(),
+        collected_at: meta.finished_at,
+    })
+}
+
+fn tenant(snap: &Snapshot) -> Result<String, PlanError> {
+    snap.meta()?
+        .tenant_id
+        .ok_or_else(|| PlanError::Input(format!("{}: the snapshot names no tenant", snap.path().display())))
+}
+
+fn empty_plan(tenant_id: String, now: Timestamp, source: Source) -> Plan {
+    Plan {
+        kind: PLAN_KIND.to_owned(),
+        plan_version: PLAN_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        created_at: now.to_string(),
+        tenant_id,
+        source,
+        actions: Vec::new(),
+        not_planned: Vec::new(),
+    }
+}
+
+/// What a grant needs to become an action.
+struct GrantRef<'a> {
+    principal: Object,
+    relation: &'a str,
+    target: Object,
+    role: Option<Object>,
+    scope: &'a str,
+    state: &'a str,
+    source_id: Option<String>,
+    /// Why the target cannot take this change (a dynamic or on-premises-synced group), if so.
+    refusal: Option<String>,
+}
+
+/// Adds the action for `g` (or a not-planned note) to `plan`, once per action id.
+fn push(plan: &mut Plan, g: GrantRef<'_>, remove: bool, reason: &str, privileged: bool, what: impl FnOnce() -> String) {
+    let operation = match g.refusal {
+        Some(why) => Err(why),
+        None => Operation::for_grant(g.relation, g.state, &g.target.kind, remove),
+    };
+    match operation {
+        Ok(operation) => {
+            let role_id = g.role.as_ref().map_or("", |r| r.id.as_str());
+            let scope = matches!(g.relation, "directory_role" | "azure_role").then(|| g.scope.to_owned());
+            let id =
+                Action::stable_id(operation, &g.principal.id, &g.target.id, role_id, scope.as_deref().unwrap_or(""));
+            if plan.actions.iter().any(|a| a.id == id) {
+                return;
+            }
+            plan.actions.push(Action {
+                id,
+                operation,
+                principal: g.principal,
+                target: g.target,
+                role: g.role,
+                scope,
+                reason: reason.to_owned(),
+                expects: if operation.removes() { "present" } else { "absent" }.to_owned(),
+                privileged,
+                assignment_id: if operation.removes() { g.source_id } else { None },
+            });
+        }
+        Err(why) => plan.not_planned.push(NotPlanned { what: what(), reason: why }),
+    }
+}
+
+/// The name and kind of a directory object or resource, from `schema` (`main` or `new`) and then `main`.
+fn object(snap: &Snapshot, schema: &str, id: &str, fallback_name: &str) -> Result<Object, PlanError> {
+    let sql = format!(
+        "SELECT coalesce((SELECT coalesce(display_name, user_principal_name) FROM {schema}.principals WHERE id = ?1),
+                         (SELECT coalesce(display_name, name) FROM {schema}.resources WHERE id = ?1),
+                         (SELECT coalesce(display_name, user_principal_name) FROM main.principals WHERE id = ?1),
+                         (SELECT coalesce(display_name, name) FROM main.resources WHERE id = ?1)),
+                coalesce((SELECT kind FROM {schema}.principals WHERE id = ?1), (SELECT kind FROM {schema}.resources WHERE id = ?1),
+                         (SELECT kind FROM main.principals WHERE id = ?1), (SELECT kind FROM main.resources WHERE id = ?1), 'unknown')"
+    );
+    let r = rows(snap, &sql, &[&id])?;
+    let row = r.first().cloned().unwrap_or_default();
+    let name = row.first().cloned().flatten().unwrap_or_else(|| fallback_name.to_owned());
+    Ok(Object { id: id.to_owned(), name, kind: col(&row, 1) })
+}
+
+/// Why membership or ownership of group `id` cannot be changed through Graph, if so.
+fn group_refusal(snap: &Snapshot, schema: &str, relation: &str, id: &str) -> Result<Option<String>, PlanError> {
+    if relation != "member" {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT membership_rule IS NOT NULL, coalesce(on_premises_sync, 0) FROM {schema}.principals WHERE id = ?1"
+    );
+    Ok(rows(snap, &sql, &[&id])?.first().and_then(|r| {
+        if col(r, 0) == "1" {
+            Some("the group's membership is dynamic (a rule decides it)".to_owned())
+        } else if col(r, 1) == "1" {
+            Some("the group is synchronized from on-premises Active Directory; change it there".to_owned())
+        } else {
+            None
+        }
+    }))
+}
+
+fn role_object(relation: &str, id: &str, name: &str) -> Option<Object> {
+    (!id.is_empty() && matches!(relation, "app_role" | "directory_role" | "azure_role")).then(|| Object {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        kind: relation.to_owned(),
+    })
+}
+
+fn source_id(snap: &Snapshot, schema: &str, key: [&str; 6]) -> Result<Option<String>, PlanError> {
+    let sql = format!(
+        "SELECT source_id FROM {schema}.grants WHERE principal_id = ?1 AND relation = ?2 AND target_id = ?3 \
+         AND role_id = ?4 AND scope = ?5 AND state = ?6"
+    );
+    let [a, b, c, d, e, f] = key;
+    Ok(rows(snap, &sql, &[&a, &b, &c, &d, &e, &f])?.first().and_then(|r| r.first().cloned().flatten()))
+}
+
+/// Undo the drift from `baseline` to the snapshot at `current`: remove grants added since, restore grants removed.
+pub fn revert(baseline: &Snapshot, current: &Path, now: Timestamp) -> Result<Plan, PlanError> {
+    let privileged = Privileged::builtin();
+    let report = diff(baseline, current, &privileged, &Ignore::default())?;
+    let current_snap = Snapshot::open(current)?;
+    let source = Source {
+        command: "revert".to_owned(),
+        snapshots: vec![used(baseline, "baseline")?, used(&current_snap, "current")?],
+        review: None,
+        options: serde_json::json!({}),
+    };
+    let mut plan = empty_plan(tenant(baseline)?, now, source);
+    let describe = |i: &Item| match &i.grant {
+        Some(g) => format!(
+            "{} grant: {} ({}) {} {} on {}",
+            i.change,
+            g.principal_name,
+            g.principal_kind,
+            g.relation,
+            if g.role_name.is_empty() { "-" } else { &g.role_name },
+            g.target_name
+        ),
+        None => format!("{} {} {} ({})", i.change, i.kind, i.name, i.object_kind),
+    };
+    // Restorations first, so a swap never leaves a gap; then removals.
+    for pass in ["removed", "added"] {
+        for item in report.items.iter().filter(|i| i.change == pass && i.kind == "grant") {
+            let Some(g) = &item.grant else { continue };
+            let schema = if pass == "added" { "new" } else { "main" };
+            let remove = pass == "added";
+            let key = [&*g.principal_id, &*g.relation, &*g.target_id, &*g.role_id, &*g.scope, &*g.state];
+            let grant = GrantRef {
+                principal: Object {
+                    id: g.principal_id.clone(),
+                    name: g.principal_name.clone(),
+                    kind: g.principal_kind.clone(),
+                },
+                relation: &g.relation,
+                target: object(baseline, schema, &g.target_id, &g.target_name)?,
+                role: role_object(&g.relation, &g.role_id, &g.role_name),
+                scope: &g.scope,
+                state: &g.state,
+                source_id: if remove { source_id(baseline, "new", key)? } else { None },
+                refusal: group_refusal(baseline, schema, &g.relation, &g.target_id)?,
+            };
+            let reason = if remove { "added since the baseline" } else { "removed since the baseline" };
+            push(&mut plan, grant, remove, reason, item.privileged, || describe(item));
+        }
+    }
+    for item in &report.items {
+        if item.kind == "grant" && item.change == "changed" {
+            let fields: Vec<&str> = item.fields.iter().map(|f| f.field.as_str()).collect();
+            plan.not_planned.push(NotPlanned {
+                what: describe(item),
+                reason: format!("changes of {} are not planned yet", fields.join(", ")),
+            });
+        } else if item.kind != "grant" {
+            plan.not_planned.push(NotPlanned {
+                what: describe(item),
+                reason: "plans change access, not directory objects, resources or role definitions".to_owned(),
+            });
+        }
+    }
+    Ok(plan)
+}
+
+/// Revoke directory roles, Azure roles and app roles held by disabled, deleted or inactive principals.
+pub fn revoke_unused(
+    snap: &Snapshot,
+    inactive_days: u32,
+    non_human_only: bool,
+    now: Timestamp,
+) -> Result<Plan, PlanError> {
+    let privileged = Privileged::builtin();
+    let report = unused(snap, inactive_days, now)?;
+    let humans: HashMap<String, bool> = identities(snap, &privileged)?.into_iter().map(|i| (i.id, i.human)).collect();
+    let source = Source {
+        command: "revoke-unused".to_owned(),
+        snapshots: vec![used(snap, "snapshot")?],
+        review: None,
+        options: serde_json::json!({"inactive_days": inactive_days, "non_human_only": non_human_only}),
+    };
+    let mut plan = empty_plan(tenant(snap)?, now, source);
+    for s in &report.stale_assignments {
+        if non_human_only && humans.get(&s.principal_id).copied().unwrap_or(false) {
+            continue;
+        }
+        let key = [&*s.principal_id, &*s.relation, &*s.target_id, &*s.role_id, &*s.scope, &*s.state];
+        let grant = GrantRef {
+            principal: Object {
+                id: s.principal_id.clone(),
+                name: s.principal_name.clone(),
+                kind: s.principal_kind.clone(),
+            },
+            relation: &s.relation,
+            target: object(snap, "main", &s.target_id, &s.target_name)?,
+            role: role_object(&s.relation, &s.role_id, &s.role_name),
+            scope: &s.scope,
+            state: &s.state,
+            source_id: source_id(snap, "main", key)?,
+            refusal: None,
+        };
+        let what = || format!("{} {} on {} ({})", s.principal_name, s.role_name, s.target_name, s.state);
+        push(
+            &mut plan,
+            grant,
+            true,
+            &format!("holder {}", s.reason),
+            privileged.is_privileged(&s.relation, &s.role_id),
+            what,
+        );
+    }
+    plan.not_planned
+        .extend(report.limits.iter().map(|l| NotPlanned { what: "snapshot".to_owned(), reason: l.clone() }));
+    Ok(plan)
+}
+
+/// Columns of a review sheet that `from-review` needs.
+const NEEDED: &[&str] = &["principal_id", "relation", "target_id", "role_id", "scope", "state", "decision"];
+
+/// Revoke what a filled-in review sheet (from `azsnap review`) marks `revoke`, checked against the snapshot it
+/// was made from. A row through a group (`via_group_id`) revokes the membership that carries the access.
+pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Plan, PlanError> {
+    let shown = review.display().to_string();
+    let bytes = std::fs::read(review).map_err(|e| PlanError::Read { path: shown.clone(), detail: e.to_string() })?;
+    let bad = |detail: String| PlanError::Input(format!("{shown}: {detail}"));
+    let text = String::from_utf8(bytes.clone()).map_err(|_| bad("not UTF-8 text".to_owned()))?;
+    let table = review_csv::parse(&text).map_err(bad)?;
+    let header = table.first().ok_or_else(|| bad("the sheet is empty".to_owned()))?;
+    let at = |name: &str| header.iter().position(|h| h.trim() == name);
+    let mut index = HashMap::new();
+    for name in NEEDED {
+        index.insert(
+            *name,
+            at(name).ok_or_else(|| bad(format!("no `{name}` column (is it a sheet from `azsnap review`?)")))?,
+        );
+    }
+    let via = at("via_group_id");
+    let source = Source {
+        command: "from-review".to_owned(),
+        snapshots: vec![used(snap, "snapshot")?],
+        review: Some(FileUsed {
+            file: review.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            sha256: Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect(),
+        }),
+        options: serde_json::json!({}),
+    };
+    let mut plan = empty_plan(tenant(snap)?, now, source);
+    let privileged = Privileged::builtin();
+    let mut seen = BTreeSet::new();
+    for (n, row) in table.iter().enumerate().skip(1) {
+        let line = n + 1;
+        if row.len() == 1 && row[0].trim().is_empty() {
+            continue;
+        }
+        let cell = |name: &str| row.get(index[name]).map_or("", |c| c.trim());
+        let decision = cell("decision").to_ascii_lowercase();
+        match decision.as_str() {
+            "" | "keep" => continue,
+            "revoke" => {}
+            other => return Err(bad(format!("row {line}: decision {other:?} is not keep, revoke or empty"))),
+        }
+        let row_err = |m: &str| bad(format!("row {line}: {m}"));
+        let principal = cell("principal_id");
+        principal.parse::<Guid>().map_err(|_| row_err(&format!("principal_id {principal:?} is not a GUID")))?;
+        let via_group = via.and_then(|i| row.get(i)).map_or("", |c| c.trim());
+        let (relation, target, role, scope, state) = if via_group.is_empty() {
+            (cell("relation"), cell("target_id"), cell("role_id"), cell("scope"), cell("state"))
+        } else {
+            via_group.parse::<Guid>().map_err(|_| row_err(&format!("via_group_id {via_group:?} is not a GUID")))?;
+            let membership = rows(
+                snap,
+                "SELECT state FROM grants WHERE principal_id = ?1 AND relation = 'member' AND target_id = ?2 \
+                 ORDER BY state LIMIT 1",
+                &[&principal, &via_group],
+            )?;
+            let Some(state) = membership.first().map(|r| col(r, 0)) else {
+                return Err(row_err("the membership it comes through is not in the snapshot"));
+            };
+            ("member", via_group, "", "", if state == "active" { "active" } else { "eligible" })
+        };
+        if !seen.insert((
+            relation.to_owned(),
+            principal.to_owned(),
+            target.to_owned(),
+            role.to_owned(),
+            scope.to_owned(),
+        )) {
+            continue;
+        }
+        let key = [principal, relation, target, role, scope, state];
+        let Some(source_id) = rows(
+            snap,
+            "SELECT coalesce(source_id, '') FROM grants WHERE principal_id = ?1 AND relation = ?2 AND target_id = ?3 \
+             AND role_id = ?4 AND scope = ?5 AND state = ?6",
+            &[&key[0], &key[1], &key[2], &key[3], &key[4], &key[5]],
+        )?
+        .first()
+        .map(|r| col(r, 0)) else {
+            return Err(row_err(&format!(
+                "no such grant in {} ({relation} {target}); was the sheet made from another snapshot?",
+                snap.path().display()
+            )));
+        };
+        let role_name = if role.is_empty() {
+            String::new()
+        } else {
+            let kind = match relation {
+                "directory_role" => "directory",
+                "azure_role" => "azure",
+                _ => "app",
+            };
+            let owner = if kind == "app" { target } else { "" };
+            rows(
+                snap,
+                "SELECT name FROM role_definitions WHERE kind = ?1 AND resource_id = ?2 AND id = ?3",
+                &[&kind, &owner, &role],
+            )?
+            .first()
+            .map_or_else(|| role.to_owned(), |r| col(r, 0))
+        };
+        let reason = if via_group.is_empty() {
+            "review decision: revoke".to_owned()
+        } else {
+            format!("review decision: revoke (access through group {via_group})")
+        };
+        let grant = GrantRef {
+            principal: object(snap, "main", principal, principal)?,
+            relation,
+            target: object(snap, "main", target, target)?,
+            role: role_object(relation, role, &role_name),
+            scope,
+            state,
+            source_id: (!source_id.is_empty()).then_some(source_id),
+            refusal: group_refusal(snap, "main", relation, target)?,
+        };
+        let what = || format!("row {line}: {relation} of {principal} on {target}");
+        push(&mut plan, grant, true, &reason, privileged.is_privileged(relation, role), what);
+    }
+    Ok(plan)
+}

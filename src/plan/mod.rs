@@ -1,0 +1,432 @@
+//! Provisioning plans: values built offline from snapshots (drift to revert, unused access, review decisions),
+//! saved as versioned JSON, validated when read back. Building a plan has no side effects; `apply` executes one.
+
+mod build;
+mod review_csv;
+
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::Guid;
+
+pub use build::{from_review, revert, revoke_unused};
+
+/// `kind` of every plan file.
+pub const PLAN_KIND: &str = "azsnap-plan";
+/// The plan format this build writes and reads.
+pub const PLAN_VERSION: u32 = 1;
+
+/// A provisioning plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Always `azsnap-plan`.
+    pub kind: String,
+    /// The plan format version; this build reads and writes 1.
+    pub plan_version: u32,
+    /// The azsnap version that built the plan.
+    pub tool_version: String,
+    /// When the plan was built (RFC 3339, UTC).
+    pub created_at: String,
+    /// The tenant every action applies to; `apply` refuses credentials for another one.
+    pub tenant_id: String,
+    pub source: Source,
+    /// What to do, in order.
+    pub actions: Vec<Action>,
+    /// Differences or findings the plan does not act on, and why.
+    #[serde(default)]
+    pub not_planned: Vec<NotPlanned>,
+}
+
+/// Where a plan came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// `revert`, `revoke-unused` or `from-review`.
+    pub command: String,
+    /// The snapshots it was built from.
+    pub snapshots: Vec<SnapshotUsed>,
+    /// The review sheet, for `from-review`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<FileUsed>,
+    /// The options it was built with.
+    #[serde(default)]
+    pub options: serde_json::Value,
+}
+
+/// A snapshot a plan was built from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotUsed {
+    /// `baseline`, `current` or `snapshot`.
+    pub role: String,
+    pub file: String,
+    pub fingerprint: String,
+    /// When its collection finished.
+    pub collected_at: Option<String>,
+}
+
+/// A file a plan was built from, with its SHA-256.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileUsed {
+    pub file: String,
+    pub sha256: String,
+}
+
+/// What an action does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// Add the principal to the target group (Graph `POST /groups/{id}/members/$ref`).
+    GroupMemberAdd,
+    /// Remove the principal from the target group (`DELETE /groups/{id}/members/{principal}/$ref`).
+    GroupMemberRemove,
+    /// Make the principal an owner of the target group (`POST /groups/{id}/owners/$ref`).
+    GroupOwnerAdd,
+    /// Remove the principal from the target group's owners (`DELETE /groups/{id}/owners/{principal}/$ref`).
+    GroupOwnerRemove,
+    /// Assign the app role `role` of the target service principal (`POST /servicePrincipals/{id}/appRoleAssignedTo`).
+    AppRoleAssign,
+    /// Remove that app role assignment (`DELETE /servicePrincipals/{id}/appRoleAssignedTo/{assignment}`).
+    AppRoleRevoke,
+    /// Assign the directory role `role` at `scope`, active (`POST /roleManagement/directory/roleAssignments`).
+    DirectoryRoleAdd,
+    /// Remove that active directory role assignment (`DELETE /roleManagement/directory/roleAssignments/{id}`).
+    DirectoryRoleRemove,
+    /// Create an Azure role assignment of `role` at `scope` (ARM `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`).
+    AzureRoleCreate,
+    /// Delete that Azure role assignment (ARM `DELETE …/roleAssignments/{name}`).
+    AzureRoleDelete,
+}
+
+impl Operation {
+    pub const ALL: &[Operation] = &[
+        Operation::GroupMemberAdd,
+        Operation::GroupMemberRemove,
+        Operation::GroupOwnerAdd,
+        Operation::GroupOwnerRemove,
+        Operation::AppRoleAssign,
+        Operation::AppRoleRevoke,
+        Operation::DirectoryRoleAdd,
+        Operation::DirectoryRoleRemove,
+        Operation::AzureRoleCreate,
+        Operation::AzureRoleDelete,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::GroupMemberAdd => "group_member_add",
+            Operation::GroupMemberRemove => "group_member_remove",
+            Operation::GroupOwnerAdd => "group_owner_add",
+            Operation::GroupOwnerRemove => "group_owner_remove",
+            Operation::AppRoleAssign => "app_role_assign",
+            Operation::AppRoleRevoke => "app_role_revoke",
+            Operation::DirectoryRoleAdd => "directory_role_add",
+            Operation::DirectoryRoleRemove => "directory_role_remove",
+            Operation::AzureRoleCreate => "azure_role_create",
+            Operation::AzureRoleDelete => "azure_role_delete",
+        }
+    }
+
+    /// Whether the action takes access away (and so expects it present).
+    pub fn removes(self) -> bool {
+        matches!(
+            self,
+            Operation::GroupMemberRemove
+                | Operation::GroupOwnerRemove
+                | Operation::AppRoleRevoke
+                | Operation::DirectoryRoleRemove
+                | Operation::AzureRoleDelete
+        )
+    }
+
+    /// The grant relation the operation changes.
+    pub fn relation(self) -> &'static str {
+        match self {
+            Operation::GroupMemberAdd | Operation::GroupMemberRemove => "member",
+            Operation::GroupOwnerAdd | Operation::GroupOwnerRemove => "owner",
+            Operation::AppRoleAssign | Operation::AppRoleRevoke => "app_role",
+            Operation::DirectoryRoleAdd | Operation::DirectoryRoleRemove => "directory_role",
+            Operation::AzureRoleCreate | Operation::AzureRoleDelete => "azure_role",
+        }
+    }
+
+    /// The operation that adds (`remove = false`) or removes an active grant of `relation` on a target of
+    /// `target_kind`, or why there is none.
+    pub fn for_grant(relation: &str, state: &str, target_kind: &str, remove: bool) -> Result<Operation, String> {
+        if state != "active" {
+            return Err("PIM eligibility is not changed by plans yet".to_owned());
+        }
+        let (add, del) = match relation {
+            "member" if target_kind == "group" => (Operation::GroupMemberAdd, Operation::GroupMemberRemove),
+            "owner" if target_kind == "group" => (Operation::GroupOwnerAdd, Operation::GroupOwnerRemove),
+            "owner" => return Err("ownership of applications is not changed by plans yet".to_owned()),
+            "app_role" => (Operation::AppRoleAssign, Operation::AppRoleRevoke),
+            "directory_role" => (Operation::DirectoryRoleAdd, Operation::DirectoryRoleRemove),
+            "azure_role" => (Operation::AzureRoleCreate, Operation::AzureRoleDelete),
+            "delegated" => return Err("delegated permission grants are not changed by plans yet".to_owned()),
+            other => return Err(format!("a `{other}` grant on a {target_kind} cannot be planned")),
+        };
+        Ok(if remove { del } else { add })
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A directory object, resource or role named by an action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Object {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    /// Stable id: derived from the operation and what it acts on, so rebuilding a plan gives the same ids.
+    pub id: String,
+    pub operation: Operation,
+    /// Who gains or loses access.
+    pub principal: Object,
+    /// The group, service principal, tenant or Azure scope it is on.
+    pub target: Object,
+    /// The app role, directory role or Azure role; absent for membership and ownership.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Object>,
+    /// Directory scope (`/`, `/administrativeUnits/{id}`) or ARM scope (lower case); absent when none applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Why the plan does this.
+    pub reason: String,
+    /// The live state `apply` expects before acting: `present` (to remove) or `absent` (to add).
+    pub expects: String,
+    /// Whether the access is privileged (`queries/privileged_roles.json`).
+    pub privileged: bool,
+    /// The assignment id seen in the snapshot, a hint for `apply` (which looks the live one up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment_id: Option<String>,
+}
+
+impl Action {
+    /// The stable id of an action on these ids.
+    pub fn stable_id(operation: Operation, principal: &str, target: &str, role: &str, scope: &str) -> String {
+        let mut h = Sha256::new();
+        for part in [operation.as_str(), principal, target, role, scope] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        let digest = h.finalize();
+        format!("a-{}", digest.iter().take(6).map(|b| format!("{b:02x}")).collect::<String>())
+    }
+
+    /// One line for people: `remove Erin Guest from group Tier0 Admins`.
+    pub fn describe(&self) -> String {
+        let role = self.role.as_ref().map_or("", |r| r.name.as_str());
+        let on = &self.target.name;
+        let p = &self.principal.name;
+        match self.operation {
+            Operation::GroupMemberAdd => format!("add {p} to group {on}"),
+            Operation::GroupMemberRemove => format!("remove {p} from group {on}"),
+            Operation::GroupOwnerAdd => format!("make {p} an owner of group {on}"),
+            Operation::GroupOwnerRemove => format!("remove {p} from the owners of group {on}"),
+            Operation::AppRoleAssign => format!("assign app role {role} of {on} to {p}"),
+            Operation::AppRoleRevoke => format!("revoke app role {role} of {on} from {p}"),
+            Operation::DirectoryRoleAdd => format!("assign directory role {role} to {p}"),
+            Operation::DirectoryRoleRemove => format!("remove directory role {role} from {p}"),
+            Operation::AzureRoleCreate => format!("assign {role} on {on} to {p}"),
+            Operation::AzureRoleDelete => format!("remove {role} on {on} from {p}"),
+        }
+    }
+}
+
+/// A difference or finding the plan leaves alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotPlanned {
+    pub what: String,
+    pub reason: String,
+}
+
+/// Why a plan file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{path}: cannot read: {detail}")]
+    Read { path: String, detail: String },
+    #[error("{path}: not a plan: {detail}")]
+    Malformed { path: String, detail: String },
+    #[error("{path}: plan version {found} is not one this build reads (it reads {PLAN_VERSION})")]
+    Version { path: String, found: String },
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl PlanError {
+    /// Whether the error is about an input file (exit 3) rather than the command line.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            PlanError::Store(e) => e.is_bad_input(),
+            _ => true,
+        }
+    }
+}
+
+impl Plan {
+    /// The JSON Schema of the plan format (`docs/plan.schema.json`).
+    pub fn schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Plan)).unwrap_or_default()
+    }
+
+    /// Reads and validates a plan file.
+    pub fn load(path: &Path) -> Result<Plan, PlanError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| PlanError::Read { path: shown.clone(), detail: e.to_string() })?;
+        Plan::parse(&text).map_err(|e| match e {
+            PlanError::Malformed { detail, .. } => PlanError::Malformed { path: shown.clone(), detail },
+            PlanError::Version { found, .. } => PlanError::Version { path: shown.clone(), found },
+            other => other,
+        })
+    }
+
+    /// Parses and validates plan JSON.
+    pub fn parse(text: &str) -> Result<Plan, PlanError> {
+        let bad = |detail: String| PlanError::Malformed { path: String::new(), detail };
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+        if value.get("kind").and_then(|k| k.as_str()) != Some(PLAN_KIND) {
+            return Err(bad(format!("`kind` is not \"{PLAN_KIND}\"")));
+        }
+        match value.get("plan_version") {
+            Some(v) if v.as_u64() == Some(u64::from(PLAN_VERSION)) => {}
+            Some(v) => return Err(PlanError::Version { path: String::new(), found: v.to_string() }),
+            None => return Err(bad("no `plan_version`".to_owned())),
+        }
+        let plan: Plan = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        plan.validate().map_err(bad)?;
+        Ok(plan)
+    }
+
+    /// Checks what serde cannot: ids are GUIDs, scopes are well-formed, action ids are unique, each action names
+    /// what its operation needs.
+    pub fn validate(&self) -> Result<(), String> {
+        self.tenant_id.parse::<Guid>().map_err(|_| format!("tenant_id {:?} is not a GUID", self.tenant_id))?;
+        let mut seen = std::collections::HashSet::new();
+        for a in &self.actions {
+            let at = |m: String| format!("action {}: {m}", a.id);
+            if a.id.is_empty() || !seen.insert(a.id.as_str()) {
+                return Err(format!("action id {:?} is empty or repeated", a.id));
+            }
+            a.principal
+                .id
+                .parse::<Guid>()
+                .map_err(|_| at(format!("principal id {:?} is not a GUID", a.principal.id)))?;
+            let relation = a.operation.relation();
+            match relation {
+                "member" | "owner" | "app_role" => {
+                    a.target
+                        .id
+                        .parse::<Guid>()
+                        .map_err(|_| at(format!("target id {:?} is not a GUID", a.target.id)))?;
+                }
+                "azure_role" => {
+                    let scope = a.scope.as_deref().unwrap_or_default();
+                    if !valid_arm_scope(scope) || a.target.id != scope {
+                        return Err(at(format!("Azure scope {scope:?} is not an ARM scope equal to the target id")));
+                    }
+                }
+                _ => {
+                    let scope = a.scope.as_deref().unwrap_or_default();
+                    if !scope.starts_with('/') || scope.contains("..") || scope.contains(['?', '#', ' ']) {
+                        return Err(at(format!("directory scope {scope:?} is not valid")));
+                    }
+                }
+            }
+            if matches!(relation, "app_role" | "directory_role" | "azure_role") {
+                let role = a.role.as_ref().ok_or_else(|| at(format!("{} needs a role", a.operation)))?;
+                role.id.parse::<Guid>().map_err(|_| at(format!("role id {:?} is not a GUID", role.id)))?;
+            }
+            let want = if a.operation.removes() { "present" } else { "absent" };
+            if a.expects != want {
+                return Err(at(format!("{} expects {want:?}, not {:?}", a.operation, a.expects)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An ARM scope azsnap will put into a URL: `/`, or segments of letters, digits and `-._()` under
+/// `/subscriptions/`, `/providers/microsoft.management/managementgroups/`; no `..`, query or fragment.
+pub fn valid_arm_scope(scope: &str) -> bool {
+    if scope == "/" {
+        return true;
+    }
+    let ok_chars = scope.chars().all(|c| c.is_ascii_alphanumeric() || "/-._()".contains(c));
+    ok_chars
+        && !scope.contains("..")
+        && !scope.contains("//")
+        && !scope.ends_with('/')
+        && (scope.starts_with("/subscriptions/")
+            || scope.starts_with("/providers/microsoft.management/managementgroups/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_round_trip_and_pair_up() {
+        for op in Operation::ALL {
+            let json = serde_json::to_string(op).unwrap();
+            assert_eq!(json, format!("\"{}\"", op.as_str()));
+            let add = Operation::for_grant(op.relation(), "active", "group", false).unwrap();
+            let del = Operation::for_grant(op.relation(), "active", "group", true).unwrap();
+            assert!(!add.removes() && del.removes());
+            assert!(*op == add || *op == del);
+        }
+        assert!(Operation::for_grant("azure_role", "eligible", "", true).is_err());
+        assert!(Operation::for_grant("owner", "active", "service_principal", true).is_err());
+        assert!(Operation::for_grant("delegated", "active", "service_principal", true).is_err());
+    }
+
+    #[test]
+    fn stable_ids_depend_on_every_part() {
+        let base = Action::stable_id(Operation::GroupMemberRemove, "p", "t", "", "");
+        assert_eq!(base, Action::stable_id(Operation::GroupMemberRemove, "p", "t", "", ""));
+        assert_ne!(base, Action::stable_id(Operation::GroupMemberAdd, "p", "t", "", ""));
+        assert_ne!(base, Action::stable_id(Operation::GroupMemberRemove, "p", "t2", "", ""));
+        assert_ne!(
+            Action::stable_id(Operation::GroupMemberRemove, "ab", "c", "", ""),
+            Action::stable_id(Operation::GroupMemberRemove, "a", "bc", "", "")
+        );
+    }
+
+    #[test]
+    fn arm_scopes_are_checked_before_they_reach_a_url() {
+        assert!(valid_arm_scope("/subscriptions/5000/resourcegroups/rg-app"));
+        assert!(valid_arm_scope("/providers/microsoft.management/managementgroups/mg-prod"));
+        assert!(valid_arm_scope("/"));
+        for bad in [
+            "",
+            "subscriptions/x",
+            "/subscriptions/x/../y",
+            "/subscriptions/x?api-version=1",
+            "https://evil/x",
+            "/subscriptions/x/",
+            "/other/x",
+        ] {
+            assert!(!valid_arm_scope(bad), "{bad}");
+        }
+    }
+}
