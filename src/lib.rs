@@ -8,6 +8,7 @@
 //! - L5 [`cli`]: argument parsing, dispatch, error printing. Nothing imports it.
 
 pub mod analyze;
+pub mod apply;
 pub mod azure;
 pub mod cli;
 pub mod clock;

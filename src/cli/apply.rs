@@ -1,8 +1,18 @@
-//! `azsnap apply PLAN`: execute a plan against the live APIs.
+//! `azsnap apply PLAN`: execute a plan against the live APIs — shown first, confirmed, re-checked live, journaled.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use crate::apply::{Options, Status, apply, identity, plan_hash};
+use crate::azure::client::RetryPolicy;
+use crate::azure::{ApiError, AzureClient};
+use crate::cli::azure_args::AzureArgs;
 use crate::cli::{CliError, Ui};
+use crate::exit_code;
+use crate::model::Guid;
+use crate::plan::{Plan, PlanError};
+use crate::report::{Format, Table};
+use crate::store::Journal;
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
@@ -16,11 +26,131 @@ pub struct ApplyArgs {
     /// Allow actions that could remove the last Global Administrator or the applying identity's own access.
     #[arg(long)]
     pub force_lockout_risk: bool,
-    /// One base URL for login, Graph and ARM (the emulator or a proxy).
-    #[arg(long, value_name = "URL")]
-    pub endpoint: Option<String>,
+    #[command(flatten)]
+    pub azure: AzureArgs,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
 }
 
-pub fn run(_args: &ApplyArgs, _ui: &mut Ui) -> Result<u8, CliError> {
-    Err(CliError::not_implemented("apply"))
+/// `PLAN.journal`, beside the plan.
+pub fn journal_path(plan: &Path) -> PathBuf {
+    let mut p = plan.as_os_str().to_owned();
+    p.push(".journal");
+    PathBuf::from(p)
+}
+
+fn api_error(e: ApiError) -> CliError {
+    match e {
+        ApiError::Auth(_) => CliError::new(exit_code::AUTH, e.to_string())
+            .with_hint("check AZURE_TENANT_ID, AZURE_CLIENT_ID and the secret or federated token of the writing app"),
+        other => CliError::new(exit_code::API_FAILURE, other.to_string()),
+    }
+}
+
+fn wrong_tenant(plan: &Plan, other: &str) -> CliError {
+    CliError::new(
+        exit_code::AUTH,
+        format!("the plan is for tenant {}, the credentials are for {other}", plan.tenant_id),
+    )
+    .with_hint("apply a plan with credentials of the tenant its snapshots were collected from")
+}
+
+pub fn run(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
+    let bytes = std::fs::read(&args.plan)
+        .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", args.plan.display())))?;
+    let plan = Plan::load(&args.plan).map_err(|e: PlanError| CliError::from(e))?;
+    let sha = plan_hash(&bytes);
+    if let Some(t) = args.azure.tenant()
+        && let Ok(g) = t.parse::<Guid>()
+        && g.as_str() != plan.tenant_id
+    {
+        return Err(wrong_tenant(&plan, g.as_str()));
+    }
+    let endpoints = args.azure.endpoints()?;
+    let credential =
+        args.azure.credential_config()?.build(&endpoints).map_err(|e| CliError::new(exit_code::AUTH, e.to_string()))?;
+    let client = Arc::new(
+        AzureClient::new(endpoints, credential, 4, RetryPolicy::default())
+            .map_err(|e| CliError::new(exit_code::API_FAILURE, e.to_string()))?,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::usage(format!("cannot start the async runtime: {e}")))?;
+    let (tenant, me) = runtime.block_on(identity(&client)).map_err(api_error)?;
+    if tenant != plan.tenant_id {
+        return Err(wrong_tenant(&plan, &tenant));
+    }
+
+    ui.note(&format!(
+        "plan {} ({}, {} actions) for tenant {}{}:",
+        args.plan.display(),
+        plan.source.command,
+        plan.actions.len(),
+        plan.tenant_id,
+        if args.dry_run { ", dry run" } else { "" }
+    ));
+    for (i, a) in plan.actions.iter().enumerate() {
+        ui.note(&format!("  {}. {}{}", i + 1, a.describe(), if a.privileged { " (privileged)" } else { "" }));
+    }
+    if !args.dry_run && !args.yes && !plan.actions.is_empty() {
+        match ui.confirm(&format!("Apply {} actions to tenant {}?", plan.actions.len(), plan.tenant_id))? {
+            Some(true) => {}
+            Some(false) => {
+                ui.note("nothing changed");
+                return Ok(exit_code::SUCCESS);
+            }
+            None => {
+                return Err(CliError::usage("apply changes the tenant: confirm on a terminal, or pass --yes")
+                    .with_hint("`--dry-run` shows what it would do without changing anything"));
+            }
+        }
+    }
+    let journal = if args.dry_run { None } else { Some(Journal::open(&journal_path(&args.plan))?) };
+    let options = Options { dry_run: args.dry_run, force_lockout_risk: args.force_lockout_risk };
+    let mut lines = Vec::new();
+    let outcomes = runtime
+        .block_on(apply(&client, &plan, &sha, journal.as_ref(), &options, &me, |a, o| {
+            lines.push(format!("[{}] {}: {}", o.status.as_str(), a.id, o.detail));
+        }))
+        .map_err(|e| match e {
+            crate::apply::ApplyError::Api(e) => api_error(e),
+            crate::apply::ApplyError::Store(e) => e.into(),
+        })?;
+    for l in &lines {
+        ui.note(l);
+    }
+    let mut t = Table::new(["#", "action", "status", "detail", "id"]);
+    for (i, (a, o)) in plan.actions.iter().zip(&outcomes).enumerate() {
+        t.push([(i + 1).to_string(), a.describe(), o.status.as_str().to_owned(), o.detail.clone(), a.id.clone()]);
+    }
+    ui.print(args.format, &t, &outcomes)?;
+    let count = |s: Status| outcomes.iter().filter(|o| o.status == s).count();
+    let not_done: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| matches!(o.status, Status::Failed | Status::Refused))
+        .map(|o| o.action_id.as_str())
+        .collect();
+    ui.note(&format!(
+        "{}: {} done, {} skipped, {} would change, {} refused, {} failed",
+        if args.dry_run { "dry run" } else { "applied" },
+        count(Status::Done),
+        count(Status::Skipped),
+        count(Status::WouldDo),
+        count(Status::Refused),
+        count(Status::Failed)
+    ));
+    if not_done.is_empty() {
+        Ok(exit_code::SUCCESS)
+    } else {
+        Err(CliError::new(
+            exit_code::APPLY_FAILED,
+            format!("{} actions were not applied: {}", not_done.len(), not_done.join(", ")),
+        )
+        .with_hint(format!(
+            "fix the cause and run `azsnap apply {}` again: finished actions are not repeated (journal {})",
+            args.plan.display(),
+            journal_path(&args.plan).display()
+        )))
+    }
 }

@@ -5,12 +5,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use azure_core::credentials::Secret;
 use serde_json::json;
 
+use crate::azure::AzureClient;
 use crate::azure::client::RetryPolicy;
-use crate::azure::credential::{CredentialConfig, CredentialKind, TokenFailure};
-use crate::azure::{AzureClient, Cloud, Endpoints};
+use crate::azure::credential::TokenFailure;
+use crate::cli::azure_args::AzureArgs;
 use crate::cli::{CliError, Ui};
 use crate::collect::{CollectError, CollectOptions, External};
 use crate::exit_code;
@@ -25,30 +25,14 @@ pub struct CollectArgs {
     /// Replace OUTPUT if it exists (it stays in place until the new snapshot is complete).
     #[arg(long)]
     pub force: bool,
-    /// Tenant id or verified domain [default: AZURE_TENANT_ID].
-    #[arg(long)]
-    pub tenant_id: Option<String>,
-    /// Application (client) id [default: AZURE_CLIENT_ID].
-    #[arg(long)]
-    pub client_id: Option<String>,
-    /// File holding the client secret (otherwise AZURE_CLIENT_SECRET; a secret is never taken on the command line).
-    #[arg(long, value_name = "FILE")]
-    pub client_secret_file: Option<PathBuf>,
-    /// How to authenticate.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub credential: CredentialKind,
+    #[command(flatten)]
+    pub azure: AzureArgs,
     /// Read every user's mailbox purpose (shared, room, equipment, …) through `$batch`.
     #[arg(long)]
     pub mailbox_settings: bool,
     /// Leave out groups synced from on-premises AD, and their memberships.
     #[arg(long)]
     pub skip_ad_groups: bool,
-    /// Graph host to use, e.g. graph.microsoft.us; moves the login and ARM hosts and scopes to that cloud too.
-    #[arg(long, value_name = "DOMAIN")]
-    pub graph_domain: Option<String>,
-    /// National cloud.
-    #[arg(long, value_enum, default_value = "public")]
-    pub cloud: Cloud,
     /// Leave out role definitions that no assignment (active or eligible, any scope) uses.
     #[arg(long)]
     pub skip_unused_roles: bool,
@@ -61,38 +45,9 @@ pub struct CollectArgs {
     /// Make no PIM / Entra ID P2 calls at all.
     #[arg(long)]
     pub skip_p2: bool,
-    /// One base URL for login, Graph and ARM (the emulator or a proxy; plain http only for loopback).
-    #[arg(long, value_name = "URL")]
-    pub endpoint: Option<String>,
     /// Requests in flight at once, per service.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub concurrency: usize,
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-fn credential_config(args: &CollectArgs) -> Result<CredentialConfig, CliError> {
-    let secret = match &args.client_secret_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| CliError::usage(format!("{}: cannot read the client secret file: {e}", path.display())))?;
-            let trimmed = text.trim_end_matches(['\r', '\n']).to_owned();
-            if trimmed.is_empty() {
-                return Err(CliError::usage(format!("{}: the client secret file is empty", path.display())));
-            }
-            Some(Secret::new(trimmed))
-        }
-        None => env("AZURE_CLIENT_SECRET").map(Secret::new),
-    };
-    Ok(CredentialConfig {
-        kind: args.credential,
-        tenant_id: args.tenant_id.clone().or_else(|| env("AZURE_TENANT_ID")),
-        client_id: args.client_id.clone().or_else(|| env("AZURE_CLIENT_ID")),
-        secret,
-        federated_token_file: env("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
-    })
 }
 
 fn external(path: &std::path::Path) -> Result<External, CliError> {
@@ -110,14 +65,13 @@ fn external(path: &std::path::Path) -> Result<External, CliError> {
 }
 
 pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
-    let endpoints = Endpoints::new(args.cloud, args.graph_domain.as_deref(), args.endpoint.as_deref())
-        .map_err(|e| CliError::usage(e.to_string()))?;
+    let endpoints = args.azure.endpoints()?;
     if args.output.exists() && !args.force {
         return Err(CliError::usage(format!("{}: already exists", args.output.display()))
             .with_hint("pass --force to replace it, or choose another --output"));
     }
     let credential =
-        credential_config(args)?.build(&endpoints).map_err(|e| CliError::new(exit_code::AUTH, e.to_string()))?;
+        args.azure.credential_config()?.build(&endpoints).map_err(|e| CliError::new(exit_code::AUTH, e.to_string()))?;
     let external = args.external_identities.as_deref().map(external).transpose()?;
     let recorded = json!({
         "mailbox_settings": args.mailbox_settings,
@@ -126,7 +80,7 @@ pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
         "skip_containers": args.skip_containers,
         "skip_p2": args.skip_p2,
         "concurrency": args.concurrency,
-        "credential": format!("{:?}", args.credential).to_ascii_lowercase(),
+        "credential": format!("{:?}", args.azure.credential).to_ascii_lowercase(),
         "external_identities": external.as_ref().map(|e| e.source.clone()),
     });
     let options = CollectOptions {

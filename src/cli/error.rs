@@ -30,12 +30,6 @@ impl CliError {
         CliError::new(exit_code::BAD_INPUT, message)
     }
 
-    /// A command whose contract exists but whose implementation does not yet.
-    pub fn not_implemented(command: &str) -> Self {
-        CliError::usage(format!("`azsnap {command}` is not implemented yet"))
-            .with_hint("run `azsnap --help` to see which commands work in this build")
-    }
-
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hints.push(hint.into());
         self

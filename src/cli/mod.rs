@@ -5,6 +5,7 @@
 
 mod access;
 mod apply;
+mod azure_args;
 mod collect;
 mod demo;
 mod diff;

@@ -60,6 +60,18 @@ impl Ui {
         }
     }
 
+    /// Asks a yes/no question on the terminal; `None` when standard input is not a terminal (nobody to ask).
+    pub fn confirm(&mut self, question: &str) -> io::Result<Option<bool>> {
+        if !io::stdin().is_terminal() {
+            return Ok(None);
+        }
+        write!(self.err, "{question} [y/N] ")?;
+        self.err.flush()?;
+        let mut answer = String::new();
+        io::stdin().read_line(&mut answer)?;
+        Ok(Some(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")))
+    }
+
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }

@@ -5,6 +5,7 @@
 
 mod error;
 mod fingerprint;
+mod journal;
 mod meta;
 mod open;
 mod reader;
@@ -12,6 +13,7 @@ mod schema;
 mod writer;
 
 pub use error::StoreError;
+pub use journal::Journal;
 pub use meta::{FormatVersion, NewSnapshot, SnapshotMeta};
 pub use reader::{Counts, Snapshot};
 pub use writer::{Batch, Consolidate, Finished, SignIn, SnapshotWriter};

@@ -127,3 +127,28 @@ pub(crate) fn in_memory() -> rusqlite::Result<Connection> {
     schema::migrate(&mut conn)?;
     Ok(conn)
 }
+
+/// Opens (creating if needed) an apply journal: a small SQLite file beside a plan, recording each action's
+/// outcome. Durable on every write (WAL, synchronous FULL), so a killed apply loses nothing it reported.
+#[expect(clippy::disallowed_methods, reason = "store::open is the one place that opens SQLite")]
+pub(crate) fn journal(path: &Path) -> Result<Connection, StoreError> {
+    let sql_err = |source| StoreError::WriteSql { path: path.to_owned(), source };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sql_err)?;
+    let app_id: i32 =
+        conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(|e| StoreError::corrupt(path, e))?;
+    if app_id != 0 && app_id != JOURNAL_APPLICATION_ID {
+        return Err(StoreError::NotSnapshot { path: path.to_owned(), why: "not an azsnap apply journal".to_owned() });
+    }
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(sql_err)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(sql_err)?;
+    conn.pragma_update(None, "application_id", JOURNAL_APPLICATION_ID).map_err(sql_err)?;
+    conn.execute_batch(include_str!("../../queries/store/journal.sql")).map_err(sql_err)?;
+    Ok(conn)
+}
+
+/// `PRAGMA application_id` of apply journals ("azjn").
+pub(crate) const JOURNAL_APPLICATION_ID: i32 = 0x617a_6a6e;

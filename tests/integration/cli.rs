@@ -46,12 +46,12 @@ fn help_lists_every_command_of_the_contract() {
 }
 
 #[test]
-fn commands_not_built_yet_say_so_with_exit_2() {
+fn a_missing_plan_is_one_line_and_exit_3() {
     let env = TestEnv::new();
-    for args in [&["plan", "show", "p.json"][..], &["apply", "p.json"]] {
+    for args in [&["plan", "show", "p.json"][..], &["apply", "p.json", "--yes"]] {
         let run = env.run(args);
-        run.expect_code(exit_code::USAGE);
-        assert!(run.stderr.contains("not implemented yet"), "{args:?}: {}", run.stderr);
-        assert!(run.stdout.is_empty(), "{args:?} pretended to work: {}", run.stdout);
+        run.expect_code(exit_code::BAD_INPUT);
+        assert!(run.expect_one_line_error().contains("p.json"), "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?} printed a result: {}", run.stdout);
     }
 }

@@ -5,6 +5,7 @@
 mod common;
 
 mod analyze;
+mod apply;
 mod bad_input;
 mod cli;
 mod collect;

@@ -1,7 +1,7 @@
 //! The offline analyses on collected snapshots.
 
 mod access;
-mod diff;
+pub mod diff;
 mod export;
 mod identities;
 mod query;

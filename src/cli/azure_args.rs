@@ -1,0 +1,74 @@
+//! The connection options `collect` and `apply` share: tenant, client, credential kind, cloud and endpoints.
+//! Secrets come from the environment or a file, never from the command line.
+
+use std::path::PathBuf;
+
+use azure_core::credentials::Secret;
+
+use crate::azure::credential::{CredentialConfig, CredentialKind};
+use crate::azure::{Cloud, Endpoints};
+use crate::cli::CliError;
+
+#[derive(Debug, clap::Args)]
+pub struct AzureArgs {
+    /// Tenant id or verified domain [default: AZURE_TENANT_ID].
+    #[arg(long)]
+    pub tenant_id: Option<String>,
+    /// Application (client) id [default: AZURE_CLIENT_ID].
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// File holding the client secret (otherwise AZURE_CLIENT_SECRET; a secret is never taken on the command line).
+    #[arg(long, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
+    /// How to authenticate.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub credential: CredentialKind,
+    /// Graph host to use, e.g. graph.microsoft.us; moves the login and ARM hosts and scopes to that cloud too.
+    #[arg(long, value_name = "DOMAIN")]
+    pub graph_domain: Option<String>,
+    /// National cloud.
+    #[arg(long, value_enum, default_value = "public")]
+    pub cloud: Cloud,
+    /// One base URL for login, Graph and ARM (the emulator or a proxy; plain http only for loopback).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl AzureArgs {
+    pub fn endpoints(&self) -> Result<Endpoints, CliError> {
+        Endpoints::new(self.cloud, self.graph_domain.as_deref(), self.endpoint.as_deref())
+            .map_err(|e| CliError::usage(e.to_string()))
+    }
+
+    /// The tenant the credentials are for, if given.
+    pub fn tenant(&self) -> Option<String> {
+        self.tenant_id.clone().or_else(|| env("AZURE_TENANT_ID"))
+    }
+
+    pub fn credential_config(&self) -> Result<CredentialConfig, CliError> {
+        let secret = match &self.client_secret_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    CliError::usage(format!("{}: cannot read the client secret file: {e}", path.display()))
+                })?;
+                let trimmed = text.trim_end_matches(['\r', '\n']).to_owned();
+                if trimmed.is_empty() {
+                    return Err(CliError::usage(format!("{}: the client secret file is empty", path.display())));
+                }
+                Some(Secret::new(trimmed))
+            }
+            None => env("AZURE_CLIENT_SECRET").map(Secret::new),
+        };
+        Ok(CredentialConfig {
+            kind: self.credential,
+            tenant_id: self.tenant(),
+            client_id: self.client_id.clone().or_else(|| env("AZURE_CLIENT_ID")),
+            secret,
+            federated_token_file: env("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
+        })
+    }
+}

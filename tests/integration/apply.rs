@@ -1,0 +1,204 @@
+//! `azsnap apply` against the emulator, whose writes change its state: a reverted drift collects back to the
+//! baseline; a second run changes nothing; dry runs change nothing; the tenant, confirmation and lockout guards
+//! hold; the emulator's real refusals (synced and dynamic groups) fail the action with exit 7.
+
+use std::collections::BTreeMap;
+
+use azsnap::exit_code;
+use serde_json::{Value, json};
+
+use crate::analyze::diff::mutate;
+use crate::collect::collect;
+use crate::common::emulator::{Emu, GRAPH_SCOPE};
+use crate::common::{Run, TestEnv};
+
+const WRITER: &str = "a1b2c3d4-0000-4000-8000-000000000002";
+const WRITER_SECRET: &str = "contoso-writer-secret";
+
+fn apply(env: &TestEnv, emu: &Emu, plan: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["apply", plan, "--endpoint", emu.base.as_str(), "--format", "json"];
+    args.extend_from_slice(extra);
+    env.run_with_env(
+        &args,
+        &[
+            ("AZURE_TENANT_ID", emu.tenant.as_str()),
+            ("AZURE_CLIENT_ID", WRITER),
+            ("AZURE_CLIENT_SECRET", WRITER_SECRET),
+        ],
+    )
+}
+
+fn writes(emu: &Emu) -> Vec<String> {
+    let t = emu.token(WRITER, WRITER_SECRET, GRAPH_SCOPE).body["access_token"].as_str().unwrap().to_owned();
+    let stats = emu.get("/_emulator/stats", &t).body;
+    stats["write_log"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_owned()).collect()
+}
+
+fn statuses(run: &Run) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for o in run.json().as_array().unwrap() {
+        *out.entry(o["status"].as_str().unwrap().to_owned()).or_default() += 1;
+    }
+    out
+}
+
+fn plan_json(env: &TestEnv, name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(env.path(name)).unwrap()).unwrap()
+}
+
+#[test]
+fn revert_applied_collects_back_to_the_baseline_and_a_second_run_changes_nothing() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "before.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
+    mutate(&emu);
+    collect(&env, &emu, "after.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
+    env.run(&["plan", "revert", "--baseline", "before.db", "--current", "after.db", "-o", "p.json"])
+        .expect_code(exit_code::SUCCESS);
+    let actions = plan_json(&env, "p.json")["actions"].as_array().unwrap().len();
+    assert_eq!(actions, 4, "three additions to remove, one removal to restore");
+
+    let before = writes(&emu).len();
+    let dry = apply(&env, &emu, "p.json", &["--dry-run"]);
+    dry.expect_code(exit_code::SUCCESS);
+    assert_eq!(statuses(&dry), BTreeMap::from([("would_do".to_owned(), actions)]));
+    assert_eq!(writes(&emu).len(), before, "a dry run wrote");
+    assert!(!env.path("p.json.journal").exists(), "a dry run journaled");
+
+    let run = apply(&env, &emu, "p.json", &["--yes"]);
+    run.expect_code(exit_code::SUCCESS);
+    assert_eq!(statuses(&run), BTreeMap::from([("done".to_owned(), actions)]));
+    let log = writes(&emu);
+    assert_eq!(log.len(), before + actions, "{log:#?}");
+
+    collect(&env, &emu, "again.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
+    let drift = env.run(&["diff", "before.db", "again.db", "--format", "json"]).json();
+    assert_eq!(drift["summary"]["grants"], json!({"added": 0, "removed": 0, "changed": 0}), "{drift:#}");
+
+    // Again: the journal knows every action is done; nothing is written.
+    let again = apply(&env, &emu, "p.json", &["--yes"]);
+    again.expect_code(exit_code::SUCCESS);
+    assert_eq!(statuses(&again), BTreeMap::from([("skipped".to_owned(), actions)]));
+    assert!(again.stdout.contains("by an earlier run"));
+    // Without the journal, the live state says the same.
+    std::fs::remove_file(env.path("p.json.journal")).unwrap();
+    let live = apply(&env, &emu, "p.json", &["--yes"]);
+    live.expect_code(exit_code::SUCCESS);
+    assert_eq!(statuses(&live), BTreeMap::from([("skipped".to_owned(), actions)]));
+    assert_eq!(writes(&emu).len(), before + actions, "a second run wrote");
+}
+
+/// A plan with one hand-written action (as `plan show --format json` would print it), valid for contoso.
+fn one_action(env: &TestEnv, name: &str, action: Value) {
+    let plan = json!({
+        "kind": "azsnap-plan", "plan_version": 1, "tool_version": "test", "created_at": "2026-11-26T08:00:00Z",
+        "tenant_id": "7c1f3d2a-5b4e-4c6d-9e8f-0a1b2c3d4e5f",
+        "source": {"command": "test", "snapshots": [], "options": {}},
+        "actions": [action],
+    });
+    std::fs::write(env.path(name), serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+}
+
+fn member_add(id: &str, user: &str, group: &str) -> Value {
+    json!({"id": id, "operation": "group_member_add",
+           "principal": {"id": user, "name": "u", "kind": "user"},
+           "target": {"id": group, "name": "g", "kind": "group"},
+           "reason": "test", "expects": "absent", "privileged": false})
+}
+
+#[test]
+fn the_services_refusals_fail_the_action_with_exit_7() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    let user = "10000000-0000-4000-8000-000000000006";
+    for (name, group, says) in [
+        ("synced.json", "20000000-0000-4000-8000-000000000006", "on-premises"),
+        ("dynamic.json", "20000000-0000-4000-8000-000000000005", "dynamic"),
+    ] {
+        one_action(&env, name, member_add("a-1", user, group));
+        let run = apply(&env, &emu, name, &["--yes"]);
+        run.expect_code(exit_code::APPLY_FAILED);
+        let out = run.json();
+        assert_eq!(out[0]["status"], "failed");
+        assert!(out[0]["detail"].as_str().unwrap().to_lowercase().contains(says), "{}", out[0]["detail"]);
+        assert!(run.stderr.contains("1 actions were not applied: a-1"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn lockout_guard_keeps_the_last_global_administrator_and_the_own_access() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    let alice = "10000000-0000-4000-8000-000000000001";
+    one_action(
+        &env,
+        "ga.json",
+        json!({
+        "id": "a-ga", "operation": "directory_role_remove",
+        "principal": {"id": alice, "name": "Alice Admin", "kind": "user"},
+        "target": {"id": "7c1f3d2a-5b4e-4c6d-9e8f-0a1b2c3d4e5f", "name": "Contoso", "kind": "tenant"},
+        "role": {"id": "62e90394-69f5-4237-9190-012177145e10", "name": "Global Administrator", "kind": "directory_role"},
+        "scope": "/", "reason": "test", "expects": "present", "privileged": true}),
+    );
+    let run = apply(&env, &emu, "ga.json", &["--yes"]);
+    run.expect_code(exit_code::APPLY_FAILED);
+    assert_eq!(run.json()[0]["status"], "refused");
+    assert!(run.json()[0]["detail"].as_str().unwrap().contains("last active Global Administrator"));
+    let root = "/providers/microsoft.management/managementgroups/7c1f3d2a-5b4e-4c6d-9e8f-0a1b2c3d4e5f";
+    one_action(
+        &env,
+        "own.json",
+        json!({
+        "id": "a-own", "operation": "azure_role_delete",
+        "principal": {"id": "30000000-0000-4000-8000-000000000002", "name": "azsnap writer", "kind": "service_principal"},
+        "target": {"id": root, "name": "Tenant Root Group", "kind": "management_group"},
+        "role": {"id": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "name": "User Access Administrator", "kind": "azure_role"},
+        "scope": root, "reason": "test", "expects": "present", "privileged": true}),
+    );
+    let run = apply(&env, &emu, "own.json", &["--yes"]);
+    run.expect_code(exit_code::APPLY_FAILED);
+    assert!(run.json()[0]["detail"].as_str().unwrap().contains("own access"), "{}", run.stdout);
+    // Forced, the Global Administrator goes.
+    let before = writes(&emu).len();
+    let run = apply(&env, &emu, "ga.json", &["--yes", "--force-lockout-risk"]);
+    run.expect_code(exit_code::SUCCESS);
+    assert_eq!(run.json()[0]["status"], "done");
+    assert_eq!(writes(&emu).len(), before + 1);
+}
+
+#[test]
+fn wrong_tenant_unconfirmed_and_malformed_plans_are_refused_before_any_write() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    one_action(
+        &env,
+        "p.json",
+        member_add("a-1", "10000000-0000-4000-8000-000000000002", "20000000-0000-4000-8000-000000000008"),
+    );
+    let before = writes(&emu).len();
+    // Not a terminal and no --yes: nothing to ask, so nothing is done.
+    let run = apply(&env, &emu, "p.json", &[]);
+    run.expect_code(exit_code::USAGE);
+    assert!(run.stderr.contains("pass --yes"), "{}", run.stderr);
+    // A plan for another tenant.
+    let text = std::fs::read_to_string(env.path("p.json")).unwrap();
+    std::fs::write(
+        env.path("other.json"),
+        text.replace("7c1f3d2a-5b4e-4c6d-9e8f-0a1b2c3d4e5f", "11111111-2222-4333-8444-555555555555"),
+    )
+    .unwrap();
+    let run = apply(&env, &emu, "other.json", &["--yes"]);
+    run.expect_code(exit_code::AUTH);
+    assert!(run.stderr.contains("the plan is for tenant 11111111-2222-4333-8444-555555555555"), "{}", run.stderr);
+    // Malformed and unknown operations.
+    std::fs::write(env.path("bad.json"), text.replace("group_member_add", "group_delete")).unwrap();
+    apply(&env, &emu, "bad.json", &["--yes"]).expect_code(exit_code::BAD_INPUT);
+    std::fs::write(env.path("eligible.json"), text.replace("\"plan_version\": 1", "\"plan_version\": 9")).unwrap();
+    apply(&env, &emu, "eligible.json", &["--yes"]).expect_code(exit_code::BAD_INPUT);
+    assert_eq!(writes(&emu).len(), before, "a refused plan wrote");
+    let run = apply(&env, &emu, "p.json", &["--yes"]);
+    run.expect_code(exit_code::SUCCESS);
+    assert!(!run.stdout.contains(WRITER_SECRET) && !run.stderr.contains(WRITER_SECRET));
+    let journal = std::fs::read(env.path("p.json.journal")).unwrap();
+    assert!(!String::from_utf8_lossy(&journal).contains(WRITER_SECRET), "the journal holds the secret");
+}
