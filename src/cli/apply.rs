@@ -108,18 +108,17 @@ pub fn run(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
     }
     let journal = if args.dry_run { None } else { Some(Journal::open(&journal_path(&args.plan))?) };
     let options = Options { dry_run: args.dry_run, force_lockout_risk: args.force_lockout_risk };
-    let mut lines = Vec::new();
+    let progress = ui.wants_progress();
     let outcomes = runtime
         .block_on(apply(&client, &plan, &sha, journal.as_ref(), &options, &me, |a, o| {
-            lines.push(format!("[{}] {}: {}", o.status.as_str(), a.id, o.detail));
+            if progress {
+                ui.note(&format!("[{}] {}: {}", o.status.as_str(), a.id, o.detail));
+            }
         }))
         .map_err(|e| match e {
             crate::apply::ApplyError::Api(e) => api_error(e),
             crate::apply::ApplyError::Store(e) => e.into(),
         })?;
-    for l in &lines {
-        ui.note(l);
-    }
     let mut t = Table::new(["#", "action", "status", "detail", "id"]);
     for (i, (a, o)) in plan.actions.iter().zip(&outcomes).enumerate() {
         t.push([(i + 1).to_string(), a.describe(), o.status.as_str().to_owned(), o.detail.clone(), a.id.clone()]);

@@ -365,15 +365,16 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
             .first()
             .map_or_else(|| role.to_owned(), |r| col(r, 0))
         };
+        let target_object = object(snap, "main", target, target)?;
         let reason = if via_group.is_empty() {
             "review decision: revoke".to_owned()
         } else {
-            format!("review decision: revoke (access through group {via_group})")
+            format!("review decision: revoke (the access comes through group {})", target_object.name)
         };
         let grant = GrantRef {
             principal: object(snap, "main", principal, principal)?,
             relation,
-            target: object(snap, "main", target, target)?,
+            target: target_object,
             role: role_object(relation, role, &role_name),
             scope,
             state,
