@@ -202,3 +202,123 @@ fn wrong_tenant_unconfirmed_and_malformed_plans_are_refused_before_any_write() {
     let journal = std::fs::read(env.path("p.json.journal")).unwrap();
     assert!(!String::from_utf8_lossy(&journal).contains(WRITER_SECRET), "the journal holds the secret");
 }
+
+/// Rows in an apply journal (0 while it does not exist yet or is being created).
+#[expect(clippy::disallowed_methods, reason = "the test reads the journal another process is writing")]
+fn journaled(path: &std::path::Path) -> i64 {
+    if !path.exists() {
+        return 0;
+    }
+    rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| c.query_row("SELECT count(*) FROM outcomes", [], |r| r.get(0)))
+        .unwrap_or(0)
+}
+
+fn writer_vars(emu: &Emu) -> Vec<(&'static str, String)> {
+    vec![
+        ("AZURE_TENANT_ID", emu.tenant.clone()),
+        ("AZURE_CLIENT_ID", WRITER.to_owned()),
+        ("AZURE_CLIENT_SECRET", WRITER_SECRET.to_owned()),
+    ]
+}
+
+#[test]
+fn an_apply_killed_midway_resumes_and_does_each_action_once() {
+    // Every answer takes 150 ms, so an action (a read and a write) takes at least 300 ms: the kill below lands
+    // after the first write and long before the last.
+    let emu = Emu::with(azsnap::mock::EmulatorOptions { latency_ms: 150, ..Default::default() });
+    let env = TestEnv::new();
+    collect(&env, &emu, "before.db", &[]).expect_code(exit_code::SUCCESS);
+    mutate(&emu);
+    collect(&env, &emu, "after.db", &[]).expect_code(exit_code::SUCCESS);
+    env.run(&["plan", "revert", "--baseline", "before.db", "--current", "after.db", "-o", "p.json"])
+        .expect_code(exit_code::SUCCESS);
+    let actions = plan_json(&env, "p.json")["actions"].as_array().unwrap().len();
+    let before = writes(&emu).len();
+    let vars = writer_vars(&emu);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut child = env
+        .command(&["apply", "p.json", "--endpoint", emu.base.as_str(), "--yes"], &vars)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the journal records the first action, then kill the process as a crash or a cancelled
+    // CI job would. The next write is at least two answers (300 ms) away.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while journaled(&env.path("p.json.journal")) == 0 {
+        assert!(std::time::Instant::now() < deadline, "apply journaled nothing");
+        assert!(child.try_wait().unwrap().is_none(), "apply ended before its first action was journaled");
+        std::thread::yield_now();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let partial = writes(&emu).len() - before;
+    assert!(partial >= 1 && partial < actions, "the kill did not land midway: {partial} of {actions} writes");
+
+    let run = apply(&env, &emu, "p.json", &["--yes"]);
+    run.expect_code(exit_code::SUCCESS);
+    let st = statuses(&run);
+    assert_eq!(st.get("done").copied().unwrap_or(0) + st.get("skipped").copied().unwrap_or(0), actions, "{st:?}");
+    assert_eq!(st.get("done").copied().unwrap_or(0), actions - partial, "{}", run.stdout);
+    // Each action's write happened exactly once over both runs.
+    let log = writes(&emu);
+    assert_eq!(log.len() - before, actions, "{log:#?}");
+    let mut distinct = log[before..].to_vec();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), actions, "a write was repeated: {log:#?}");
+}
+
+#[test]
+fn review_decisions_applied_remove_those_grants_and_nothing_else() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "now.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
+    env.run(&["review", "now.db", "-o", "r.csv", "--effective"]).expect_code(exit_code::SUCCESS);
+    let text = std::fs::read_to_string(env.path("r.csv")).unwrap();
+    let mut rows: Vec<Vec<String>> = text.lines().map(|l| l.split(',').map(str::to_owned).collect()).collect();
+    let h = rows[0].clone();
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let mut expected_gone = Vec::new();
+    for row in rows.iter_mut().skip(1) {
+        let direct = row[col("via")].is_empty() && row[col("state")] == "active";
+        let pick = (direct && row[col("principal")] == "Bob Builder" && row[col("role")] == "Reader")
+            || (row[col("principal")] == "Erin Guest" && row[col("via")] == "Storage Readers");
+        if pick {
+            row[col("decision")] = "revoke".to_owned();
+            let (relation, target, role) = if row[col("via")].is_empty() {
+                (row[col("relation")].clone(), row[col("target_id")].clone(), row[col("role_id")].clone())
+            } else {
+                ("member".to_owned(), row[col("via_group_id")].clone(), String::new())
+            };
+            expected_gone.push(format!("{}|{relation}|{target}|{role}", row[col("principal_id")]));
+        } else {
+            row[col("decision")] = "keep".to_owned();
+        }
+    }
+    assert_eq!(expected_gone.len(), 2, "{expected_gone:?}");
+    let csv: Vec<String> = rows.iter().map(|r| r.join(",")).collect();
+    std::fs::write(env.path("r.csv"), csv.join("\r\n")).unwrap();
+    env.run(&["plan", "from-review", "r.csv", "--snapshot", "now.db", "-o", "p.json"]).expect_code(exit_code::SUCCESS);
+    apply(&env, &emu, "p.json", &["--yes"]).expect_code(exit_code::SUCCESS);
+    collect(&env, &emu, "later.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
+    let drift = env.run(&["diff", "now.db", "later.db", "--format", "json"]).json();
+    let mut removed: Vec<String> = drift["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            assert_eq!(i["change"], "removed", "only removals expected: {i}");
+            let g = &i["grant"];
+            format!("{}|{}|{}|{}", s(&g["principal_id"]), s(&g["relation"]), s(&g["target_id"]), s(&g["role_id"]))
+        })
+        .collect();
+    removed.sort();
+    expected_gone.sort();
+    assert_eq!(removed, expected_gone);
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}

@@ -55,6 +55,18 @@ impl Run {
 }
 
 impl TestEnv {
+    /// `azsnap ARGS` ready to run or spawn, with the clean environment [`TestEnv::run`] uses.
+    pub fn command(&self, args: &[&str], vars: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_azsnap"));
+        cmd.args(args)
+            .env_clear()
+            .envs(vars.iter().copied())
+            .env("AZSNAP_NOW", NOW)
+            .env("HOME", self.dir.path())
+            .current_dir(self.dir.path());
+        cmd
+    }
+
     pub fn new() -> Self {
         TestEnv { dir: tempfile::tempdir().expect("temp dir") }
     }
@@ -74,15 +86,7 @@ impl TestEnv {
 
     /// Like [`TestEnv::run`], with extra environment variables.
     pub fn run_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_azsnap"))
-            .args(args)
-            .env_clear()
-            .envs(vars.iter().copied())
-            .env("AZSNAP_NOW", NOW)
-            .env("HOME", self.dir.path())
-            .current_dir(self.dir.path())
-            .output()
-            .expect("run azsnap");
+        let out = self.command(args, vars).output().expect("run azsnap");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
