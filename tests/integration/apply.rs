@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::analyze::diff::mutate;
 use crate::collect::collect;
 use crate::common::emulator::{Emu, GRAPH_SCOPE};
-use crate::common::{Run, TestEnv};
+use crate::common::{Run, Sheet, TestEnv};
 
 const WRITER: &str = "a1b2c3d4-0000-4000-8000-000000000002";
 const WRITER_SECRET: &str = "contoso-writer-secret";
@@ -276,30 +276,25 @@ fn review_decisions_applied_remove_those_grants_and_nothing_else() {
     let env = TestEnv::new();
     collect(&env, &emu, "now.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
     env.run(&["review", "now.db", "-o", "r.csv", "--effective"]).expect_code(exit_code::SUCCESS);
-    let text = std::fs::read_to_string(env.path("r.csv")).unwrap();
-    let mut rows: Vec<Vec<String>> = text.lines().map(|l| l.split(',').map(str::to_owned).collect()).collect();
-    let h = rows[0].clone();
-    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let mut sheet = Sheet::read(&env.path("r.csv"));
     let mut expected_gone = Vec::new();
-    for row in rows.iter_mut().skip(1) {
-        let direct = row[col("via")].is_empty() && row[col("state")] == "active";
-        let pick = (direct && row[col("principal")] == "Bob Builder" && row[col("role")] == "Reader")
-            || (row[col("principal")] == "Erin Guest" && row[col("via")] == "Storage Readers");
-        if pick {
-            row[col("decision")] = "revoke".to_owned();
-            let (relation, target, role) = if row[col("via")].is_empty() {
-                (row[col("relation")].clone(), row[col("target_id")].clone(), row[col("role_id")].clone())
-            } else {
-                ("member".to_owned(), row[col("via_group_id")].clone(), String::new())
-            };
-            expected_gone.push(format!("{}|{relation}|{target}|{role}", row[col("principal_id")]));
-        } else {
-            row[col("decision")] = "keep".to_owned();
+    sheet.decide(|cell| {
+        let direct = cell("via").is_empty() && cell("state") == "active";
+        let pick = (direct && cell("principal") == "Bob Builder" && cell("role") == "Reader")
+            || (cell("principal") == "Erin Guest" && cell("via") == "Storage Readers");
+        if !pick {
+            return "keep".to_owned();
         }
-    }
+        let (relation, target, role) = if cell("via").is_empty() {
+            (cell("relation"), cell("target_id"), cell("role_id"))
+        } else {
+            ("member".to_owned(), cell("via_group_id"), String::new())
+        };
+        expected_gone.push(format!("{}|{relation}|{target}|{role}", cell("principal_id")));
+        "revoke".to_owned()
+    });
     assert_eq!(expected_gone.len(), 2, "{expected_gone:?}");
-    let csv: Vec<String> = rows.iter().map(|r| r.join(",")).collect();
-    std::fs::write(env.path("r.csv"), csv.join("\r\n")).unwrap();
+    sheet.write(&env.path("r.csv"));
     env.run(&["plan", "from-review", "r.csv", "--snapshot", "now.db", "-o", "p.json"]).expect_code(exit_code::SUCCESS);
     apply(&env, &emu, "p.json", &["--yes"]).expect_code(exit_code::SUCCESS);
     collect(&env, &emu, "later.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);

@@ -7,7 +7,7 @@ use azsnap::exit_code;
 use azsnap::plan::{Operation, Plan};
 use serde_json::Value;
 
-use crate::common::TestEnv;
+use crate::common::{Sheet, TestEnv};
 
 /// The demo's baseline and changed snapshots, in `tour/`.
 fn demo(env: &TestEnv) {
@@ -124,23 +124,22 @@ fn from_review_plans_the_revoke_decisions_and_nothing_else() {
     demo(&env);
     env.run(&["review", "tour/current.db", "-o", "r.csv", "--effective"]).expect_code(exit_code::SUCCESS);
     let text = std::fs::read_to_string(env.path("r.csv")).unwrap();
-    let mut lines: Vec<Vec<String>> = text.lines().map(|l| l.split(',').map(str::to_owned).collect()).collect();
-    let h = lines[0].clone();
-    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let mut sheet = Sheet::read(&env.path("r.csv"));
     let mut want = BTreeSet::new();
-    for row in lines.iter_mut().skip(1) {
-        let direct_ga = row[col("role")] == "Global Administrator" && row[col("via")].is_empty();
-        let via_storage = row[col("principal")] == "Erin Guest" && row[col("via")] == "Storage Readers";
+    sheet.decide(|cell| {
+        let direct_ga = cell("role") == "Global Administrator" && cell("via").is_empty();
+        let via_storage = cell("principal") == "Erin Guest" && cell("via") == "Storage Readers";
         if direct_ga || via_storage {
-            row[col("decision")] = "Revoke".to_owned();
-            let target = if via_storage { row[col("via_group_id")].clone() } else { row[col("target_id")].clone() };
-            want.insert((row[col("principal_id")].clone(), target));
-        } else if row[col("principal")] == "Bob Builder" {
-            row[col("decision")] = " keep ".to_owned();
+            let target = if via_storage { cell("via_group_id") } else { cell("target_id") };
+            want.insert((cell("principal_id"), target));
+            "Revoke".to_owned()
+        } else if cell("principal") == "Bob Builder" {
+            " keep ".to_owned()
+        } else {
+            String::new()
         }
-    }
-    let csv: Vec<String> = lines.iter().map(|r| r.join(",")).collect();
-    std::fs::write(env.path("r.csv"), csv.join("\r\n")).unwrap();
+    });
+    sheet.write(&env.path("r.csv"));
     env.run(&["plan", "from-review", "r.csv", "--snapshot", "tour/current.db", "-o", "p.json"])
         .expect_code(exit_code::SUCCESS);
     let p = plan(&env, "p.json");
@@ -158,16 +157,14 @@ fn from_review_plans_the_revoke_decisions_and_nothing_else() {
     let line = run.expect_one_line_error();
     assert!(line.contains("bad.csv: row 2: decision \"maybe\""), "{line}");
     // A sheet from another snapshot: Erin's Tier0 Admins membership (added by the demo) is not in the baseline.
-    let mut other = lines.clone();
-    for row in other.iter_mut().skip(1) {
-        let erin_tier0 = row[col("principal")] == "Erin Guest"
-            && row[col("relation")] == "member"
-            && row[col("target")] == "Tier0 Admins"
-            && row[col("via")].is_empty();
-        row[col("decision")] = if erin_tier0 { "revoke".to_owned() } else { String::new() };
-    }
-    let csv: Vec<String> = other.iter().map(|r| r.join(",")).collect();
-    std::fs::write(env.path("other.csv"), csv.join("\r\n")).unwrap();
+    sheet.decide(|cell| {
+        let erin_tier0 = cell("principal") == "Erin Guest"
+            && cell("relation") == "member"
+            && cell("target") == "Tier0 Admins"
+            && cell("via").is_empty();
+        if erin_tier0 { "revoke".to_owned() } else { String::new() }
+    });
+    sheet.write(&env.path("other.csv"));
     env.run(&["plan", "from-review", "other.csv", "--snapshot", "tour/current.db", "-o", "ok.json"])
         .expect_code(exit_code::SUCCESS);
     assert_eq!(plan(&env, "ok.json")["actions"].as_array().unwrap().len(), 1);

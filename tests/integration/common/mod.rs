@@ -94,3 +94,39 @@ impl TestEnv {
         }
     }
 }
+
+/// A review sheet as `azsnap review` writes it, to fill in decisions (the contoso data has no quoted cells).
+pub struct Sheet {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Sheet {
+    pub fn read(path: &Path) -> Sheet {
+        let text = std::fs::read_to_string(path).expect("review sheet");
+        let mut lines = text.lines().map(|l| l.split(',').map(str::to_owned).collect::<Vec<_>>());
+        let header = lines.next().expect("header");
+        Sheet { header, rows: lines.collect() }
+    }
+
+    /// The index of column `name`.
+    pub fn col(&self, name: &str) -> usize {
+        self.header.iter().position(|c| c == name).unwrap_or_else(|| panic!("no column {name}"))
+    }
+
+    /// Sets every row's `decision` to what `decide` says for it (given a cell getter).
+    pub fn decide(&mut self, mut decide: impl FnMut(&dyn Fn(&str) -> String) -> String) {
+        let at = self.col("decision");
+        let header = self.header.clone();
+        for row in &mut self.rows {
+            let cell = |name: &str| row[header.iter().position(|c| c == name).expect("column")].clone();
+            let d = decide(&cell);
+            row[at] = d;
+        }
+    }
+
+    pub fn write(&self, path: &Path) {
+        let lines: Vec<String> = std::iter::once(&self.header).chain(&self.rows).map(|r| r.join(",")).collect();
+        std::fs::write(path, lines.join("\r\n")).expect("write sheet");
+    }
+}
