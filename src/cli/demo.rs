@@ -171,11 +171,16 @@ pub fn run(args: &DemoArgs, ui: &mut Ui) -> Result<u8, CliError> {
     roles.write_text(ui.out(), style)?;
     writeln!(ui.out(), "Assignments held by disabled, deleted or inactive principals:")?;
     stale.write_text(ui.out(), style)?;
-    writeln!(
-        ui.out(),
-        "\nFiles: {}/baseline.db, current.db, diff.md. Try: azsnap info {}/current.db",
-        dir.display(),
-        dir.display()
-    )?;
+    let d = dir.display();
+    writeln!(ui.out(), "\nFiles: {d}/baseline.db, current.db, diff.md. Try:")?;
+    for next in [
+        format!("azsnap access {d}/current.db --principal erin@fabrikam.com"),
+        format!("azsnap access {d}/current.db --resource \"Contoso Platform\""),
+        format!("azsnap review {d}/current.db -o {d}/review.csv --effective"),
+        format!("azsnap plan revert --baseline {d}/baseline.db --current {d}/current.db -o {d}/plan.json"),
+        format!("azsnap plan show {d}/plan.json"),
+    ] {
+        writeln!(ui.out(), "  {next}")?;
+    }
     Ok(exit_code::SUCCESS)
 }
