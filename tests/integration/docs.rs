@@ -67,3 +67,17 @@ fn exit_codes_page_lists_every_code() {
         assert!(text.contains(&format!("| {code} | `{name}` |")), "exit code {code} {name} undocumented");
     }
 }
+
+#[test]
+fn every_named_query_and_plan_operation_is_documented() {
+    let analyses = doc("analyses.md");
+    for q in azsnap::analyze::query::NAMED {
+        assert!(analyses.contains(&format!("`{}`", q.name)), "query {} missing from docs/analyses.md", q.name);
+    }
+    let (format, permissions) = (doc("plan-format.md"), doc("permissions.md"));
+    for op in azsnap::plan::Operation::ALL {
+        assert!(format.contains(op.as_str()), "{op} missing from docs/plan-format.md");
+        let family = op.as_str().rsplit_once('_').map_or(op.as_str(), |(f, _)| f);
+        assert!(permissions.contains(family), "{family} missing from docs/permissions.md");
+    }
+}
