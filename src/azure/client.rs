@@ -209,8 +209,12 @@ impl AzureClient {
                     };
                     return Ok(Reply { status, body });
                 }
-                // A token that expired between the credential's cache and the service: once more, with a fresh one.
-                Ok((401, _, _)) if attempt == 1 => (Duration::ZERO, "HTTP 401".to_owned()),
+                // A token that expired between the credential's cache and the service: again with a fresh one; and once
+                // more a second later, when the clocks disagree about the last second of a token's life (the cache
+                // may hand out the same token until its own clock says it expired).
+                Ok((401, _, _)) if attempt <= 2 => {
+                    (if attempt == 1 { Duration::ZERO } else { Duration::from_secs(1) }, "HTTP 401".to_owned())
+                }
                 Ok((status, wait, _)) if retryable(status) => {
                     if status == 429 {
                         self.note(service, |s| s.throttled += 1);
