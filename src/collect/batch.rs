@@ -35,8 +35,8 @@ impl ItemAnswer {
 }
 
 /// Runs GET `urls` (relative to the Graph version root, e.g. `/users/{id}/mailboxSettings/userPurpose`) and calls
-/// `each(index, answer)` for every one, in no particular order. 429 and 5xx items are retried; other statuses are
-/// answers. Fails only if a whole batch call fails or items stay throttled.
+/// `each(index, answer)` for every one, in no particular order. 429, 5xx and expired-token items are retried;
+/// other statuses are answers. Fails only if a whole batch call fails or items stay throttled.
 pub async fn get_all(
     client: &Arc<AzureClient>,
     urls: Vec<String>,
@@ -82,7 +82,12 @@ pub async fn get_all(
                     continue;
                 };
                 let status = r["status"].as_u64().unwrap_or(0) as u16;
-                if matches!(status, 429 | 500 | 502 | 503 | 504) {
+                // An item whose token expired while the batch ran: again a second later, when the credential's
+                // cache has let the old token go.
+                if status == 401 && r["body"]["error"]["code"] == "InvalidAuthenticationToken" {
+                    wait = wait.max(Duration::from_secs(1));
+                    retry.push(i);
+                } else if matches!(status, 429 | 500 | 502 | 503 | 504) {
                     let after = r["headers"]["Retry-After"].as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(1.0);
                     wait = wait.max(Duration::from_secs_f64(after.clamp(0.0, 120.0)));
                     retry.push(i);
