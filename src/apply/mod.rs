@@ -199,13 +199,41 @@ async fn global_admins(client: &AzureClient) -> Result<usize, ApiError> {
     Ok(n)
 }
 
+/// The groups the applying identity is in, through nesting (lower-case ids). A failed read (the identity is not a
+/// service principal, or may not read groups) gives none: the guard then sees only its direct access.
+pub async fn groups_of(client: &AzureClient, me: &str) -> std::collections::HashSet<String> {
+    let url =
+        client.url(Service::Graph, &format!("/v1.0/servicePrincipals/{me}/transitiveMemberOf?$select=id&$top=999"));
+    let mut out = std::collections::HashSet::new();
+    let read = client
+        .pages(Service::Graph, &url, &[], |items| {
+            out.extend(items.iter().filter_map(|i| i["id"].as_str()).map(str::to_ascii_lowercase));
+            Ok(())
+        })
+        .await;
+    if read.is_err() { std::collections::HashSet::new() } else { out }
+}
+
+/// Who is applying: its object id and the groups it is in.
+#[derive(Debug, Clone, Default)]
+pub struct Applier {
+    pub id: String,
+    pub groups: std::collections::HashSet<String>,
+}
+
 /// Why the lockout guard refuses `a`, if it does.
-async fn lockout(client: &AzureClient, a: &Action, me: &str) -> Result<Option<String>, ApiError> {
+async fn lockout(client: &AzureClient, a: &Action, me: &Applier) -> Result<Option<String>, ApiError> {
     if !a.operation.removes() {
         return Ok(None);
     }
-    if a.principal.id.eq_ignore_ascii_case(me) {
+    if a.principal.id.eq_ignore_ascii_case(&me.id) {
         return Ok(Some("it would remove the applying identity's own access, which apply may need to continue".into()));
+    }
+    if me.groups.contains(&a.principal.id.to_ascii_lowercase()) {
+        return Ok(Some(format!(
+            "it would remove access the applying identity holds through group {}, which apply may need to continue",
+            a.principal.name
+        )));
     }
     if a.operation == Operation::DirectoryRoleRemove
         && a.role.as_ref().is_some_and(|r| r.id == GLOBAL_ADMINISTRATOR)
@@ -334,7 +362,7 @@ pub async fn apply(
     plan_sha: &str,
     journal: Option<&Journal>,
     options: &Options,
-    me: &str,
+    me: &Applier,
     mut report: impl FnMut(&Action, &Outcome),
 ) -> Result<Vec<Outcome>, ApplyError> {
     let earlier: HashMap<String, (String, String)> = match journal {
@@ -370,7 +398,7 @@ async fn run_one(
     a: &Action,
     plan_sha: &str,
     options: &Options,
-    me: &str,
+    me: &Applier,
 ) -> Result<Outcome, ApiError> {
     let out = |status, detail: String| Ok(Outcome { action_id: a.id.clone(), status, detail });
     let fail = |e: ApiError| -> Result<Outcome, ApiError> {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::apply::{Options, Status, apply, identity, plan_hash};
+use crate::apply::{Applier, Options, Status, apply, groups_of, identity, plan_hash};
 use crate::azure::client::RetryPolicy;
 use crate::azure::{ApiError, AzureClient};
 use crate::cli::azure_args::AzureArgs;
@@ -81,6 +81,7 @@ pub fn run(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
     if tenant != plan.tenant_id {
         return Err(wrong_tenant(&plan, &tenant));
     }
+    let me = Applier { groups: runtime.block_on(groups_of(&client, &me)), id: me };
 
     ui.note(&format!(
         "plan {} ({}, {} actions) for tenant {}{}:",

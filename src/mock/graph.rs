@@ -146,10 +146,14 @@ fn get(world: &World, caller: &Caller, req: &ApiRequest, rest: &[&str], delta_ma
             let id = object_id(id)?;
             app_role_assignments(world, req, |a| a.principal_id == id)
         }
-        ["users", id, "memberOf"] => {
+        ["users", id, rel @ ("memberOf" | "transitiveMemberOf")] => {
             require(caller, perms::USERS)?;
             require(caller, perms::GROUPS)?;
-            member_of(world, req, id)
+            member_of(world, req, id, ObjectKind::User, *rel == "transitiveMemberOf")
+        }
+        ["servicePrincipals", id, "transitiveMemberOf"] => {
+            require(caller, perms::GROUPS)?;
+            member_of(world, req, id, ObjectKind::ServicePrincipal, true)
         }
         ["groups"] => groups(world, caller, req),
         ["groups", id] => single(world, caller, req, id, ObjectKind::Group),
@@ -544,17 +548,25 @@ fn group_links(world: &World, req: &ApiRequest, raw: &str, rel: &str, cast: Opti
     list_objects(world, req, "directoryObjects", &ids, cast)
 }
 
-/// `GET /users/{id}/memberOf`: the groups a user is directly in, and the directory roles it holds tenant-wide.
-fn member_of(world: &World, req: &ApiRequest, raw: &str) -> Answer {
-    let id = existing(world, raw, ObjectKind::User)?;
-    let mut items: Vec<Map<String, Value>> = world
-        .member_of
-        .get(&id)
-        .into_iter()
-        .flatten()
-        .filter_map(|g| object(world, g))
-        .map(|g| g.render(None, true))
-        .collect();
+/// `GET /users/{id}/memberOf`: the groups a user is directly in, and the directory roles it holds tenant-wide;
+/// `transitiveMemberOf` (users, service principals): every group above it through nested groups, each once.
+fn member_of(world: &World, req: &ApiRequest, raw: &str, kind: ObjectKind, transitive: bool) -> Answer {
+    let id = existing(world, raw, kind)?;
+    let mut groups: Vec<Guid> = world.member_of.get(&id).cloned().unwrap_or_default();
+    if transitive {
+        let mut seen: std::collections::HashSet<Guid> = groups.iter().cloned().collect();
+        let mut next = 0;
+        while next < groups.len() {
+            for up in world.member_of.get(&groups[next]).into_iter().flatten() {
+                if seen.insert(up.clone()) {
+                    groups.push(up.clone());
+                }
+            }
+            next += 1;
+        }
+    }
+    let mut items: Vec<Map<String, Value>> =
+        groups.iter().filter_map(|g| object(world, g)).map(|g| g.render(None, true)).collect();
     items.extend(crate::mock::graph_roles::roles_held(world, &id));
     let c = Collection {
         context: "directoryObjects",

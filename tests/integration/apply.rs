@@ -317,3 +317,33 @@ fn review_decisions_applied_remove_those_grants_and_nothing_else() {
 fn s(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_owned()
 }
+
+#[test]
+fn lockout_guard_sees_access_the_applier_holds_through_a_group() {
+    // The writing app is put into Storage Readers, which holds a data role on the storage account.
+    let writer_sp: azsnap::model::Guid = "30000000-0000-4000-8000-000000000002".parse().unwrap();
+    let emu = crate::collect::contoso_with(|t| t.groups[7].members.push(writer_sp), Default::default());
+    let env = TestEnv::new();
+    let account = "/subscriptions/50000000-0000-4000-8000-000000000001/resourcegroups/rg-data/providers/microsoft.storage/storageaccounts/stcontosodata";
+    one_action(
+        &env,
+        "p.json",
+        json!({
+        "id": "a-via", "operation": "azure_role_delete",
+        "principal": {"id": "20000000-0000-4000-8000-000000000008", "name": "Storage Readers", "kind": "group"},
+        "target": {"id": account, "name": "stcontosodata", "kind": "storage_account"},
+        "role": {"id": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", "name": "Storage Blob Data Reader", "kind": "azure_role"},
+        "scope": account, "reason": "test", "expects": "present", "privileged": false}),
+    );
+    let before = writes(&emu).len();
+    let run = apply(&env, &emu, "p.json", &["--yes"]);
+    run.expect_code(exit_code::APPLY_FAILED);
+    let detail = run.json()[0]["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("through group Storage Readers"), "{detail}");
+    assert_eq!(writes(&emu).len(), before);
+    // Without the app in the group, the same action is done.
+    let plain = Emu::contoso();
+    let env2 = TestEnv::new();
+    std::fs::copy(env.path("p.json"), env2.path("p.json")).unwrap();
+    apply(&env2, &plain, "p.json", &["--yes"]).expect_code(exit_code::SUCCESS);
+}

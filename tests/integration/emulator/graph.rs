@@ -320,3 +320,37 @@ fn get_by_ids_returns_typed_objects_and_json_content_type() {
         "unknown ids are left out"
     );
 }
+
+#[test]
+fn transitive_member_of_is_the_inverse_of_transitive_members() {
+    // An app in a nested group: uami-deploy's SP is in Storage Readers; put Storage Readers inside Platform Core.
+    let mut tenant = TenantFile::load(&contoso_path()).unwrap();
+    let readers = "20000000-0000-4000-8000-000000000008".parse().unwrap();
+    tenant.groups[2].members.push(readers);
+    let emu = Emu::serve(tenant, EmulatorOptions::default());
+    let t = emu.reader(GRAPH_SCOPE);
+    let groups: Vec<String> =
+        contoso_json()["groups"].as_array().unwrap().iter().map(|g| g["id"].as_str().unwrap().to_owned()).collect();
+    for (kind, id) in [
+        ("servicePrincipals", "30000000-0000-4000-8000-000000000007"),
+        ("users", "10000000-0000-4000-8000-000000000014"),
+        ("users", "10000000-0000-4000-8000-000000000005"),
+    ] {
+        // Expected from the other direction: every group whose transitive members include the object.
+        let expected: BTreeSet<String> = groups
+            .iter()
+            .filter(|g| {
+                ids(&emu.walk(&format!("/v1.0/groups/{g}/transitiveMembers"), &t, &[])).contains(&id.to_owned())
+            })
+            .cloned()
+            .collect();
+        let walked = ids(&emu.walk(&format!("/v1.0/{kind}/{id}/transitiveMemberOf?$top=1"), &t, &[]));
+        let got: BTreeSet<String> = walked.iter().filter(|g| groups.contains(g)).cloned().collect();
+        assert!(!got.is_empty(), "{id} is in groups");
+        assert_eq!(got, expected, "{kind}/{id}");
+    }
+    assert_eq!(
+        emu.get("/v1.0/servicePrincipals/10000000-0000-4000-8000-000000000001/transitiveMemberOf", &t,).status,
+        404
+    );
+}
