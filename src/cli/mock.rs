@@ -24,9 +24,9 @@ pub struct ServeArgs {
     /// Port to listen on; 0 picks a free one. The first line on stdout is `listening on http://127.0.0.1:PORT`.
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Tenant file to serve (see docs/tenant-format.md).
-    #[arg(long, value_name = "FILE", default_value = "fixtures/tenants/contoso.json", conflicts_with = "generate")]
-    pub tenant: PathBuf,
+    /// Tenant file to serve (see docs/tenant-format.md) [default: the bundled Contoso tenant].
+    #[arg(long, value_name = "FILE", conflicts_with = "generate")]
+    pub tenant: Option<PathBuf>,
     /// Serve a generated tenant of this size preset (s, m, l, xl) instead of a file.
     #[arg(long, value_name = "SIZE")]
     pub generate: Option<String>,
@@ -137,7 +137,11 @@ fn generate_file(args: &GenerateArgs, ui: &mut Ui) -> Result<u8, CliError> {
 fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let tenant = match &args.generate {
         Some(size) => generate(&preset(size)?, args.seed),
-        None => TenantFile::load(&args.tenant).map_err(|e| CliError::bad_input(e.to_string()))?,
+        None => match &args.tenant {
+            Some(path) => TenantFile::load(path),
+            None => TenantFile::contoso(),
+        }
+        .map_err(|e| CliError::bad_input(e.to_string()))?,
     };
     let options = EmulatorOptions {
         license: args.license,
@@ -160,7 +164,7 @@ fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
         }
         None => {
             let path = args.tenant.clone();
-            Box::new(move || TenantFile::load(&path).ok())
+            Box::new(move || path.as_deref().map_or_else(TenantFile::contoso, TenantFile::load).ok())
         }
     };
     let emu = Arc::new(Emulator::with_reset(tenant, options, reload));

@@ -44,3 +44,37 @@ fn serve_refuses_a_bad_tenant_file() {
     let line = run.expect_one_line_error();
     assert!(line.contains("t.json") && line.contains("not a valid tenant file"), "{line}");
 }
+
+#[test]
+fn serve_without_a_tenant_file_serves_the_bundled_contoso() {
+    // From an empty directory: no fixtures to read, the tenant is built into the binary.
+    let env = TestEnv::new();
+    let mut child = env.command(&["mock", "serve", "--port", "0"], &[]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_owned();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let tenant = crate::common::emulator::contoso_json()["tenant"]["id"].as_str().unwrap().to_owned();
+    let status = rt.block_on(async {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", "a1b2c3d4-0000-4000-8000-000000000001"),
+            ("client_secret", "contoso-reader-secret"),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ];
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        client
+            .post(format!("{base}/{tenant}/oauth2/v2.0/token"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status, 200, "the bundled tenant's reader got no token");
+}
