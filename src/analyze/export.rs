@@ -308,7 +308,7 @@ fn write_table(
         table: String::new(),
         rows,
         bytes: w.bytes,
-        sha256: hex(&w.hash.finalize()),
+        sha256: crate::model::hex(&w.hash.finalize()),
     })
 }
 
@@ -380,10 +380,6 @@ fn export_effective(
             emit(row.cells().into_iter().take(COLUMNS.len() - 2).map(|c| (!c.is_empty()).then_some(c)).collect())
         })
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Writes every table of `snap` into `dir` (which must exist) and returns the manifest, which the caller writes.

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use base64::Engine;
 use serde::Serialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::azure::AzureClient;
 use crate::azure::client::Service;
 use crate::azure::error::ApiError;
+use crate::model::Guid;
 use crate::plan::{Action, Operation, Plan};
 use crate::store::{Journal, StoreError};
 
@@ -72,11 +72,6 @@ pub enum ApplyError {
     Api(ApiError),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// The SHA-256 of a plan file's bytes: the key of its journal entries.
-pub fn plan_hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The claims of a JWT access token, read without verifying it (to learn who we are, never to trust).
@@ -247,9 +242,7 @@ async fn lockout(client: &AzureClient, a: &Action, me: &Applier) -> Result<Optio
 
 /// A deterministic GUID for a new Azure role assignment, so a re-run PUTs the same name (idempotent).
 fn assignment_name(plan_sha: &str, action_id: &str) -> String {
-    let d = Sha256::digest(format!("{plan_sha}/{action_id}").as_bytes());
-    let h: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-4{}-8{}-{}", &h[..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+    Guid::derived(&format!("{plan_sha}/{action_id}")).to_string()
 }
 
 fn principal_type(kind: &str) -> Option<&'static str> {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::apply::{Applier, Options, Status, apply, groups_of, identity, plan_hash};
+use crate::apply::{Applier, Options, Status, apply, groups_of, identity};
 use crate::azure::client::RetryPolicy;
 use crate::azure::{ApiError, AzureClient};
 use crate::cli::azure_args::AzureArgs;
@@ -59,7 +59,7 @@ pub fn run(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let bytes = std::fs::read(&args.plan)
         .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", args.plan.display())))?;
     let plan = Plan::load(&args.plan).map_err(|e: PlanError| CliError::from(e))?;
-    let sha = plan_hash(&bytes);
+    let sha = crate::model::sha256_hex(&bytes);
     if let Some(t) = args.azure.tenant()
         && let Ok(g) = t.parse::<Guid>()
         && g.as_str() != plan.tenant_id

@@ -2,7 +2,6 @@
 //! assignments and PIM schedules, and PIM for groups. PIM answers `AadPremiumLicenseRequired` without P2.
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::mock::auth::Caller;
 use crate::mock::builtin;
@@ -69,9 +68,7 @@ fn in_force(start: &Option<String>, end: &Option<String>) -> bool {
 
 /// The stable id of the activated `directoryRole` object for a template.
 fn directory_role_id(template: &str) -> String {
-    let h = Sha256::digest(format!("directoryRole:{template}").as_bytes());
-    let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-4{}-8{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
+    Guid::derived(&format!("directoryRole:{template}")).to_string()
 }
 
 /// Active assignments: permanent ones plus activations in force.

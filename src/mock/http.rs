@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use crate::model::Guid;
+
 /// An HTTP request as the emulator's handlers see it.
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
@@ -153,8 +155,5 @@ pub fn aad_error(status: u16, error: &str, code: u32, description: &str) -> ApiR
 
 /// A GUID-shaped id derived from the text, so errors are reproducible.
 fn pseudo_request_id(a: &str, b: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let h = Sha256::digest(format!("{a}\0{b}").as_bytes());
-    let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-4{}-8{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
+    Guid::derived(&format!("{a}\0{b}")).to_string()
 }

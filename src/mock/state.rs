@@ -131,11 +131,7 @@ impl World {
 
     /// A new GUID (for ARM role assignment names and the like).
     pub fn mint_guid(&mut self, kind: &str) -> Guid {
-        let h = self.mint(kind);
-        let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        format!("{}-{}-4{}-8{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
-            .parse()
-            .unwrap_or_else(|_| Guid::nil())
+        Guid::from_digest(&self.mint(kind))
     }
 
     /// Adds `member` to `group`'s direct members and records the change.
@@ -503,10 +499,7 @@ fn slowed(mut r: ApiResponse, slow: bool) -> ApiResponse {
 /// Headers every Graph answer carries.
 fn graph_headers(req: &ApiRequest, mut r: ApiResponse) -> ApiResponse {
     let id = req.header("client-request-id").map(str::to_owned).unwrap_or_else(|| {
-        use sha2::{Digest, Sha256};
-        let h = Sha256::digest(format!("{}{}{:?}", req.method, req.path, std::time::Instant::now()).as_bytes());
-        let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+        Guid::derived(&format!("{}{}{:?}", req.method, req.path, std::time::Instant::now())).to_string()
     });
     r.headers.push(("request-id".to_owned(), id.clone()));
     r.headers.push(("client-request-id".to_owned(), id));

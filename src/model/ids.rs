@@ -8,6 +8,21 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Lower-case hexadecimal of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Lower-case hexadecimal SHA-256 of `bytes` (file hashes in manifests, plans and journals).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex(&Sha256::digest(bytes))
+}
+
 /// Why a string is not a valid ID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
@@ -29,6 +44,20 @@ impl Guid {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// A stable, version-4-shaped GUID from the first 16 bytes of `digest` (at least 16 long): ids derived from
+    /// text, the same every time.
+    pub fn from_digest(digest: &[u8]) -> Guid {
+        let h = hex(&digest[..16.min(digest.len())]);
+        let h = format!("{h:0<32}");
+        Guid(format!("{}-{}-4{}-8{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32]))
+    }
+
+    /// [`Guid::from_digest`] of the SHA-256 of `text`.
+    pub fn derived(text: &str) -> Guid {
+        use sha2::{Digest, Sha256};
+        Guid::from_digest(&Sha256::digest(text.as_bytes()))
     }
 
     /// Whether `s` has the shape of a GUID (case-insensitive, no braces).
@@ -128,6 +157,17 @@ impl fmt::Display for ArmId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_guids_are_stable_valid_and_distinct() {
+        let a = Guid::derived("directoryRole:x");
+        assert_eq!(a, Guid::derived("directoryRole:x"));
+        assert_ne!(a, Guid::derived("directoryRole:y"));
+        assert_eq!(a.as_str().parse::<Guid>(), Ok(a.clone()));
+        assert_eq!(&a.as_str()[14..15], "4");
+        assert_eq!(hex(&[0, 15, 255]), "000fff");
+        assert_eq!(sha256_hex(b"").len(), 64);
+    }
 
     #[test]
     fn guid_is_lowercased_and_validated() {

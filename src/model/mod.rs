@@ -5,7 +5,7 @@ mod rows;
 mod status;
 mod time;
 
-pub use ids::{ArmId, Guid, IdError};
+pub use ids::{ArmId, Guid, IdError, hex, sha256_hex};
 pub use rows::{
     Grant, GrantState, Origin, Principal, PrincipalKind, Relation, Resource, ResourceKind, RoleDefinition, RoleKind,
 };

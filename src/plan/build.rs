@@ -4,8 +4,6 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
 use super::review_csv;
 use super::{
     Action, FileUsed, NotPlanned, Object, Operation, PLAN_KIND, PLAN_VERSION, Plan, PlanError, SnapshotUsed, Source,
@@ -287,7 +285,7 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
         snapshots: vec![used(snap, "snapshot")?],
         review: Some(FileUsed {
             file: review.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            sha256: Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect(),
+            sha256: crate::model::sha256_hex(&bytes),
         }),
         options: serde_json::json!({}),
     };

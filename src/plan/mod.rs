@@ -227,7 +227,7 @@ impl Action {
             h.update([0]);
         }
         let digest = h.finalize();
-        format!("a-{}", digest.iter().take(6).map(|b| format!("{b:02x}")).collect::<String>())
+        format!("a-{}", crate::model::hex(&digest[..6]))
     }
 
     /// One line for people: `remove Erin Guest from group Tier0 Admins`.

@@ -26,7 +26,7 @@ pub(crate) fn compute(conn: &Connection) -> rusqlite::Result<String> {
     for table in DATA_TABLES {
         hash_table(conn, table, &mut h)?;
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::model::hex(&h.finalize()))
 }
 
 fn hash_table(conn: &Connection, table: &str, h: &mut Sha256) -> rusqlite::Result<()> {
