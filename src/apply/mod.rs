@@ -91,87 +91,67 @@ pub async fn identity(client: &AzureClient) -> Result<(String, String), ApiError
     Ok((text("tid"), text("oid")))
 }
 
+/// Walks a paged list and returns what `pick` returns for the first item it accepts.
+async fn find(
+    client: &AzureClient,
+    service: Service,
+    path: &str,
+    pick: impl Fn(&Value) -> Option<String>,
+) -> Result<Option<String>, ApiError> {
+    let mut found = None;
+    client
+        .pages(service, &client.url(service, path), &[], |items| {
+            if found.is_none() {
+                found = items.iter().find_map(&pick);
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(found)
+}
+
 /// The live state of what an action is about: `Some(id)` when present (the assignment id, or the member id for
 /// links), `None` when absent.
 async fn live(client: &AzureClient, a: &Action) -> Result<Option<String>, ApiError> {
     let p = a.principal.id.as_str();
     let t = a.target.id.as_str();
     let role = a.role.as_ref().map_or("", |r| r.id.as_str());
+    let scope = a.scope.as_deref().unwrap_or("/");
+    let same = |v: &Value, want: &str| v.as_str().is_some_and(|x| x.eq_ignore_ascii_case(want));
+    let id = |i: &Value| i["id"].as_str().map(str::to_owned);
     match a.operation.relation() {
         rel @ ("member" | "owner") => {
-            let url = client.url(Service::Graph, &format!("/v1.0/groups/{t}/{rel}s?$select=id&$top=999"));
-            let mut found = None;
-            client
-                .pages(Service::Graph, &url, &[], |items| {
-                    if items.iter().any(|i| i["id"].as_str().is_some_and(|id| id.eq_ignore_ascii_case(p))) {
-                        found = Some(p.to_owned());
-                    }
-                    Ok(())
-                })
-                .await?;
-            Ok(found)
+            let path = format!("/v1.0/groups/{t}/{rel}s?$select=id&$top=999");
+            find(client, Service::Graph, &path, |i| same(&i["id"], p).then(|| p.to_owned())).await
         }
         "app_role" => {
-            let url = client.url(Service::Graph, &format!("/v1.0/servicePrincipals/{t}/appRoleAssignedTo?$top=999"));
-            let mut found = None;
-            client
-                .pages(Service::Graph, &url, &[], |items| {
-                    for i in items {
-                        let same = |k: &str, v: &str| i[k].as_str().is_some_and(|x| x.eq_ignore_ascii_case(v));
-                        if same("principalId", p) && same("appRoleId", role) {
-                            found = i["id"].as_str().map(str::to_owned);
-                        }
-                    }
-                    Ok(())
-                })
-                .await?;
-            Ok(found)
+            let path = format!("/v1.0/servicePrincipals/{t}/appRoleAssignedTo?$top=999");
+            find(client, Service::Graph, &path, |i| {
+                (same(&i["principalId"], p) && same(&i["appRoleId"], role)).then(|| id(i)).flatten()
+            })
+            .await
         }
         "directory_role" => {
-            let scope = a.scope.as_deref().unwrap_or("/");
-            let url = client.url(
-                Service::Graph,
-                &format!("/v1.0/roleManagement/directory/roleAssignments?$filter=principalId%20eq%20'{p}'"),
-            );
-            let mut found = None;
-            client
-                .pages(Service::Graph, &url, &[], |items| {
-                    for i in items {
-                        if i["roleDefinitionId"].as_str().is_some_and(|r| r.eq_ignore_ascii_case(role))
-                            && i["directoryScopeId"].as_str().unwrap_or("/") == scope
-                        {
-                            found = i["id"].as_str().map(str::to_owned);
-                        }
-                    }
-                    Ok(())
-                })
-                .await?;
-            Ok(found)
+            let path = format!("/v1.0/roleManagement/directory/roleAssignments?$filter=principalId%20eq%20'{p}'");
+            find(client, Service::Graph, &path, |i| {
+                (same(&i["roleDefinitionId"], role) && i["directoryScopeId"].as_str().unwrap_or("/") == scope)
+                    .then(|| id(i))
+                    .flatten()
+            })
+            .await
         }
         _ => {
-            let scope = a.scope.as_deref().unwrap_or("/");
             let base = if scope == "/" { "" } else { scope };
-            let url = client.url(
-                Service::Arm,
-                &format!(
-                    "{base}/providers/Microsoft.Authorization/roleAssignments?api-version={RBAC_API}&$filter=principalId%20eq%20'{p}'"
-                ),
+            let path = format!(
+                "{base}/providers/Microsoft.Authorization/roleAssignments?api-version={RBAC_API}&$filter=principalId%20eq%20'{p}'"
             );
-            let mut found = None;
-            client
-                .pages(Service::Arm, &url, &[], |items| {
-                    for i in items {
-                        let props = &i["properties"];
-                        let at = props["scope"].as_str().unwrap_or_default().to_ascii_lowercase();
-                        let def = props["roleDefinitionId"].as_str().unwrap_or_default().to_ascii_lowercase();
-                        if at == scope && def.rsplit('/').next() == Some(role) {
-                            found = i["id"].as_str().map(str::to_owned);
-                        }
-                    }
-                    Ok(())
-                })
-                .await?;
-            Ok(found)
+            find(client, Service::Arm, &path, |i| {
+                let props = &i["properties"];
+                let at = props["scope"].as_str().unwrap_or_default().to_ascii_lowercase();
+                let def = props["roleDefinitionId"].as_str().unwrap_or_default().to_ascii_lowercase();
+                (at == scope && def.rsplit('/').next() == Some(role)).then(|| id(i)).flatten()
+            })
+            .await
         }
     }
 }

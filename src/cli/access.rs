@@ -36,7 +36,8 @@ struct Report<'a> {
     access: &'a [access::Access],
 }
 
-fn resolved(what: &str, text: &str, r: Result<Found, ResolveError>) -> Result<Found, CliError> {
+/// A name resolved to one object, or the usage error that says why not (with the candidates as hints).
+pub(crate) fn resolved(what: &str, text: &str, r: Result<Found, ResolveError>) -> Result<Found, CliError> {
     r.map_err(|e| match e {
         ResolveError::NotFound => CliError::usage(format!("no {what} matches {text:?} in the snapshot"))
             .with_hint(format!("give the {what}'s object id, or check spelling with `azsnap query SNAP …`")),

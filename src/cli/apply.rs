@@ -1,11 +1,9 @@
 //! `azsnap apply PLAN`: execute a plan against the live APIs — shown first, confirmed, re-checked live, journaled.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::apply::{Applier, Options, Status, apply, groups_of, identity};
-use crate::azure::client::RetryPolicy;
-use crate::azure::{ApiError, AzureClient};
+use crate::azure::ApiError;
 use crate::cli::azure_args::AzureArgs;
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
@@ -66,17 +64,8 @@ pub fn run(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
     {
         return Err(wrong_tenant(&plan, g.as_str()));
     }
-    let endpoints = args.azure.endpoints()?;
-    let credential =
-        args.azure.credential_config()?.build(&endpoints).map_err(|e| CliError::new(exit_code::AUTH, e.to_string()))?;
-    let client = Arc::new(
-        AzureClient::new(endpoints, credential, 4, RetryPolicy::default())
-            .map_err(|e| CliError::new(exit_code::API_FAILURE, e.to_string()))?,
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::usage(format!("cannot start the async runtime: {e}")))?;
+    let client = args.azure.client(4)?;
+    let runtime = crate::cli::runtime()?;
     let (tenant, me) = runtime.block_on(identity(&client)).map_err(api_error)?;
     if tenant != plan.tenant_id {
         return Err(wrong_tenant(&plan, &tenant));

@@ -2,12 +2,15 @@
 //! Secrets come from the environment or a file, never from the command line.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use azure_core::credentials::Secret;
 
+use crate::azure::client::RetryPolicy;
 use crate::azure::credential::{CredentialConfig, CredentialKind};
-use crate::azure::{Cloud, Endpoints};
+use crate::azure::{AzureClient, Cloud, Endpoints};
 use crate::cli::CliError;
+use crate::exit_code;
 
 #[derive(Debug, clap::Args)]
 pub struct AzureArgs {
@@ -47,6 +50,16 @@ impl AzureArgs {
     /// The tenant the credentials are for, if given.
     pub fn tenant(&self) -> Option<String> {
         self.tenant_id.clone().or_else(|| env("AZURE_TENANT_ID"))
+    }
+
+    /// The Graph/ARM client these options describe, with `concurrency` requests in flight per service.
+    pub fn client(&self, concurrency: usize) -> Result<Arc<AzureClient>, CliError> {
+        let endpoints = self.endpoints()?;
+        let credential =
+            self.credential_config()?.build(&endpoints).map_err(|e| CliError::new(exit_code::AUTH, e.to_string()))?;
+        let client = AzureClient::new(endpoints, credential, concurrency, RetryPolicy::default())
+            .map_err(|e| CliError::new(exit_code::API_FAILURE, e.to_string()))?;
+        Ok(Arc::new(client))
     }
 
     pub fn credential_config(&self) -> Result<CredentialConfig, CliError> {

@@ -7,8 +7,6 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::azure::AzureClient;
-use crate::azure::client::RetryPolicy;
 use crate::azure::credential::TokenFailure;
 use crate::cli::azure_args::AzureArgs;
 use crate::cli::{CliError, Ui};
@@ -65,13 +63,11 @@ fn external(path: &std::path::Path) -> Result<External, CliError> {
 }
 
 pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
-    let endpoints = args.azure.endpoints()?;
     if args.output.exists() && !args.force {
         return Err(CliError::usage(format!("{}: already exists", args.output.display()))
             .with_hint("pass --force to replace it, or choose another --output"));
     }
-    let credential =
-        args.azure.credential_config()?.build(&endpoints).map_err(|e| CliError::new(exit_code::AUTH, e.to_string()))?;
+    let client = args.azure.client(args.concurrency.max(1))?;
     let external = args.external_identities.as_deref().map(external).transpose()?;
     let recorded = json!({
         "mailbox_settings": args.mailbox_settings,
@@ -92,14 +88,7 @@ pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
         concurrency: args.concurrency.max(1),
         external,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::usage(format!("cannot start the async runtime: {e}")))?;
-    let client = Arc::new(
-        AzureClient::new(endpoints, credential, options.concurrency, RetryPolicy::default())
-            .map_err(|e| CliError::new(exit_code::API_FAILURE, e.to_string()))?,
-    );
+    let runtime = crate::cli::runtime()?;
     let started = crate::clock::now();
     let progress = ui.wants_progress();
     let counters = progress.then(|| Arc::new(crate::collect::Progress::default()));

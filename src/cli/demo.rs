@@ -91,10 +91,7 @@ pub fn run(args: &DemoArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let tenant_id = tenant.tenant.id.to_string();
     let options =
         EmulatorOptions { throttle: Some(Limits::documented(tenant.users.len())), ..EmulatorOptions::default() };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::usage(format!("cannot start the async runtime: {e}")))?;
+    let runtime = crate::cli::runtime()?;
     writeln!(ui.out(), "azsnap demo: the Contoso tenant on a local emulator, files in {}", dir.display())?;
     let report = runtime.block_on(async {
         let running = crate::mock::start(Arc::new(Emulator::new(tenant, options)), 0).await.map_err(fail)?;

@@ -168,10 +168,7 @@ fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
         }
     };
     let emu = Arc::new(Emulator::with_reset(tenant, options, reload));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::usage(format!("cannot start the async runtime: {e}")))?;
+    let runtime = crate::cli::runtime()?;
     runtime.block_on(async {
         let running = crate::mock::start(emu, args.port)
             .await

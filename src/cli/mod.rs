@@ -27,6 +27,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use error::CliError;
+
+/// The async runtime for the commands that talk HTTP (collect, apply, the emulator, the demo).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::usage(format!("cannot start the async runtime: {e}")))
+}
 pub use ui::Ui;
 
 /// Offline snapshots of who can access what in an Azure tenant.

@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::analyze::access::{ResolveError, resolve_resource};
+use crate::analyze::access::resolve_resource;
 use crate::analyze::privileged::Privileged;
 use crate::analyze::review::{COLUMNS, review};
+use crate::cli::access::resolved;
 use crate::cli::output::{OutputFile, write_error};
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
@@ -37,18 +38,7 @@ pub fn run(args: &ReviewArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let snap = Snapshot::open(&args.snapshot)?;
     let target = match &args.scope {
         None => None,
-        Some(text) => Some(match resolve_resource(&snap, text) {
-            Ok(found) => found.id,
-            Err(ResolveError::NotFound) => {
-                return Err(CliError::usage(format!("--scope {text:?} matches nothing in the snapshot")));
-            }
-            Err(ResolveError::Ambiguous(list)) => {
-                let ids: Vec<String> = list.iter().take(5).map(|f| format!("{} ({})", f.id, f.kind)).collect();
-                return Err(CliError::usage(format!("--scope {text:?} matches {} objects; give an id", list.len()))
-                    .with_hint(ids.join(", ")));
-            }
-            Err(ResolveError::Store(e)) => return Err(e.into()),
-        }),
+        Some(text) => Some(resolved("scope", text, resolve_resource(&snap, text))?.id),
     };
     let mut file = OutputFile::create(&args.output, args.force)?;
     let write_err = |e: std::io::Error| write_error(&args.output, e);
