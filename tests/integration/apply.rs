@@ -99,6 +99,23 @@ fn one_action(env: &TestEnv, name: &str, action: Value) {
     std::fs::write(env.path(name), serde_json::to_string_pretty(&plan).unwrap()).unwrap();
 }
 
+/// A role removal: (id, name, kind) of the principal and the target, (id, name) of the role.
+fn role_removal(
+    id: &str,
+    operation: &str,
+    principal: (&str, &str, &str),
+    target: (&str, &str, &str),
+    role: (&str, &str),
+    scope: &str,
+) -> Value {
+    let relation = if operation.starts_with("azure") { "azure_role" } else { "directory_role" };
+    json!({"id": id, "operation": operation,
+           "principal": {"id": principal.0, "name": principal.1, "kind": principal.2},
+           "target": {"id": target.0, "name": target.1, "kind": target.2},
+           "role": {"id": role.0, "name": role.1, "kind": relation},
+           "scope": scope, "reason": "test", "expects": "present", "privileged": true})
+}
+
 fn member_add(id: &str, user: &str, group: &str) -> Value {
     json!({"id": id, "operation": "group_member_add",
            "principal": {"id": user, "name": "u", "kind": "user"},
@@ -133,12 +150,14 @@ fn lockout_guard_keeps_the_last_global_administrator_and_the_own_access() {
     one_action(
         &env,
         "ga.json",
-        json!({
-        "id": "a-ga", "operation": "directory_role_remove",
-        "principal": {"id": alice, "name": "Alice Admin", "kind": "user"},
-        "target": {"id": "7c1f3d2a-5b4e-4c6d-9e8f-0a1b2c3d4e5f", "name": "Contoso", "kind": "tenant"},
-        "role": {"id": "62e90394-69f5-4237-9190-012177145e10", "name": "Global Administrator", "kind": "directory_role"},
-        "scope": "/", "reason": "test", "expects": "present", "privileged": true}),
+        role_removal(
+            "a-ga",
+            "directory_role_remove",
+            (alice, "Alice Admin", "user"),
+            ("7c1f3d2a-5b4e-4c6d-9e8f-0a1b2c3d4e5f", "Contoso", "tenant"),
+            ("62e90394-69f5-4237-9190-012177145e10", "Global Administrator"),
+            "/",
+        ),
     );
     let run = apply(&env, &emu, "ga.json", &["--yes"]);
     run.expect_code(exit_code::APPLY_FAILED);
@@ -148,12 +167,14 @@ fn lockout_guard_keeps_the_last_global_administrator_and_the_own_access() {
     one_action(
         &env,
         "own.json",
-        json!({
-        "id": "a-own", "operation": "azure_role_delete",
-        "principal": {"id": "30000000-0000-4000-8000-000000000002", "name": "azsnap writer", "kind": "service_principal"},
-        "target": {"id": root, "name": "Tenant Root Group", "kind": "management_group"},
-        "role": {"id": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "name": "User Access Administrator", "kind": "azure_role"},
-        "scope": root, "reason": "test", "expects": "present", "privileged": true}),
+        role_removal(
+            "a-own",
+            "azure_role_delete",
+            ("30000000-0000-4000-8000-000000000002", "azsnap writer", "service_principal"),
+            (root, "Tenant Root Group", "management_group"),
+            ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator"),
+            root,
+        ),
     );
     let run = apply(&env, &emu, "own.json", &["--yes"]);
     run.expect_code(exit_code::APPLY_FAILED);
@@ -328,12 +349,14 @@ fn lockout_guard_sees_access_the_applier_holds_through_a_group() {
     one_action(
         &env,
         "p.json",
-        json!({
-        "id": "a-via", "operation": "azure_role_delete",
-        "principal": {"id": "20000000-0000-4000-8000-000000000008", "name": "Storage Readers", "kind": "group"},
-        "target": {"id": account, "name": "stcontosodata", "kind": "storage_account"},
-        "role": {"id": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", "name": "Storage Blob Data Reader", "kind": "azure_role"},
-        "scope": account, "reason": "test", "expects": "present", "privileged": false}),
+        role_removal(
+            "a-via",
+            "azure_role_delete",
+            ("20000000-0000-4000-8000-000000000008", "Storage Readers", "group"),
+            (account, "stcontosodata", "storage_account"),
+            ("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", "Storage Blob Data Reader"),
+            account,
+        ),
     );
     let before = writes(&emu).len();
     let run = apply(&env, &emu, "p.json", &["--yes"]);
