@@ -133,13 +133,19 @@ fn role_object(relation: &str, id: &str, name: &str) -> Option<Object> {
     })
 }
 
-fn source_id(snap: &Snapshot, schema: &str, key: [&str; 6]) -> Result<Option<String>, PlanError> {
+/// The grant with this key in `schema` (`main` or `new`): `Some(its source assignment id, or "")` when it exists.
+fn grant_source(snap: &Snapshot, schema: &str, key: [&str; 6]) -> Result<Option<String>, PlanError> {
     let sql = format!(
-        "SELECT source_id FROM {schema}.grants WHERE principal_id = ?1 AND relation = ?2 AND target_id = ?3 \
-         AND role_id = ?4 AND scope = ?5 AND state = ?6"
+        "SELECT coalesce(source_id, '') FROM {schema}.grants WHERE principal_id = ?1 AND relation = ?2 \
+         AND target_id = ?3 AND role_id = ?4 AND scope = ?5 AND state = ?6"
     );
     let [a, b, c, d, e, f] = key;
-    Ok(rows(snap, &sql, &[&a, &b, &c, &d, &e, &f])?.first().and_then(|r| r.first().cloned().flatten()))
+    Ok(rows(snap, &sql, &[&a, &b, &c, &d, &e, &f])?.first().map(|r| col(r, 0)))
+}
+
+/// The source assignment id of the grant with this key, if it exists and has one.
+fn source_id(snap: &Snapshot, schema: &str, key: [&str; 6]) -> Result<Option<String>, PlanError> {
+    Ok(grant_source(snap, schema, key)?.filter(|s| !s.is_empty()))
 }
 
 /// Undo the drift from `baseline` to the snapshot at `current`: remove grants added since, restore grants removed.
@@ -333,14 +339,7 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
             continue;
         }
         let key = [principal, relation, target, role, scope, state];
-        let Some(source_id) = rows(
-            snap,
-            "SELECT coalesce(source_id, '') FROM grants WHERE principal_id = ?1 AND relation = ?2 AND target_id = ?3 \
-             AND role_id = ?4 AND scope = ?5 AND state = ?6",
-            &[&key[0], &key[1], &key[2], &key[3], &key[4], &key[5]],
-        )?
-        .first()
-        .map(|r| col(r, 0)) else {
+        let Some(source_id) = grant_source(snap, "main", key)? else {
             return Err(row_err(&format!(
                 "no such grant in {} ({relation} {target}); was the sheet made from another snapshot?",
                 snap.path().display()
