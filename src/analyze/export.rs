@@ -76,6 +76,9 @@ pub struct ExportedFile {
     pub sha256: String,
 }
 
+/// `kind` of every evidence manifest; `export --force` replaces only a directory whose manifest has it.
+pub const MANIFEST_KIND: &str = "azsnap-evidence";
+
 /// `manifest.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
@@ -406,7 +409,7 @@ pub fn export(
         files.push(f);
     }
     Ok(Manifest {
-        kind: "azsnap-evidence",
+        kind: MANIFEST_KIND,
         manifest_version: 1,
         tool: "azsnap",
         tool_version: env!("CARGO_PKG_VERSION"),

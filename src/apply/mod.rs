@@ -87,8 +87,32 @@ pub fn token_claims(token: &str) -> Value {
 /// Who is applying: (tenant id, object id) from a Graph token.
 pub async fn identity(client: &AzureClient) -> Result<(String, String), ApiError> {
     let claims = token_claims(&client.token(Service::Graph).await?);
-    let text = |k: &str| claims[k].as_str().unwrap_or_default().to_ascii_lowercase();
-    Ok((text("tid"), text("oid")))
+    let guid = |k: &str| {
+        let v = claims[k].as_str().unwrap_or_default();
+        v.parse::<Guid>()
+            .map(|g| g.to_string())
+            .map_err(|_| untrusted(Service::Graph, format!("the access token's `{k}` claim {v:?} is not a GUID")))
+    };
+    Ok((guid("tid")?, guid("oid")?))
+}
+
+fn untrusted(service: Service, message: String) -> ApiError {
+    ApiError::Untrusted { service: service.name(), message }
+}
+
+/// Whether `id` (an app role or directory role assignment id from a live answer) may go into a URL path: Graph's
+/// keys are base64url text, so letters, digits, `-` and `_` only.
+fn url_safe_key(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The name (GUID) of an Azure role assignment whose live `id` is exactly `{scope}/providers/
+/// Microsoft.Authorization/roleAssignments/{guid}` at the action's own scope; anything else is not acted on.
+fn assignment_guid(id: &str, scope: &str) -> Option<String> {
+    let base = if scope == "/" { "" } else { scope };
+    let lower = id.to_ascii_lowercase();
+    let name = lower.strip_prefix(base)?.strip_prefix("/providers/microsoft.authorization/roleassignments/")?;
+    name.parse::<Guid>().ok().map(|g| g.to_string())
 }
 
 /// Walks a paged list and returns what `pick` returns for the first item it accepts.
@@ -119,40 +143,58 @@ async fn live(client: &AzureClient, a: &Action) -> Result<Option<String>, ApiErr
     let scope = a.scope.as_deref().unwrap_or("/");
     let same = |v: &Value, want: &str| v.as_str().is_some_and(|x| x.eq_ignore_ascii_case(want));
     let id = |i: &Value| i["id"].as_str().map(str::to_owned);
-    match a.operation.relation() {
+    let found = match a.operation.relation() {
         rel @ ("member" | "owner") => {
             let path = format!("/v1.0/groups/{t}/{rel}s?$select=id&$top=999");
-            find(client, Service::Graph, &path, |i| same(&i["id"], p).then(|| p.to_owned())).await
+            return find(client, Service::Graph, &path, |i| same(&i["id"], p).then(|| p.to_owned())).await;
         }
         "app_role" => {
             let path = format!("/v1.0/servicePrincipals/{t}/appRoleAssignedTo?$top=999");
             find(client, Service::Graph, &path, |i| {
-                (same(&i["principalId"], p) && same(&i["appRoleId"], role)).then(|| id(i)).flatten()
+                (same(&i["principalId"], p) && same(&i["appRoleId"], role) && same(&i["resourceId"], t))
+                    .then(|| id(i))
+                    .flatten()
             })
-            .await
+            .await?
         }
         "directory_role" => {
             let path = format!("/v1.0/roleManagement/directory/roleAssignments?$filter=principalId%20eq%20'{p}'");
             find(client, Service::Graph, &path, |i| {
-                (same(&i["roleDefinitionId"], role) && i["directoryScopeId"].as_str().unwrap_or("/") == scope)
+                (same(&i["principalId"], p)
+                    && same(&i["roleDefinitionId"], role)
+                    && i["directoryScopeId"].as_str().unwrap_or("/") == scope)
                     .then(|| id(i))
                     .flatten()
             })
-            .await
+            .await?
         }
         _ => {
             let base = if scope == "/" { "" } else { scope };
             let path = format!(
                 "{base}/providers/Microsoft.Authorization/roleAssignments?api-version={RBAC_API}&$filter=principalId%20eq%20'{p}'"
             );
-            find(client, Service::Arm, &path, |i| {
+            let found = find(client, Service::Arm, &path, |i| {
                 let props = &i["properties"];
                 let at = props["scope"].as_str().unwrap_or_default().to_ascii_lowercase();
                 let def = props["roleDefinitionId"].as_str().unwrap_or_default().to_ascii_lowercase();
-                (at == scope && def.rsplit('/').next() == Some(role)).then(|| id(i)).flatten()
+                (same(&props["principalId"], p) && at == scope && def.rsplit('/').next() == Some(role))
+                    .then(|| id(i))
+                    .flatten()
             })
-            .await
+            .await?;
+            return match found {
+                None => Ok(None),
+                Some(live) => assignment_guid(&live, scope).map(Some).ok_or_else(|| {
+                    untrusted(Service::Arm, format!("role assignment id {live:?} is not an assignment at {scope}"))
+                }),
+            };
         }
+    };
+    match found {
+        Some(key) if !url_safe_key(&key) => {
+            Err(untrusted(service_of(a), format!("assignment id {key:?} is not a key azsnap puts into a URL")))
+        }
+        other => Ok(other),
     }
 }
 
@@ -177,12 +219,17 @@ async fn global_admins(client: &AzureClient) -> Result<usize, ApiError> {
 /// The groups the applying identity is in, through nesting (lower-case ids). A failed read (the identity is not a
 /// service principal, or may not read groups) gives none: the guard then sees only its direct access.
 pub async fn groups_of(client: &AzureClient, me: &str) -> std::collections::HashSet<String> {
+    if !Guid::is_guid(me) {
+        return std::collections::HashSet::new();
+    }
     let url =
         client.url(Service::Graph, &format!("/v1.0/servicePrincipals/{me}/transitiveMemberOf?$select=id&$top=999"));
     let mut out = std::collections::HashSet::new();
     let read = client
         .pages(Service::Graph, &url, &[], |items| {
-            out.extend(items.iter().filter_map(|i| i["id"].as_str()).map(str::to_ascii_lowercase));
+            out.extend(
+                items.iter().filter_map(|i| i["id"].as_str()).filter(|i| Guid::is_guid(i)).map(str::to_ascii_lowercase),
+            );
             Ok(())
         })
         .await;
@@ -196,28 +243,51 @@ pub struct Applier {
     pub groups: std::collections::HashSet<String>,
 }
 
-/// Why the lockout guard refuses `a`, if it does.
-async fn lockout(client: &AzureClient, a: &Action, me: &Applier) -> Result<Option<String>, ApiError> {
+/// What the lockout guard protects, decided from the action and the applier alone (no live read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Protected {
+    /// The applying identity's own access.
+    OwnAccess,
+    /// Access the applying identity holds through this group.
+    GroupAccess(String),
+    /// An active, tenant-wide Global Administrator assignment: refused while it is the last one.
+    GlobalAdministrator,
+}
+
+/// Whether removing `a` touches something the lockout guard protects. Ids compare case-insensitively (plans are
+/// normalised when read; this holds even for a plan built in memory).
+pub fn protected(a: &Action, me: &Applier) -> Option<Protected> {
     if !a.operation.removes() {
-        return Ok(None);
+        return None;
     }
     if a.principal.id.eq_ignore_ascii_case(&me.id) {
-        return Ok(Some("it would remove the applying identity's own access, which apply may need to continue".into()));
+        return Some(Protected::OwnAccess);
     }
     if me.groups.contains(&a.principal.id.to_ascii_lowercase()) {
-        return Ok(Some(format!(
-            "it would remove access the applying identity holds through group {}, which apply may need to continue",
-            a.principal.name
-        )));
+        return Some(Protected::GroupAccess(a.principal.name.clone()));
     }
     if a.operation == Operation::DirectoryRoleRemove
-        && a.role.as_ref().is_some_and(|r| r.id == GLOBAL_ADMINISTRATOR)
+        && a.role.as_ref().is_some_and(|r| r.id.eq_ignore_ascii_case(GLOBAL_ADMINISTRATOR))
         && a.scope.as_deref() == Some("/")
-        && global_admins(client).await? <= 1
     {
-        return Ok(Some("it would remove the last active Global Administrator".into()));
+        return Some(Protected::GlobalAdministrator);
     }
-    Ok(None)
+    None
+}
+
+/// Why the lockout guard refuses `a`, if it does.
+async fn lockout(client: &AzureClient, a: &Action, me: &Applier) -> Result<Option<String>, ApiError> {
+    Ok(match protected(a, me) {
+        None => None,
+        Some(Protected::OwnAccess) => {
+            Some("it would remove the applying identity's own access, which apply may need to continue".into())
+        }
+        Some(Protected::GroupAccess(group)) => Some(format!(
+            "it would remove access the applying identity holds through group {group}, which apply may need to continue"
+        )),
+        Some(Protected::GlobalAdministrator) => (global_admins(client).await? <= 1)
+            .then(|| "it would remove the last active Global Administrator".to_owned()),
+    })
 }
 
 /// A deterministic GUID for a new Azure role assignment, so a re-run PUTs the same name (idempotent).
@@ -297,15 +367,46 @@ async fn execute(
             (Method::PUT, client.url(Service::Arm, &path), Some(json!({"properties": props})))
         }
         Operation::AzureRoleDelete => {
-            let id = present.unwrap_or_default();
-            (Method::DELETE, client.url(Service::Arm, &format!("{id}?api-version={RBAC_API}")), None)
+            // `present` is the assignment's GUID, checked to be at this scope; the URL is built from the plan's scope.
+            let scope = a.scope.as_deref().unwrap_or("/");
+            let base = if scope == "/" { "" } else { scope };
+            let name = present.unwrap_or_default();
+            let path =
+                format!("{base}/providers/Microsoft.Authorization/roleAssignments/{name}?api-version={RBAC_API}");
+            (Method::DELETE, client.url(Service::Arm, &path), None)
         }
     };
     match client.send(service_of(a), method, &url, &[], body.as_ref()).await {
-        Ok(_) => Ok(None),
+        Ok(reply) => match written_elsewhere(a, &reply.body) {
+            Some(why) => Err(untrusted(service_of(a), why)),
+            None => Ok(None),
+        },
         Err(e) if already(&e, a.operation) => Ok(Some(e.to_string())),
         Err(e) => Err(e),
     }
+}
+
+/// Why the object a create answered with is not the one the action names, if it is not. Answers without a body
+/// (`$ref` links, deletes) have nothing to compare.
+fn written_elsewhere(a: &Action, body: &Value) -> Option<String> {
+    let p = a.principal.id.as_str();
+    let role = a.role.as_ref().map_or("", |r| r.id.as_str());
+    let (fields, object): (Vec<(&str, &str)>, &Value) = match a.operation {
+        Operation::AppRoleAssign => {
+            (vec![("principalId", p), ("appRoleId", role), ("resourceId", a.target.id.as_str())], body)
+        }
+        Operation::DirectoryRoleAdd => (vec![("principalId", p), ("roleDefinitionId", role)], body),
+        Operation::AzureRoleCreate => (vec![("principalId", p)], &body["properties"]),
+        _ => return None,
+    };
+    if !object.is_object() {
+        return None;
+    }
+    fields.into_iter().find_map(|(k, want)| {
+        let got = object[k].as_str().unwrap_or_default();
+        (!got.eq_ignore_ascii_case(want))
+            .then(|| format!("the service answered that it wrote {k} {got:?}, not {want:?}"))
+    })
 }
 
 fn service_of(a: &Action) -> Service {
@@ -399,5 +500,108 @@ async fn run_one(
         Ok(None) => out(Status::Done, a.describe()),
         Ok(Some(answer)) => out(Status::Skipped, format!("the service says it is already done: {answer}")),
         Err(e) => fail(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    const TENANT: &str = "7c1f3d2a-5b4e-4c6d-9e8f-0a1b2c3d4e5f";
+    const ME: &str = "30000000-0000-4000-8000-00000000000a";
+
+    /// `s` with the letters at the positions `mask` picks in upper case.
+    fn recase(s: &str, mask: &[bool]) -> String {
+        s.chars().zip(mask.iter().cycle()).map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c }).collect()
+    }
+
+    fn plan_of(tenant: &str, action: Value) -> Plan {
+        let plan = json!({
+            "kind": "azsnap-plan", "plan_version": 1, "tool_version": "t", "created_at": "2026-11-26T08:00:00Z",
+            "tenant_id": tenant, "source": {"command": "test", "snapshots": [], "options": {}}, "actions": [action],
+        });
+        Plan::parse(&plan.to_string()).expect("valid plan")
+    }
+
+    fn removal(op: &str, principal: &str, target: &str, role: &str, scope: &str) -> Value {
+        json!({"id": "a-1", "operation": op,
+               "principal": {"id": principal, "name": "p", "kind": "user"},
+               "target": {"id": target, "name": "t", "kind": "tenant"},
+               "role": {"id": role, "name": "r", "kind": "directory_role"},
+               "scope": scope, "reason": "test", "expects": "present", "privileged": true})
+    }
+
+    proptest! {
+        #[test]
+        fn any_case_variant_of_a_protected_removal_is_protected(mask in proptest::collection::vec(any::<bool>(), 1..40)) {
+            let me = Applier { id: ME.to_owned(), groups: Default::default() };
+            let ga = plan_of(
+                &recase(TENANT, &mask),
+                removal("directory_role_remove", &recase("10000000-0000-4000-8000-0000000000ab", &mask),
+                        &recase(TENANT, &mask), &recase(GLOBAL_ADMINISTRATOR, &mask), "/"),
+            );
+            prop_assert_eq!(ga.tenant_id.as_str(), TENANT);
+            prop_assert_eq!(protected(&ga.actions[0], &me), Some(Protected::GlobalAdministrator));
+
+            let root = format!("/providers/microsoft.management/managementgroups/{TENANT}");
+            let own = plan_of(
+                TENANT,
+                removal("azure_role_delete", &recase(ME, &mask), &recase(&root, &mask),
+                        &recase("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", &mask), &recase(&root, &mask)),
+            );
+            prop_assert_eq!(own.actions[0].scope.as_deref(), Some(root.as_str()));
+            prop_assert_eq!(protected(&own.actions[0], &me), Some(Protected::OwnAccess));
+
+            let group = Applier { id: ME.to_owned(), groups: [String::from("20000000-0000-4000-8000-0000000000cd")].into() };
+            let via = plan_of(
+                TENANT,
+                removal("azure_role_delete", &recase("20000000-0000-4000-8000-0000000000CD", &mask), &root,
+                        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", &root),
+            );
+            prop_assert!(matches!(protected(&via.actions[0], &group), Some(Protected::GroupAccess(_))));
+        }
+    }
+
+    #[test]
+    fn ids_from_live_answers_are_checked_before_they_reach_a_url() {
+        assert!(url_safe_key("lAPpYvVpN0KRkAEhdxReEJC2sEqbR_9Hr48lds9SGHI-1"));
+        for bad in ["", "../../users/x", "a/b", "a?b", "a%2Fb", "a b", "a.b"] {
+            assert!(!url_safe_key(bad), "{bad}");
+        }
+        let scope = "/subscriptions/50000000-0000-4000-8000-000000000001";
+        let name = "c0000000-0000-4000-8000-000000000001";
+        let id = format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{}", name.to_uppercase());
+        assert_eq!(assignment_guid(&id, scope).as_deref(), Some(name));
+        for bad in [
+            format!("@127.0.0.1:9/{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
+            format!("{scope}/resourceGroups/x/providers/Microsoft.Authorization/roleAssignments/{name}"),
+            format!("{scope}/providers/Microsoft.Authorization/roleAssignments/../../{name}"),
+            format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}?x=1"),
+        ] {
+            assert_eq!(assignment_guid(&bad, scope), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_create_answered_for_another_object_is_not_done() {
+        let plan = plan_of(
+            TENANT,
+            json!({"id": "a-1", "operation": "app_role_assign",
+                   "principal": {"id": "10000000-0000-4000-8000-000000000001", "name": "p", "kind": "user"},
+                   "target": {"id": "30000000-0000-4000-8000-000000000001", "name": "t", "kind": "service_principal"},
+                   "role": {"id": "40000000-0000-4000-8000-000000000001", "name": "r", "kind": "app_role"},
+                   "reason": "test", "expects": "absent", "privileged": false}),
+        );
+        let a = &plan.actions[0];
+        let good = json!({"principalId": "10000000-0000-4000-8000-000000000001",
+                          "appRoleId": "40000000-0000-4000-8000-000000000001",
+                          "resourceId": "30000000-0000-4000-8000-000000000001"});
+        assert_eq!(written_elsewhere(a, &good), None);
+        let mut other = good.clone();
+        other["principalId"] = json!("10000000-0000-4000-8000-000000000009");
+        assert!(written_elsewhere(a, &other).unwrap().contains("principalId"));
     }
 }

@@ -13,6 +13,8 @@ pub enum ApiError {
     Auth(TokenFailure),
     #[error("refusing to follow a link to another host: {0}")]
     ForeignLink(String),
+    #[error("{service} answered something azsnap will not act on: {message}")]
+    Untrusted { service: &'static str, message: String },
     #[error("{url}: unreadable answer: {message}")]
     Json { url: String, message: String },
     #[error("{service}: gave up after {attempts} attempts ({last})")]

@@ -71,6 +71,8 @@ pub fn run(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
         return Err(wrong_tenant(&plan, &tenant));
     }
     let me = Applier { groups: runtime.block_on(groups_of(&client, &me)), id: me };
+    // Locked for the whole run, before asking: a second apply of this plan is refused while this one runs.
+    let journal = if args.dry_run { None } else { Some(Journal::open(&journal_path(&args.plan))?) };
 
     ui.note(&format!(
         "plan {} ({}, {} actions) for tenant {}{}:",
@@ -96,7 +98,6 @@ pub fn run(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
             }
         }
     }
-    let journal = if args.dry_run { None } else { Some(Journal::open(&journal_path(&args.plan))?) };
     let options = Options { dry_run: args.dry_run, force_lockout_risk: args.force_lockout_risk };
     let progress = ui.wants_progress();
     let outcomes = runtime

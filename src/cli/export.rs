@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::analyze::export::{ExportError, ExportFormat, Manifest, export};
-use crate::cli::output::{OutputFile, partial_path, write_error};
+use crate::cli::output::{OutputFile, write_error};
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
 use crate::report::write_json;
@@ -17,50 +17,112 @@ pub struct ExportArgs {
     pub output: PathBuf,
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ExportFormat,
-    /// Replace DIR if it holds an earlier azsnap export (a directory with a manifest.json).
+    /// Replace DIR if it holds an earlier azsnap export: only the files its manifest.json lists, and only when it holds
+    /// nothing else.
     #[arg(long)]
     pub force: bool,
 }
 
-/// Whether `dir` may be replaced: missing, empty, or (with --force) an earlier export.
-fn check_target(dir: &Path, force: bool) -> Result<bool, CliError> {
-    let Ok(mut entries) = std::fs::read_dir(dir) else {
-        if dir.exists() {
-            return Err(CliError::usage(format!("{}: exists and is not a directory", dir.display())));
-        }
-        return Ok(false);
+/// The most of a `manifest.json` read to decide whether a directory is an earlier export.
+const MANIFEST_LIMIT: u64 = 16 << 20;
+
+/// What is at the output directory now, and what replacing it removes.
+enum Target {
+    /// Nothing: the bundle is renamed into place.
+    Missing,
+    /// An empty directory, or an earlier azsnap export whose files (and only those) are removed first.
+    Replace(Vec<PathBuf>),
+}
+
+fn not_replaced(dir: &Path, why: &str) -> CliError {
+    CliError::usage(format!("{}: {why}; not replaced", dir.display()))
+        .with_hint("choose a new directory; --force replaces only an earlier azsnap export")
+}
+
+/// Whether `dir` may be replaced: missing, empty, or (with --force) an earlier azsnap export holding nothing but
+/// the files its manifest lists.
+fn check_target(dir: &Path, force: bool) -> Result<Target, CliError> {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Target::Missing),
+        Err(e) => return Err(write_error(dir, e)),
     };
-    if entries.next().is_none() {
-        return Ok(true);
+    if !meta.is_dir() {
+        return Err(CliError::usage(format!("{}: exists and is not a directory", dir.display())));
     }
-    if force && dir.join("manifest.json").is_file() {
-        return Ok(true);
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| write_error(dir, e))?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| write_error(dir, e))?;
+    if names.is_empty() {
+        return Ok(Target::Replace(Vec::new()));
     }
-    Err(CliError::usage(format!("{}: directory is not empty", dir.display()))
-        .with_hint("choose a new directory, or --force to replace an earlier export"))
+    if !force {
+        return Err(CliError::usage(format!("{}: directory is not empty", dir.display()))
+            .with_hint("choose a new directory, or --force to replace an earlier export"));
+    }
+    let listed = earlier_export(dir)?;
+    let foreign: Vec<&str> = names.iter().map(String::as_str).filter(|n| !listed.iter().any(|l| l == n)).collect();
+    if !foreign.is_empty() {
+        return Err(not_replaced(dir, &format!("it holds files its export did not write ({})", foreign.join(", "))));
+    }
+    let mut remove = Vec::new();
+    for name in names {
+        let path = dir.join(&name);
+        if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            return Err(not_replaced(dir, &format!("{name} is not a regular file")));
+        }
+        remove.push(path);
+    }
+    Ok(Target::Replace(remove))
+}
+
+/// The file names an earlier export in `dir` wrote (its manifest's files and the manifest), or why `dir` is not one.
+fn earlier_export(dir: &Path) -> Result<Vec<String>, CliError> {
+    use std::io::Read;
+    let path = dir.join("manifest.json");
+    let mut text = String::new();
+    std::fs::File::open(&path)
+        .and_then(|f| f.take(MANIFEST_LIMIT).read_to_string(&mut text))
+        .map_err(|_| not_replaced(dir, "it is not an azsnap export (no readable manifest.json)"))?;
+    let manifest: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|_| not_replaced(dir, "it is not an azsnap export (manifest.json is not JSON)"))?;
+    if manifest["kind"] != crate::analyze::export::MANIFEST_KIND {
+        return Err(not_replaced(dir, "it is not an azsnap export (its manifest.json has another kind)"));
+    }
+    let mut names = vec!["manifest.json".to_owned()];
+    for f in manifest["files"].as_array().into_iter().flatten() {
+        let name = f["file"].as_str().unwrap_or_default();
+        if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+            return Err(not_replaced(dir, &format!("its manifest lists {name:?}, which is not a file name")));
+        }
+        names.push(name.to_owned());
+    }
+    Ok(names)
 }
 
 pub fn run(args: &ExportArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let snap = Snapshot::open(&args.snapshot)?;
     let dir = &args.output;
-    let replace = check_target(dir, args.force)?;
-    let staging = partial_path(dir);
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(|e| write_error(&staging, e))?;
-    }
-    std::fs::create_dir(&staging).map_err(|e| write_error(dir, e))?;
-    let result = write_bundle(&snap, &staging, args.format, ui);
-    let manifest = match result {
-        Ok(m) => m,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(e);
+    let target = check_target(dir, args.force)?;
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // A new, unique staging directory beside the target; dropped (and removed) on every error path.
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .tempdir_in(parent)
+        .map_err(|e| write_error(dir, e))?;
+    let manifest = write_bundle(&snap, staging.path(), args.format, ui)?;
+    if let Target::Replace(files) = target {
+        for f in &files {
+            std::fs::remove_file(f).map_err(|e| write_error(f, e))?;
         }
-    };
-    if replace {
-        std::fs::remove_dir_all(dir).map_err(|e| write_error(dir, e))?;
+        std::fs::remove_dir(dir).map_err(|e| write_error(dir, e))?;
     }
-    std::fs::rename(&staging, dir).map_err(|e| write_error(dir, e))?;
+    std::fs::rename(staging.path(), dir).map_err(|e| write_error(dir, e))?;
+    let _ = staging.keep();
     let rows: usize = manifest.files.iter().map(|f| f.rows).sum();
     ui.note(&format!(
         "exported {} files ({} rows) and manifest.json to {}; snapshot fingerprint {}",

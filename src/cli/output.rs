@@ -1,24 +1,20 @@
-//! Output files written whole or not at all: `NAME.partial` first, renamed to `NAME` when complete, removed if the
-//! command fails on the way.
+//! Output files written whole or not at all: `NAME.partial` first (created exclusively and locked, never through a
+//! planted link), renamed to `NAME` when complete, removed if the command fails on the way — flushing and renaming
+//! included.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::cli::CliError;
+use crate::store::exclusive::{create_partial, partial_path};
 
 /// A file being written. Dropping it without [`OutputFile::commit`] deletes the partial file.
 pub struct OutputFile {
     path: PathBuf,
     partial: PathBuf,
     writer: Option<BufWriter<File>>,
-}
-
-/// `path` with `.partial` appended to its file name.
-pub fn partial_path(path: &Path) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(".partial");
-    PathBuf::from(p)
+    committed: bool,
 }
 
 /// The one-line error for an output path that cannot be written.
@@ -38,19 +34,24 @@ pub fn check_new(path: &Path, force: bool) -> Result<(), CliError> {
 impl OutputFile {
     pub fn create(path: &Path, force: bool) -> Result<Self, CliError> {
         check_new(path, force)?;
-        let partial = partial_path(path);
-        let file = File::create(&partial).map_err(|e| write_error(path, e))?;
-        Ok(OutputFile { path: path.to_owned(), partial, writer: Some(BufWriter::new(file)) })
+        let file = create_partial(path).map_err(|e| CliError::usage(e.to_string()))?;
+        Ok(OutputFile {
+            path: path.to_owned(),
+            partial: partial_path(path),
+            writer: Some(BufWriter::new(file)),
+            committed: false,
+        })
     }
 
-    /// Flushes, syncs and renames the file into place.
+    /// Flushes, syncs and renames the file into place. On any failure the partial file is removed (by `Drop`).
     pub fn commit(mut self) -> Result<(), CliError> {
         let err = |e: io::Error| write_error(&self.path, e);
-        if let Some(w) = self.writer.take() {
-            let file = w.into_inner().map_err(|e| err(e.into_error()))?;
-            file.sync_all().map_err(err)?;
-        }
-        std::fs::rename(&self.partial, &self.path).map_err(err)
+        let Some(w) = self.writer.as_mut() else { return Err(err(io::Error::other("already closed"))) };
+        w.flush().map_err(err)?;
+        w.get_ref().sync_all().map_err(err)?;
+        std::fs::rename(&self.partial, &self.path).map_err(err)?;
+        self.committed = true;
+        Ok(())
     }
 }
 
@@ -66,8 +67,10 @@ impl Write for OutputFile {
 
 impl Drop for OutputFile {
     fn drop(&mut self) {
-        if self.writer.take().is_some() {
+        if !self.committed {
             let _ = std::fs::remove_file(&self.partial);
         }
+        // The handle (and with it the lock) goes after the partial file is removed or renamed.
+        drop(self.writer.take());
     }
 }

@@ -313,9 +313,32 @@ impl Plan {
             Some(v) => return Err(PlanError::Version { path: String::new(), found: v.to_string() }),
             None => return Err(bad("no `plan_version`".to_owned())),
         }
-        let plan: Plan = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        let mut plan: Plan = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        plan.normalise();
         plan.validate().map_err(bad)?;
         Ok(plan)
+    }
+
+    /// Puts every id in its canonical form: GUIDs and ARM ids compare case-insensitively, so a plan that spells
+    /// them in upper case names the same objects, and everything after reading (the tenant check, the lockout
+    /// guard, the journal) compares canonical ids only. Run before [`Plan::validate`].
+    pub fn normalise(&mut self) {
+        self.tenant_id = self.tenant_id.to_ascii_lowercase();
+        for a in &mut self.actions {
+            a.principal.id = a.principal.id.to_ascii_lowercase();
+            if let Some(role) = &mut a.role {
+                role.id = role.id.to_ascii_lowercase();
+            }
+            if a.operation.relation() == "azure_role" {
+                a.target.id = a.target.id.to_ascii_lowercase();
+                a.scope = a.scope.as_deref().map(str::to_ascii_lowercase);
+            } else {
+                if Guid::is_guid(&a.target.id) {
+                    a.target.id = a.target.id.to_ascii_lowercase();
+                }
+                a.scope = a.scope.as_deref().map(normalise_directory_scope);
+            }
+        }
     }
 
     /// Checks what serde cannot: ids are GUIDs, scopes are well-formed, action ids are unique, each action names
@@ -364,6 +387,16 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// A directory scope with its GUID segments in lower case (`/administrativeUnits/{id}`, `/{appId}`); the rest of
+/// the path is kept as written (Graph's segment names are case-sensitive).
+fn normalise_directory_scope(scope: &str) -> String {
+    scope
+        .split('/')
+        .map(|seg| if Guid::is_guid(seg) { seg.to_ascii_lowercase() } else { seg.to_owned() })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// An ARM scope azsnap will put into a URL: `/`, or segments of letters, digits and `-._()` under

@@ -33,12 +33,23 @@ pub enum StoreError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: SQLite error while writing: {source}")]
     WriteSql { path: PathBuf, source: rusqlite::Error },
+    #[error(transparent)]
+    Partial(#[from] crate::store::exclusive::PartialError),
+    #[error("{path}: in use by another azsnap {what} (it is locked); wait for it to finish")]
+    InUse { path: PathBuf, what: &'static str },
 }
 
 impl StoreError {
     /// Whether the error is about the input file (exit 3) rather than about writing one (exit 2).
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, StoreError::Exists { .. } | StoreError::Write { .. } | StoreError::WriteSql { .. })
+        !matches!(
+            self,
+            StoreError::Exists { .. }
+                | StoreError::Write { .. }
+                | StoreError::WriteSql { .. }
+                | StoreError::Partial(_)
+                | StoreError::InUse { .. }
+        )
     }
 
     pub(crate) fn corrupt(path: impl Into<PathBuf>, err: rusqlite::Error) -> Self {

@@ -12,11 +12,18 @@ use crate::store::{StoreError, open};
 pub struct Journal {
     conn: Connection,
     path: std::path::PathBuf,
+    /// Held for the run: a second `apply` of the same plan is refused while this one runs.
+    _lock: std::fs::File,
 }
 
 impl Journal {
+    /// Opens (creating if needed) the journal at `path` and locks it for this run.
     pub fn open(path: &Path) -> Result<Journal, StoreError> {
-        Ok(Journal { conn: open::journal(path)?, path: path.to_owned() })
+        let conn = open::journal(path)?;
+        let lock = crate::store::exclusive::try_lock(path)
+            .map_err(|source| StoreError::Read { path: path.to_owned(), source })?
+            .ok_or_else(|| StoreError::InUse { path: path.to_owned(), what: "apply of this plan" })?;
+        Ok(Journal { conn, path: path.to_owned(), _lock: lock })
     }
 
     /// The recorded status and detail of each action of the plan with this hash.

@@ -4,6 +4,7 @@
 //! [`Snapshot`]. The schema is the append-only list of migrations in `queries/migrations/`.
 
 mod error;
+pub mod exclusive;
 mod fingerprint;
 mod journal;
 mod meta;

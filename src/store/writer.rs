@@ -75,6 +75,8 @@ pub struct SnapshotWriter {
     partial: PathBuf,
     target: PathBuf,
     finished: bool,
+    /// The lock on the partial file, held until the snapshot is renamed into place or removed.
+    _lock: std::fs::File,
 }
 
 impl SnapshotWriter {
@@ -86,18 +88,17 @@ impl SnapshotWriter {
         if path.exists() && !overwrite {
             return Err(StoreError::Exists { path: path.to_owned() });
         }
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
-        match std::fs::remove_file(&partial) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(StoreError::Write { path: partial, source }),
-        }
-        // Make sure the directory is writable before SQLite turns that into a vaguer error.
-        std::fs::File::create(&partial).map_err(|source| StoreError::Write { path: partial.clone(), source })?;
-        let mut writer =
-            SnapshotWriter { conn: None, partial: partial.clone(), target: path.to_owned(), finished: false };
+        // Exclusive and locked: a planted link is refused, a second run to the same output is refused while this
+        // one writes, and a stale partial of a killed run is replaced.
+        let lock = crate::store::exclusive::create_partial(path)?;
+        let partial = crate::store::exclusive::partial_path(path);
+        let mut writer = SnapshotWriter {
+            conn: None,
+            partial: partial.clone(),
+            target: path.to_owned(),
+            finished: false,
+            _lock: lock,
+        };
         let conn = open::create(&partial)?;
         conn.execute_batch(include_str!("../../queries/store/staging.sql"))
             .map_err(|source| StoreError::WriteSql { path: partial.clone(), source })?;

@@ -159,10 +159,23 @@ fn lockout_guard_keeps_the_last_global_administrator_and_the_own_access() {
             "/",
         ),
     );
+    let before = writes(&emu).len();
     let run = apply(&env, &emu, "ga.json", &["--yes"]);
     run.expect_code(exit_code::APPLY_FAILED);
     assert_eq!(run.json()[0]["status"], "refused");
     assert!(run.json()[0]["detail"].as_str().unwrap().contains("last active Global Administrator"));
+    // GUIDs are case-insensitive: the same plan in upper case (role, principal, tenant) is the same removal.
+    let upper = std::fs::read_to_string(env.path("ga.json"))
+        .unwrap()
+        .replace("62e90394-69f5-4237-9190-012177145e10", "62E90394-69F5-4237-9190-012177145E10");
+    let upper = upper.replace(alice, &alice.to_uppercase()).replace(&emu.tenant, &emu.tenant.to_uppercase());
+    std::fs::write(env.path("ga-upper.json"), upper).unwrap();
+    for extra in [&["--dry-run"][..], &["--yes"]] {
+        let run = apply(&env, &emu, "ga-upper.json", extra);
+        run.expect_code(exit_code::APPLY_FAILED);
+        assert_eq!(run.json()[0]["status"], "refused", "{}", run.stdout);
+    }
+    assert_eq!(writes(&emu).len(), before, "a refused removal wrote");
     let root = "/providers/microsoft.management/managementgroups/7c1f3d2a-5b4e-4c6d-9e8f-0a1b2c3d4e5f";
     one_action(
         &env,
@@ -180,7 +193,6 @@ fn lockout_guard_keeps_the_last_global_administrator_and_the_own_access() {
     run.expect_code(exit_code::APPLY_FAILED);
     assert!(run.json()[0]["detail"].as_str().unwrap().contains("own access"), "{}", run.stdout);
     // Forced, the Global Administrator goes.
-    let before = writes(&emu).len();
     let run = apply(&env, &emu, "ga.json", &["--yes", "--force-lockout-risk"]);
     run.expect_code(exit_code::SUCCESS);
     assert_eq!(run.json()[0]["status"], "done");
@@ -369,4 +381,26 @@ fn lockout_guard_sees_access_the_applier_holds_through_a_group() {
     let env2 = TestEnv::new();
     std::fs::copy(env.path("p.json"), env2.path("p.json")).unwrap();
     apply(&env2, &plain, "p.json", &["--yes"]).expect_code(exit_code::SUCCESS);
+}
+
+#[test]
+fn a_second_apply_of_a_plan_that_is_running_is_refused() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    one_action(
+        &env,
+        "p.json",
+        member_add("a-1", "10000000-0000-4000-8000-000000000002", "20000000-0000-4000-8000-000000000008"),
+    );
+    // A first run holds the journal (as an apply in progress does).
+    std::fs::write(env.path("p.json.journal"), b"").unwrap();
+    let held = std::fs::File::open(env.path("p.json.journal")).unwrap();
+    held.lock().unwrap();
+    let before = writes(&emu).len();
+    let run = apply(&env, &emu, "p.json", &["--yes"]);
+    run.expect_code(exit_code::USAGE);
+    assert!(run.expect_one_line_error().contains("in use by another azsnap apply"), "{}", run.stderr);
+    assert_eq!(writes(&emu).len(), before);
+    drop(held);
+    apply(&env, &emu, "p.json", &["--yes"]).expect_code(exit_code::SUCCESS);
 }
