@@ -42,6 +42,7 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// Retries allowed in the whole run.
     pub budget: u32,
+    pub limits: Limits,
 }
 
 impl Default for RetryPolicy {
@@ -51,6 +52,44 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(60),
             budget: 20_000,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What azsnap accepts from a server, so a broken or hostile one costs bounded time and memory
+/// (`docs/collect.md` lists them with their flags).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// To open a connection.
+    pub connect_timeout: Duration,
+    /// Silence while waiting for the answer's headers or its next bytes.
+    pub read_timeout: Duration,
+    /// One attempt, from sending to the last byte of the answer.
+    pub attempt_timeout: Duration,
+    /// One request, every retry and wait included.
+    pub request_deadline: Duration,
+    /// The longest `Retry-After` honoured; a server asking for more ends the request.
+    pub max_retry_after: Duration,
+    /// The largest answer body read (Graph's and ARM's real pages are a few MB at most).
+    pub max_body: u64,
+    /// The most items one page may hold (Graph's `$top` is at most 999; ARM pages are of the same order).
+    pub max_page_items: usize,
+    /// The most pages one list may have.
+    pub max_pages: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            attempt_timeout: Duration::from_secs(120),
+            request_deadline: Duration::from_secs(600),
+            max_retry_after: Duration::from_secs(300),
+            max_body: 32 << 20,
+            max_page_items: 100_000,
+            max_pages: 100_000,
         }
     }
 }
@@ -74,10 +113,50 @@ pub struct AzureClient {
     jitter: Mutex<u64>,
 }
 
-/// Seconds from a `Retry-After` header (`2`, `2.128`); HTTP-date forms are not used by Graph or ARM.
+/// Seconds from a `Retry-After` header (`2`, `2.128`); HTTP-date forms are not used by Graph or ARM. (Absurd values
+/// are kept within what a duration holds; the `max_retry_after` limit refuses them anyway.)
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let v = headers.get("retry-after")?.to_str().ok()?.trim().parse::<f64>().ok()?;
-    (v.is_finite() && v >= 0.0).then(|| Duration::from_secs_f64(v.min(600.0)))
+    (v.is_finite() && v >= 0.0).then(|| Duration::from_secs_f64(v.min(1e12)))
+}
+
+/// Reads an answer's body, refusing one larger than `max` bytes (by its `Content-Length`, or as it arrives).
+async fn read_body(mut resp: reqwest::Response, max: u64) -> Result<Vec<u8>, Outcome> {
+    if resp.content_length().is_some_and(|n| n > max) {
+        return Err(Outcome::TooLarge(resp.content_length().unwrap_or(max)));
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() as u64 + chunk.len() as u64 > max {
+                    return Err(Outcome::TooLarge(body.len() as u64 + chunk.len() as u64));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(Outcome::Transport(transport_text(&e))),
+        }
+    }
+}
+
+/// Why one attempt produced no usable answer.
+enum Outcome {
+    Transport(String),
+    TooLarge(u64),
+    Redirect(String),
+}
+
+/// A transport error's text with its causes (a refused redirect says why only in its source), and the timeout
+/// named when it was one.
+fn transport_text(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    if e.is_timeout() { format!("timed out ({text})") } else { text }
 }
 
 fn retryable(status: u16) -> bool {
@@ -91,10 +170,25 @@ impl AzureClient {
         concurrency: usize,
         retry: RetryPolicy,
     ) -> Result<Self, ApiError> {
+        let limits = &retry.limits;
+        // Redirects are followed only to the configured hosts (and a few times at most); any other is an error.
+        let owner = endpoints.clone();
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 5 {
+                attempt.error("too many redirects")
+            } else if owner.owns(attempt.url().as_str()) {
+                attempt.follow()
+            } else {
+                let to = attempt.url().to_string();
+                attempt.error(format!("redirect to another host refused: {to}"))
+            }
+        });
         let http = reqwest::Client::builder()
             .user_agent(concat!("azsnap/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(20))
-            .timeout(Duration::from_secs(180))
+            .redirect(redirects)
+            .connect_timeout(limits.connect_timeout)
+            .read_timeout(limits.read_timeout)
+            .timeout(limits.attempt_timeout)
             .pool_max_idle_per_host(concurrency.max(1) * 2)
             .build()
             .map_err(|e| ApiError::Transport { service: "http", message: e.to_string() })?;
@@ -155,7 +249,7 @@ impl AzureClient {
         exp.mul_f64(0.5 + (*j % 1000) as f64 / 2000.0)
     }
 
-    /// Sends one request, retrying what may be retried. Returns the successful answer.
+    /// Sends one request, retrying what may be retried, within the request deadline. Returns the successful answer.
     pub async fn send(
         &self,
         service: Service,
@@ -164,11 +258,39 @@ impl AzureClient {
         headers: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Reply, ApiError> {
+        let deadline = self.retry.limits.request_deadline;
+        let until = tokio::time::Instant::now() + deadline;
+        match tokio::time::timeout(deadline, self.attempts(service, method, url, headers, body, until)).await {
+            Ok(result) => result,
+            Err(_) => {
+                self.note(service, |s| s.failed += 1);
+                Err(ApiError::Limit {
+                    service: service.name(),
+                    message: format!(
+                        "no answer within the request deadline of {} s (--request-deadline), retries included ({url})",
+                        deadline.as_secs()
+                    ),
+                })
+            }
+        }
+    }
+
+    async fn attempts(
+        &self,
+        service: Service,
+        method: reqwest::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+        until: tokio::time::Instant,
+    ) -> Result<Reply, ApiError> {
         let name = service.name();
+        let limits = &self.retry.limits;
         let slots = match service {
             Service::Graph => &self.graph_slots,
             Service::Arm => &self.arm_slots,
         };
+        let untrusted = |message: String| ApiError::Untrusted { service: name, message };
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -188,15 +310,13 @@ impl AzureClient {
                     Ok(resp) => {
                         let status = resp.status().as_u16();
                         let wait = retry_after(resp.headers());
-                        match resp.bytes().await {
-                            Ok(bytes) => {
-                                self.note(service, |s| s.bytes += bytes.len() as u64);
-                                Ok((status, wait, bytes))
-                            }
-                            Err(e) => Err(e.to_string()),
-                        }
+                        read_body(resp, limits.max_body).await.map(|bytes| {
+                            self.note(service, |s| s.bytes += bytes.len() as u64);
+                            (status, wait, bytes)
+                        })
                     }
-                    Err(e) => Err(e.to_string()),
+                    Err(e) if e.is_redirect() => Err(Outcome::Redirect(transport_text(&e))),
+                    Err(e) => Err(Outcome::Transport(transport_text(&e))),
                 }
             };
             let (delay, last) = match outcome {
@@ -219,7 +339,24 @@ impl AzureClient {
                     if status == 429 {
                         self.note(service, |s| s.throttled += 1);
                     }
+                    if let Some(w) = wait.filter(|w| *w > limits.max_retry_after) {
+                        self.note(service, |s| s.failed += 1);
+                        return Err(ApiError::Limit {
+                            service: name,
+                            message: format!(
+                                "asked to wait {} s (Retry-After), more than the {} s azsnap waits (--max-retry-after) ({url})",
+                                w.as_secs(),
+                                limits.max_retry_after.as_secs()
+                            ),
+                        });
+                    }
                     (wait.unwrap_or_else(|| self.backoff(attempt)), format!("HTTP {status}"))
+                }
+                Ok((status, _, _)) if (300..400).contains(&status) => {
+                    self.note(service, |s| s.failed += 1);
+                    return Err(untrusted(format!(
+                        "answered {status} (a redirect it was not allowed to make) ({url})"
+                    )));
                 }
                 Ok((status, _, bytes)) => {
                     self.note(service, |s| s.failed += 1);
@@ -228,7 +365,18 @@ impl AzureClient {
                     let message = v["error"]["message"].as_str().unwrap_or("").to_owned();
                     return Err(ApiError::Status { service: name, status, code, message, url: url.to_owned() });
                 }
-                Err(transport) => (self.backoff(attempt), transport),
+                Err(Outcome::TooLarge(n)) => {
+                    self.note(service, |s| s.failed += 1);
+                    return Err(untrusted(format!(
+                        "an answer of {n} bytes or more, over the {} MiB limit ({url})",
+                        limits.max_body >> 20
+                    )));
+                }
+                Err(Outcome::Redirect(m)) => {
+                    self.note(service, |s| s.failed += 1);
+                    return Err(untrusted(m));
+                }
+                Err(Outcome::Transport(transport)) => (self.backoff(attempt), transport),
             };
             let used = self.retries_used.fetch_add(1, Ordering::Relaxed);
             if attempt >= self.retry.max_attempts || used >= self.retry.budget {
@@ -237,6 +385,17 @@ impl AzureClient {
                     return Err(ApiError::RetriesExhausted { service: name, attempts: attempt, last });
                 }
                 return Err(ApiError::Transport { service: name, message: last });
+            }
+            if tokio::time::Instant::now() + delay > until {
+                self.note(service, |s| s.failed += 1);
+                return Err(ApiError::Limit {
+                    service: name,
+                    message: format!(
+                        "a retry in {:.1} s would pass the request deadline of {} s (--request-deadline); last answer: {last} ({url})",
+                        delay.as_secs_f64(),
+                        limits.request_deadline.as_secs()
+                    ),
+                });
             }
             self.note(service, |s| s.retried += 1);
             tokio::time::sleep(delay).await;
@@ -250,7 +409,14 @@ impl AzureClient {
 
     /// A pager over a list starting at `first` (absolute URL).
     pub fn pager<'a>(&'a self, service: Service, first: &str, headers: &'a [(&'a str, &'a str)]) -> Pager<'a> {
-        Pager { client: self, service, next: Some(first.to_owned()), headers, last: Value::Null }
+        Pager {
+            client: self,
+            service,
+            next: Some(first.to_owned()),
+            headers,
+            last: Value::Null,
+            seen: std::collections::HashSet::new(),
+        }
     }
 
     /// Walks a paged list to the end, handing each page's items to `each`; returns the last page.
@@ -278,22 +444,45 @@ pub struct Pager<'a> {
     headers: &'a [(&'a str, &'a str)],
     /// The last page fetched, without its items (for `@odata.deltaLink` and the like).
     pub last: Value,
+    /// Every page URL fetched: a link back to one of them is a loop.
+    seen: std::collections::HashSet<String>,
 }
 
 impl Pager<'_> {
     /// The next page's items, or `None` after the last page.
     pub async fn next(&mut self) -> Result<Option<Vec<Value>>, ApiError> {
         let Some(url) = self.next.take() else { return Ok(None) };
+        let limits = &self.client.retry.limits;
+        let untrusted = |message: String| ApiError::Untrusted { service: self.service.name(), message };
+        if self.seen.len() as u64 >= limits.max_pages {
+            return Err(untrusted(format!(
+                "the list goes on past {} pages (--max-pages); stopped at {url}",
+                limits.max_pages
+            )));
+        }
+        self.seen.insert(url.clone());
         let mut page = self.client.get(self.service, &url, self.headers).await?;
         self.client.note(self.service, |s| s.pages += 1);
         let items = match page.get_mut("value").map(Value::take) {
             Some(Value::Array(items)) => items,
-            _ => Vec::new(),
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => return Err(untrusted(format!("the page's `value` is not a list ({url})"))),
         };
+        if items.len() > limits.max_page_items {
+            return Err(untrusted(format!(
+                "a page of {} items, more than the {} azsnap accepts ({url})",
+                items.len(),
+                limits.max_page_items
+            )));
+        }
+        crate::azure::items::check_page(&items).map_err(|why| untrusted(format!("{why} ({url})")))?;
         let next = page.get("@odata.nextLink").or_else(|| page.get("nextLink")).and_then(Value::as_str);
         if let Some(n) = next.filter(|n| !n.is_empty()) {
             if !self.client.endpoints.owns(n) {
                 return Err(ApiError::ForeignLink(n.to_owned()));
+            }
+            if self.seen.contains(n) {
+                return Err(untrusted(format!("the next page link repeats an earlier page (a loop): {n}")));
             }
             self.next = Some(n.to_owned());
         }

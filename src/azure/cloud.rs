@@ -89,31 +89,37 @@ pub enum EndpointError {
     UnknownGraphDomain(String),
 }
 
-/// The scheme, host and port of `url`, checked.
-fn origin(url: &str) -> Result<(bool, String, String), EndpointError> {
+/// `url` parsed and checked to be a bare origin: `http(s)://host[:port]` with nothing after it but a `/`.
+/// Returns whether it is https, whether its host is loopback, and its canonical `scheme://host[:port]`.
+fn origin(url: &str) -> Result<(bool, bool, String), EndpointError> {
     let bad = || EndpointError::NotUrl(url.to_owned());
-    let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
-        (true, r)
-    } else if let Some(r) = url.strip_prefix("http://") {
-        (false, r)
-    } else {
-        return Err(bad());
+    let parsed = reqwest::Url::parse(url).map_err(|_| bad())?;
+    let https = match parsed.scheme() {
+        "https" => true,
+        "http" => false,
+        _ => return Err(bad()),
     };
-    let authority = rest.trim_end_matches('/');
-    if authority.is_empty() || authority.contains(['/', '?', '#', '@', ' ']) {
+    if parsed.host().is_none()
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+        || parsed.path() != "/"
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+    {
         return Err(bad());
     }
-    let host = if authority.starts_with('[') {
-        authority.split(']').next().map(|h| format!("{h}]")).ok_or_else(bad)?
-    } else {
-        authority.split(':').next().unwrap_or_default().to_owned()
-    };
-    Ok((https, host, authority.to_owned()))
+    Ok((https, is_loopback(&parsed), parsed.origin().ascii_serialization()))
 }
 
-/// Whether `host` is a loopback address.
-pub fn is_loopback(host: &str) -> bool {
-    matches!(host.to_ascii_lowercase().as_str(), "127.0.0.1" | "localhost" | "[::1]") || host.starts_with("127.")
+/// Whether `url`'s host is a loopback address: an IPv4 address in 127.0.0.0/8, `::1`, or `localhost` — as parsed
+/// addresses, never as a prefix of a name (`127.evil.example` is a name like any other).
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 impl Endpoints {
@@ -135,9 +141,8 @@ impl Endpoints {
             arm_scope: scope(arm),
         };
         if let Some(url) = endpoint {
-            let (https, host, authority) = origin(url)?;
-            let base = format!("{}://{authority}", if https { "https" } else { "http" });
-            if !https && !is_loopback(&host) {
+            let (https, loopback, base) = origin(url)?;
+            if !https && !loopback {
                 return Err(EndpointError::PlainHttp(url.to_owned()));
             }
             if https {
@@ -190,8 +195,30 @@ mod tests {
         ));
         let p = Endpoints::new(Cloud::Public, None, Some("https://proxy.corp:8443")).unwrap();
         assert_eq!((p.authority.as_str(), p.token_redirect.as_deref()), ("https://proxy.corp:8443", None));
-        for bad in ["ftp://x", "http://", "https://a/b", "127.0.0.1:80"] {
+        for bad in ["ftp://x", "http://", "https://a/b", "127.0.0.1:80", "https://u:p@host", "https://h/?q"] {
             assert!(Endpoints::new(Cloud::Public, None, Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn plain_http_only_for_literal_loopback_addresses() {
+        for ok in
+            ["http://127.0.0.1:1", "http://127.5.6.7", "http://[::1]:8080", "http://localhost:9", "http://LOCALHOST"]
+        {
+            assert!(Endpoints::new(Cloud::Public, None, Some(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://127.evil.example",
+            "http://127.0.0.1.evil.example:80",
+            "http://localhost.evil.example",
+            "http://128.0.0.1",
+            "http://[::2]",
+            "http://0.0.0.0",
+        ] {
+            assert!(
+                matches!(Endpoints::new(Cloud::Public, None, Some(bad)), Err(EndpointError::PlainHttp(_))),
+                "{bad}"
+            );
         }
     }
 

@@ -73,6 +73,65 @@ impl HttpClient for Redirect {
     }
 }
 
+/// Checks every answer of the login endpoint before the credential library sees it: a body that is not JSON (an
+/// HTML error page), too large, or a token whose lifetime is out of range is a broken service (exit 5), not bad
+/// credentials, and never reaches the library (which panics on some of them).
+#[derive(Debug)]
+struct Guard {
+    inner: Arc<dyn HttpClient>,
+}
+
+/// The largest login answer read: tokens are a few KiB.
+const TOKEN_BODY_LIMIT: usize = 1 << 20;
+/// The longest token lifetime accepted: Entra issues hours, managed identities a day.
+const MAX_TOKEN_SECONDS: f64 = 366.0 * 86_400.0;
+/// Begins the message of every answer [`Guard`] refuses; [`classify`] knows them by it.
+const BROKEN: &str = "unusable answer from the login endpoint";
+
+fn broken(why: String) -> azure_core::Error {
+    azure_core::Error::with_message(azure_core::error::ErrorKind::DataConversion, format!("{BROKEN}: {why}"))
+}
+
+/// Why a login answer cannot be used, if it cannot.
+fn check_token_answer(status: u16, body: &[u8]) -> Result<(), String> {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        let start = String::from_utf8_lossy(&body[..body.len().min(40)])
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect::<String>();
+        return Err(format!("HTTP {status} with a body that is not JSON ({start:?}…)"));
+    };
+    if !v.is_object() {
+        return Err(format!("HTTP {status} with JSON that is not an object"));
+    }
+    if (200..300).contains(&status) {
+        for key in ["expires_in", "ext_expires_in", "expires_on"] {
+            let Some(x) = v.get(key) else { continue };
+            let secs = x.as_f64().or_else(|| x.as_str().and_then(|s| s.trim().parse::<f64>().ok()));
+            let limit = if key == "expires_on" { 4_102_444_800.0 } else { MAX_TOKEN_SECONDS };
+            if !secs.is_some_and(|n| n.is_finite() && (0.0..=limit).contains(&n)) {
+                return Err(format!("`{key}` {x} is not a token lifetime"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl HttpClient for Guard {
+    async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+        let (status, headers, body) = self.inner.execute_request(request).await?.deconstruct();
+        let mut buf = vec![0u8; TOKEN_BODY_LIMIT];
+        let n = body
+            .collect_into(&mut buf)
+            .await
+            .map_err(|e| broken(format!("larger than {} KiB, or cut off ({e})", TOKEN_BODY_LIMIT >> 10)))?;
+        buf.truncate(n);
+        check_token_answer(u16::from(status), &buf).map_err(broken)?;
+        Ok(AsyncRawResponse::from_bytes(status, headers, buf))
+    }
+}
+
 fn client_options(endpoints: &Endpoints) -> ClientOptions {
     // A login endpoint that cannot be reached should fail the run in seconds, not after the library's minute.
     let mut options = ClientOptions {
@@ -84,20 +143,16 @@ fn client_options(endpoints: &Endpoints) -> ClientOptions {
         }),
         ..ClientOptions::default()
     };
-    if let Some(target) = &endpoints.token_redirect {
-        let (scheme, rest) = target.split_once("://").unwrap_or(("http", target));
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (h.to_owned(), p.parse().ok()),
-            _ => (rest.to_owned(), None),
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-        options.transport = Some(Transport::new(Arc::new(Redirect {
-            inner: azure_core::http::new_http_client(None),
-            scheme: scheme.to_owned(),
-            host,
-            port,
-        })));
+    let mut transport: Arc<dyn HttpClient> = azure_core::http::new_http_client(None);
+    if let Some(target) = endpoints.token_redirect.as_deref().and_then(|t| reqwest::Url::parse(t).ok()) {
+        transport = Arc::new(Redirect {
+            inner: transport,
+            scheme: target.scheme().to_owned(),
+            host: target.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned(),
+            port: target.port(),
+        });
     }
+    options.transport = Some(Transport::new(Arc::new(Guard { inner: transport })));
     if endpoints.authority != "https://login.microsoftonline.com" {
         options.cloud = Some(Arc::new(cloud_config(endpoints)));
     }
@@ -198,13 +253,21 @@ enum Resolved {
 pub enum TokenFailure {
     /// The identity platform refused: bad secret, unknown app or tenant, bad scope.
     Refused { aadsts: Option<String>, message: String },
-    /// The login endpoint could not be reached.
+    /// The login endpoint could not be reached, or answered something unusable (an HTML page, a broken token).
     Unreachable(String),
 }
 
 /// Classifies a credential error: an `AADSTSnnnn` answer, or a network failure.
 pub fn classify(err: &azure_core::Error) -> TokenFailure {
     let text = err.to_string();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        let t = e.to_string();
+        if let Some(at) = t.find(BROKEN) {
+            return TokenFailure::Unreachable(first_line(&t[at..]));
+        }
+        source = e.source();
+    }
     if let Some(at) = text.find("AADSTS") {
         let code: String = text[at + 6..].chars().take_while(char::is_ascii_digit).collect();
         let description = text[at..].lines().next().unwrap_or_default().trim().to_owned();
@@ -234,4 +297,28 @@ pub fn classify(err: &azure_core::Error) -> TokenFailure {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_answers_are_checked_before_the_library_sees_them() {
+        assert!(check_token_answer(200, br#"{"access_token":"x","expires_in":3599,"token_type":"Bearer"}"#).is_ok());
+        assert!(
+            check_token_answer(200, br#"{"access_token":"x","expires_in":"85770","expires_on":"1766000000"}"#).is_ok()
+        );
+        assert!(check_token_answer(400, br#"{"error":"invalid_client","error_codes":[7000215]}"#).is_ok());
+        for (status, bad) in [
+            (200, &b"<html><body>Sign in</body></html>"[..]),
+            (500, b"<html>Internal Server Error</html>"),
+            (200, br#"{"access_token":"x","expires_in":1000000000000}"#),
+            (200, br#"{"access_token":"x","expires_in":-5}"#),
+            (200, br#"{"access_token":"x","expires_in":"soon"}"#),
+            (200, b"[1,2]"),
+        ] {
+            assert!(check_token_answer(status, bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
 }

@@ -17,6 +17,8 @@ pub enum ApiError {
     Untrusted { service: &'static str, message: String },
     #[error("{url}: unreadable answer: {message}")]
     Json { url: String, message: String },
+    #[error("{service}: gave up: {message}")]
+    Limit { service: &'static str, message: String },
     #[error("{service}: gave up after {attempts} attempts ({last})")]
     RetriesExhausted { service: &'static str, attempts: u32, last: String },
 }
@@ -64,6 +66,7 @@ impl ApiError {
             self,
             ApiError::Transport { .. }
                 | ApiError::RetriesExhausted { .. }
+                | ApiError::Limit { .. }
                 | ApiError::Auth(TokenFailure::Unreachable(_))
         )
     }

@@ -5,6 +5,7 @@ pub mod client;
 pub mod cloud;
 pub mod credential;
 pub mod error;
+pub mod items;
 
 pub use client::{AzureClient, Service};
 pub use cloud::{Cloud, Endpoints};

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use azure_core::credentials::Secret;
 
@@ -35,6 +36,18 @@ pub struct AzureArgs {
     /// One base URL for login, Graph and ARM (the emulator or a proxy; plain http only for loopback).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
+    /// Give up on a request after this many seconds, retries and waits included.
+    #[arg(long, value_name = "SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_deadline: u64,
+    /// Give up on a connection silent for this many seconds (waiting for headers or the next bytes).
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub read_timeout: u64,
+    /// The longest Retry-After honoured; a service asking for a longer wait ends the request.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub max_retry_after: u64,
+    /// The most pages one list may have before azsnap calls it a loop.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pages: u64,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -57,7 +70,14 @@ impl AzureArgs {
         let endpoints = self.endpoints()?;
         let credential =
             self.credential_config()?.build(&endpoints).map_err(|e| CliError::new(exit_code::AUTH, e.to_string()))?;
-        let client = AzureClient::new(endpoints, credential, concurrency, RetryPolicy::default())
+        let mut policy = RetryPolicy::default();
+        let limits = &mut policy.limits;
+        limits.request_deadline = Duration::from_secs(self.request_deadline);
+        limits.read_timeout = Duration::from_secs(self.read_timeout);
+        limits.attempt_timeout = limits.attempt_timeout.min(limits.request_deadline);
+        limits.max_retry_after = Duration::from_secs(self.max_retry_after);
+        limits.max_pages = self.max_pages;
+        let client = AzureClient::new(endpoints, credential, concurrency, policy)
             .map_err(|e| CliError::new(exit_code::API_FAILURE, e.to_string()))?;
         Ok(Arc::new(client))
     }

@@ -92,6 +92,11 @@ pub async fn get_all(
                     wait = wait.max(Duration::from_secs_f64(after.clamp(0.0, 120.0)));
                     retry.push(i);
                 } else {
+                    if let Some(items) = r["body"]["value"].as_array()
+                        && let Err(why) = crate::azure::items::check_page(items)
+                    {
+                        return Err(ApiError::Untrusted { service: "graph", message: format!("{why} ({})", urls[i]) });
+                    }
                     each(i, ItemAnswer { status, body: r["body"].clone() })?;
                 }
             }

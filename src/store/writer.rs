@@ -90,7 +90,10 @@ impl SnapshotWriter {
         }
         // Exclusive and locked: a planted link is refused, a second run to the same output is refused while this
         // one writes, and a stale partial of a killed run is replaced.
-        let lock = crate::store::exclusive::create_partial(path)?;
+        let lock = crate::store::exclusive::create_partial(path).map_err(|e| match e {
+            crate::store::exclusive::PartialError::Io { path, source } => StoreError::Write { path, source },
+            other => StoreError::Partial(other),
+        })?;
         let partial = crate::store::exclusive::partial_path(path);
         let mut writer = SnapshotWriter {
             conn: None,

@@ -12,6 +12,7 @@ mod collect;
 mod docs;
 mod emulator;
 mod fingerprint;
+mod hostile;
 mod info;
 mod layers;
 mod plan;

@@ -142,12 +142,26 @@ fn a_non_empty_directory_is_refused_and_force_replaces_only_an_export() {
     let env = TestEnv::new();
     std::fs::create_dir(env.path("mine")).unwrap();
     std::fs::write(env.path("mine/notes.txt"), "keep me").unwrap();
-    for args in [&["export", snap_arg(), "-o", "mine"][..], &["export", snap_arg(), "-o", "mine", "--force"]] {
-        let run = env.run(args);
-        run.expect_code(exit_code::USAGE);
-        assert!(run.stderr.starts_with("error: mine: directory is not empty\nhint: "), "{}", run.stderr);
-    }
+    let run = env.run(&["export", snap_arg(), "-o", "mine"]);
+    run.expect_code(exit_code::USAGE);
+    assert!(run.stderr.starts_with("error: mine: directory is not empty\nhint: "), "{}", run.stderr);
+    let run = env.run(&["export", snap_arg(), "-o", "mine", "--force"]);
+    run.expect_code(exit_code::USAGE);
+    assert!(run.stderr.starts_with("error: mine: it is not an azsnap export"), "{}", run.stderr);
+    // A directory that merely holds a manifest.json is the user's, not an export: nothing in it is touched.
+    std::fs::write(env.path("mine/manifest.json"), r#"{"name": "my project"}"#).unwrap();
+    let run = env.run(&["export", snap_arg(), "-o", "mine", "--force"]);
+    run.expect_code(exit_code::USAGE);
+    assert!(run.stderr.contains("its manifest.json has another kind"), "{}", run.stderr);
     assert_eq!(std::fs::read_to_string(env.path("mine/notes.txt")).unwrap(), "keep me");
+    assert_eq!(std::fs::read_to_string(env.path("mine/manifest.json")).unwrap(), r#"{"name": "my project"}"#);
+    // An earlier export that someone added a file to: not replaced, the added file kept.
+    export(&env, "added", "csv");
+    std::fs::write(env.path("added/auditor-notes.txt"), "mine").unwrap();
+    let run = env.run(&["export", snap_arg(), "-o", "added", "--force"]);
+    run.expect_code(exit_code::USAGE);
+    assert!(run.stderr.contains("auditor-notes.txt"), "{}", run.stderr);
+    assert!(env.path("added/auditor-notes.txt").exists() && env.path("added/grants.csv").exists());
     export(&env, "out", "csv");
     let run = env.run(&["export", snap_arg(), "-o", "out", "--format", "json"]);
     run.expect_code(exit_code::USAGE);
@@ -158,4 +172,5 @@ fn a_non_empty_directory_is_refused_and_force_replaces_only_an_export() {
     let names: Vec<String> =
         std::fs::read_dir(env.root()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(names.iter().all(|n| !n.ends_with(".partial")) && !names.contains(&"x".to_owned()), "{names:?}");
+    assert!(names.iter().all(|n| !n.starts_with('.')), "a staging directory was left behind: {names:?}");
 }

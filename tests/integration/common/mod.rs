@@ -2,6 +2,7 @@
 //! through the store writer.
 
 pub mod emulator;
+pub mod hostile;
 pub mod sample;
 
 use std::path::{Path, PathBuf};
