@@ -14,6 +14,7 @@ pub mod cli;
 pub mod clock;
 pub mod collect;
 pub mod exit_code;
+pub mod files;
 pub mod mock;
 pub mod model;
 pub mod plan;

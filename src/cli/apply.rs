@@ -54,9 +54,10 @@ fn wrong_tenant(plan: &Plan, other: &str) -> CliError {
 }
 
 pub fn run(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
-    let bytes = std::fs::read(&args.plan)
-        .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", args.plan.display())))?;
-    let plan = Plan::load(&args.plan).map_err(|e: PlanError| CliError::from(e))?;
+    // Read once: the plan that is checked, hashed for the journal and applied is the same bytes.
+    let bytes =
+        crate::files::read(&args.plan, crate::files::limit::PLAN).map_err(|e| CliError::bad_input(e.to_string()))?;
+    let plan = Plan::from_bytes(&args.plan, &bytes).map_err(|e: PlanError| CliError::from(e))?;
     let sha = crate::model::sha256_hex(&bytes);
     if let Some(t) = args.azure.tenant()
         && let Ok(g) = t.parse::<Guid>()

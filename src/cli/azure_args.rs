@@ -85,9 +85,8 @@ impl AzureArgs {
     pub fn credential_config(&self) -> Result<CredentialConfig, CliError> {
         let secret = match &self.client_secret_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    CliError::usage(format!("{}: cannot read the client secret file: {e}", path.display()))
-                })?;
+                let text = crate::files::read_text(path, crate::files::limit::SECRET)
+                    .map_err(|e| CliError::usage(format!("cannot read the client secret file {e}")))?;
                 let trimmed = text.trim_end_matches(['\r', '\n']).to_owned();
                 if trimmed.is_empty() {
                     return Err(CliError::usage(format!("{}: the client secret file is empty", path.display())));

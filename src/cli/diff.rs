@@ -100,8 +100,8 @@ pub fn summary_line(r: &DiffReport) -> String {
 pub fn run(args: &DiffArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let ignore = match &args.ignore {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| CliError::usage(format!("{}: cannot read ignore file: {e}", path.display())))?;
+            let text = crate::files::read_text(path, crate::files::limit::IGNORE)
+                .map_err(|e| CliError::bad_input(format!("cannot read the ignore file {e}")))?;
             Ignore::parse(&text).map_err(|e| CliError::bad_input(format!("{}: {e}", path.display())))?
         }
         None => Ignore::default(),

@@ -68,8 +68,8 @@ fn load(name: &str) -> Result<(String, Vec<query::Param>, String), CliError> {
     }
     let path = Path::new(name);
     if name.ends_with(".sql") || path.components().count() > 1 || path.exists() {
-        let sql = std::fs::read_to_string(path)
-            .map_err(|e| CliError::bad_input(format!("{}: cannot read the query: {e}", path.display())))?;
+        let sql = crate::files::read_text(path, crate::files::limit::SQL)
+            .map_err(|e| CliError::bad_input(format!("cannot read the query: {e}")))?;
         let declared = query::params(&sql);
         return Ok((sql, declared, path.display().to_string()));
     }

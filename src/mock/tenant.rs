@@ -408,7 +408,8 @@ impl TenantFile {
     /// Reads and validates a tenant file.
     pub fn load(path: &Path) -> Result<Self, TenantError> {
         let shown = path.display().to_string();
-        let text = std::fs::read(path).map_err(|source| TenantError::Read { path: shown.clone(), source })?;
+        let text = crate::files::read(path, crate::files::limit::TENANT)
+            .map_err(|e| TenantError::Read { path: shown.clone(), source: std::io::Error::other(e.why) })?;
         Self::parse(&text, &shown)
     }
 

@@ -272,10 +272,11 @@ const NEEDED: &[&str] = &["principal_id", "relation", "target_id", "role_id", "s
 /// was made from. A row through a group (`via_group_id`) revokes the membership that carries the access.
 pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Plan, PlanError> {
     let shown = review.display().to_string();
-    let bytes = std::fs::read(review).map_err(|e| PlanError::Read { path: shown.clone(), detail: e.to_string() })?;
+    let bytes = crate::files::read(review, crate::files::limit::REVIEW_SHEET)
+        .map_err(|e| PlanError::Read { path: shown.clone(), detail: e.why })?;
     let bad = |detail: String| PlanError::Input(format!("{shown}: {detail}"));
-    let text = String::from_utf8(bytes.clone()).map_err(|_| bad("not UTF-8 text".to_owned()))?;
-    let table = review_csv::parse(&text).map_err(bad)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| bad("not UTF-8 text".to_owned()))?;
+    let table = review_csv::parse(text).map_err(bad)?;
     let header = table.first().ok_or_else(|| bad("the sheet is empty".to_owned()))?;
     let at = |name: &str| header.iter().position(|h| h.trim() == name);
     let mut index = HashMap::new();

@@ -291,10 +291,17 @@ impl Plan {
 
     /// Reads and validates a plan file.
     pub fn load(path: &Path) -> Result<Plan, PlanError> {
+        let bytes = crate::files::read(path, crate::files::limit::PLAN)
+            .map_err(|e| PlanError::Read { path: path.display().to_string(), detail: e.why })?;
+        Plan::from_bytes(path, &bytes)
+    }
+
+    /// Parses and validates the plan file `path` whose bytes are `bytes`.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Plan, PlanError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| PlanError::Read { path: shown.clone(), detail: e.to_string() })?;
-        Plan::parse(&text).map_err(|e| match e {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| PlanError::Malformed { path: shown.clone(), detail: "not UTF-8 text".to_owned() })?;
+        Plan::parse(text.trim_start_matches('\u{feff}')).map_err(|e| match e {
             PlanError::Malformed { detail, .. } => PlanError::Malformed { path: shown.clone(), detail },
             PlanError::Version { found, .. } => PlanError::Version { path: shown.clone(), found },
             other => other,

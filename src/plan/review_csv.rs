@@ -1,4 +1,5 @@
-//! Reading a review sheet back: RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF), with the formula guard
+//! Reading a review sheet back: RFC 4180 CSV (quoted fields, doubled quotes; CRLF, LF or CR-only line ends, as
+//! older spreadsheet programs save them), with the formula guard
 //! `review` adds (a leading `'` before `=`, `+`, `-`, `@`, tab or CR) taken off again.
 
 /// The rows of `text`, header first.
@@ -29,7 +30,7 @@ pub fn parse(text: &str) -> Result<Vec<Vec<String>>, String> {
             '"' if field.is_empty() => quoted = true,
             ',' => row.push(unguard(std::mem::take(&mut field))),
             '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
+            '\n' | '\r' => {
                 row.push(unguard(std::mem::take(&mut field)));
                 rows.push(std::mem::take(&mut row));
                 line += 1;
@@ -67,6 +68,12 @@ mod tests {
         assert_eq!(rows[0], cells);
         assert_eq!(rows[1], vec!["x"; 6]);
         assert_eq!(rows.len(), 2);
+    }
+
+    #[test]
+    fn cr_only_line_ends_are_line_ends() {
+        let rows = parse("a,b\r1,2\r\"x\ry\",3\r").unwrap();
+        assert_eq!(rows, vec![vec!["a", "b"], vec!["1", "2"], vec!["x\ry", "3"]]);
     }
 
     #[test]

@@ -37,8 +37,14 @@ pub(crate) fn create(path: &Path) -> Result<Connection, StoreError> {
 #[expect(clippy::disallowed_methods, reason = "store::open is the one place that opens SQLite")]
 pub(crate) fn read_only(path: &Path) -> Result<(Connection, FormatVersion), StoreError> {
     check_file(path)?;
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| StoreError::corrupt(path, e))?;
+    // `immutable=1`: a snapshot is never changed once sealed, so SQLite takes no locks and creates nothing beside
+    // it (no `-shm`, no `-wal`), and a stray `-journal` or `-wal` next to it is not mistaken for part of it.
+    let uri = immutable_uri(path)?;
+    let conn = Connection::open_with_flags(
+        uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(|e| StoreError::corrupt(path, e))?;
     let app_id: i32 =
         conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(|e| StoreError::corrupt(path, e))?;
     if app_id != APPLICATION_ID {
@@ -68,6 +74,18 @@ pub(crate) fn read_only(path: &Path) -> Result<(Connection, FormatVersion), Stor
     Ok((conn, version))
 }
 
+/// The `file:` URI SQLite opens `path` by, read-only and immutable.
+pub(crate) fn immutable_uri(path: &Path) -> Result<String, StoreError> {
+    std::path::absolute(path)
+        .ok()
+        .and_then(|abs| url::Url::from_file_path(abs).ok())
+        .map(|mut u| {
+            u.set_query(Some("immutable=1"));
+            u.to_string()
+        })
+        .ok_or_else(|| StoreError::NotSnapshot { path: path.to_owned(), why: "its path cannot be opened".to_owned() })
+}
+
 /// Checks, before SQLite sees the file, that `path` is a non-empty regular file with an SQLite header whose page
 /// count fits the file's length. This turns the common mistakes into precise messages.
 fn check_file(path: &Path) -> Result<(), StoreError> {
@@ -81,6 +99,12 @@ fn check_file(path: &Path) -> Result<(), StoreError> {
     };
     if meta.is_dir() {
         return Err(StoreError::NotAFile { path: path.to_owned() });
+    }
+    if !meta.is_file() {
+        return Err(StoreError::NotSnapshot {
+            path: path.to_owned(),
+            why: "not a regular file (a FIFO, socket or device)".to_owned(),
+        });
     }
     if meta.len() == 0 {
         return Err(StoreError::Empty { path: path.to_owned() });

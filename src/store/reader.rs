@@ -278,8 +278,9 @@ impl Snapshot {
     /// read both files.
     pub fn attach(&self, other: &Path, alias: &str) -> Result<Snapshot, StoreError> {
         let checked = Snapshot::open(other)?;
+        let uri = crate::store::open::immutable_uri(other)?;
         self.conn
-            .execute("ATTACH DATABASE ?1 AS ?2", (other.to_string_lossy().as_ref(), alias))
+            .execute("ATTACH DATABASE ?1 AS ?2", (uri.as_str(), alias))
             .map_err(|e| StoreError::corrupt(other, e))?;
         Ok(checked)
     }

@@ -30,7 +30,8 @@ fn users_part_fails(rule: impl Fn(&Seen<'_>) -> Tamper + Send + Sync + 'static, 
     let h = Hostile::new(Emu::contoso(), rule);
     let run = collect(&env, &h, extra);
     run.expect_code(exit_code::INCOMPLETE);
-    let users = column(&env.path("s.db"), "SELECT status || ': ' || coalesce(detail, '') FROM parts WHERE name = 'users'");
+    let users =
+        column(&env.path("s.db"), "SELECT status || ': ' || coalesce(detail, '') FROM parts WHERE name = 'users'");
     assert!(users[0].starts_with("failed: ") && users[0].contains(says), "{users:?}");
     let complete = column(&env.path("s.db"), "SELECT value FROM meta WHERE key = 'complete'");
     assert_eq!(complete, ["false"]);

@@ -168,6 +168,12 @@ fn from_review_plans_the_revoke_decisions_and_nothing_else() {
     env.run(&["plan", "from-review", "other.csv", "--snapshot", "tour/current.db", "-o", "ok.json"])
         .expect_code(exit_code::SUCCESS);
     assert_eq!(plan(&env, "ok.json")["actions"].as_array().unwrap().len(), 1);
+    // The same sheet saved with CR-only line ends (older spreadsheet programs) plans the same.
+    let cr = std::fs::read_to_string(env.path("other.csv")).unwrap().replace("\r\n", "\r");
+    std::fs::write(env.path("cr.csv"), cr).unwrap();
+    env.run(&["plan", "from-review", "cr.csv", "--snapshot", "tour/current.db", "-o", "cr.json"])
+        .expect_code(exit_code::SUCCESS);
+    assert_eq!(plan(&env, "cr.json")["actions"], plan(&env, "ok.json")["actions"]);
     let run = env.run(&["plan", "from-review", "other.csv", "--snapshot", "tour/baseline.db", "-o", "x.json"]);
     run.expect_code(exit_code::BAD_INPUT);
     assert!(run.stderr.contains("another snapshot"), "{}", run.stderr);

@@ -83,7 +83,6 @@ impl Hostile {
         });
         Hostile { _rt: rt, base, emu }
     }
-
 }
 
 async fn handle(
