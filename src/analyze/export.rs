@@ -282,13 +282,24 @@ fn write_table(
     let fail = |detail: String| ExportError::Write { path: path.display().to_string(), detail };
     let file = std::fs::File::create(path).map_err(|e| fail(e.to_string()))?;
     let mut w = Hashing { inner: io::BufWriter::new(file), hash: Sha256::new(), bytes: 0 };
+    // CSV is opened in spreadsheets: text cells that would run as a formula get a leading `'` (as `review` does).
+    // Parquet and JSON keep every value as it is.
+    let guard: Vec<bool> = kinds.iter().map(|k| format == ExportFormat::Csv && matches!(k, Kind::Text)).collect();
     let mut batch = Batch::new(names, kinds);
     let mut rows = 0usize;
     {
         let mut first = batch.take().map_err(&fail)?;
         let mut writer = FrameWriter::new(format, &mut w, first.schema()).map_err(polars_error(path))?;
         writer.write(&mut first).map_err(polars_error(path))?;
-        fill(&mut |row| {
+        fill(&mut |mut row| {
+            for (cell, guarded) in row.iter_mut().zip(&guard) {
+                if *guarded
+                    && let Some(text) = cell.as_mut()
+                    && let std::borrow::Cow::Owned(g) = crate::model::text::formula_guarded(text)
+                {
+                    *text = g;
+                }
+            }
             batch.push(row);
             rows += 1;
             if batch.len() >= BATCH {

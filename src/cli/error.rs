@@ -5,6 +5,7 @@
 use std::io::Write;
 
 use crate::exit_code;
+use crate::model::text::printable;
 use crate::store::StoreError;
 
 /// A failed command, ready to print.
@@ -40,9 +41,10 @@ impl CliError {
         if self.silent {
             return;
         }
-        let _ = writeln!(err, "error: {}", self.message);
+        // Messages can quote names from the tenant or a file: control characters are shown, never obeyed.
+        let _ = writeln!(err, "error: {}", printable(&self.message));
         for hint in &self.hints {
-            let _ = writeln!(err, "hint: {hint}");
+            let _ = writeln!(err, "hint: {}", printable(hint));
         }
     }
 }

@@ -33,7 +33,7 @@ impl Ui {
     /// Diagnostics: warnings, progress, summaries. Silent under `--quiet`.
     pub fn note(&mut self, line: &str) {
         if !self.quiet {
-            let _ = writeln!(self.err, "{line}");
+            let _ = writeln!(self.err, "{}", crate::model::text::printable(line));
         }
     }
 

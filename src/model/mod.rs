@@ -3,6 +3,7 @@
 mod ids;
 mod rows;
 mod status;
+pub mod text;
 mod time;
 
 pub use ids::{ArmId, Guid, IdError, hex, sha256_hex};

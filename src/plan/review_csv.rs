@@ -49,10 +49,7 @@ pub fn parse(text: &str) -> Result<Vec<Vec<String>>, String> {
 }
 
 fn unguard(cell: String) -> String {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest.to_owned(),
-        _ => cell,
-    }
+    crate::model::text::formula_unguarded(cell)
 }
 
 #[cfg(test)]

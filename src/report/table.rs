@@ -4,6 +4,8 @@ use std::io::{self, Write};
 
 use comfy_table::{ContentArrangement, presets};
 
+use crate::model::text;
+
 /// Box drawing for terminals, plain ASCII for logs and files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableStyle {
@@ -43,11 +45,14 @@ impl Table {
             TableStyle::Terminal => ContentArrangement::Dynamic,
             TableStyle::Plain => ContentArrangement::Disabled,
         });
+        // Text from the tenant: control characters shown as escapes, long cells cut (comfy-table lays out every
+        // character, so a megabyte-long name would take minutes).
+        let cells = |row: &[String]| row.iter().map(|c| text::cell(c).into_owned()).collect::<Vec<_>>();
         if !self.headers.is_empty() {
-            t.set_header(&self.headers);
+            t.set_header(cells(&self.headers));
         }
         for row in &self.rows {
-            t.add_row(row);
+            t.add_row(cells(row));
         }
         writeln!(out, "{t}")
     }
@@ -63,7 +68,7 @@ impl Table {
 
     /// Renders a GitHub-flavoured Markdown table.
     pub fn write_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
-        let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+        let cell = |s: &str| text::cell(s).replace('|', "\\|");
         writeln!(out, "| {} |", self.headers.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | "))?;
         writeln!(out, "|{}", "---|".repeat(self.headers.len()))?;
         for row in &self.rows {
@@ -80,14 +85,8 @@ pub fn write_csv_row(out: &mut dyn Write, cells: &[String]) -> io::Result<()> {
 }
 
 fn csv_cell(c: &str) -> String {
-    let guarded;
-    let c = if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        guarded = format!("'{c}");
-        guarded.as_str()
-    } else {
-        c
-    };
-    if c.contains([',', '"', '\n', '\r']) { format!("\"{}\"", c.replace('"', "\"\"")) } else { c.to_owned() }
+    let c = crate::model::text::formula_guarded(c);
+    if c.contains([',', '"', '\n', '\r']) { format!("\"{}\"", c.replace('"', "\"\"")) } else { c.into_owned() }
 }
 
 #[cfg(test)]

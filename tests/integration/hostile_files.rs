@@ -96,3 +96,55 @@ fn ignore_files_that_cannot_be_read_are_bad_input() {
         assert!(run.expect_one_line_error().contains(says), "{file}: {}", run.stderr);
     }
 }
+
+/// The sample tenant with Alice's name replaced by `name`.
+fn named(env: &TestEnv, file: &str, name: &str) {
+    let mut b = sample::batch();
+    b.principals[0].display_name = Some(name.to_owned());
+    sample::write(&env.path(file), &b);
+}
+
+#[test]
+fn exported_csv_cells_cannot_run_as_formulas() {
+    let env = TestEnv::new();
+    named(&env, "a.db", "=cmd|' /C calc'!A0");
+    env.run(&["export", "a.db", "-o", "csv", "--format", "csv"]).expect_code(exit_code::SUCCESS);
+    let principals = std::fs::read_to_string(env.path("csv/principals.csv")).unwrap();
+    assert!(principals.contains("'=cmd|' /C calc'!A0"), "{principals}");
+    assert!(!principals.lines().any(|l| l.split(',').any(|c| c.trim_matches('"').starts_with('='))), "{principals}");
+    // Parquet and JSON keep the value as it is.
+    env.run(&["export", "a.db", "-o", "json", "--format", "json"]).expect_code(exit_code::SUCCESS);
+    let json = std::fs::read_to_string(env.path("json/principals.json")).unwrap();
+    assert!(json.contains(r#""=cmd|' /C calc'!A0""#), "{json}");
+}
+
+#[test]
+fn names_with_control_characters_cannot_forge_table_rows_or_escape_codes() {
+    let env = TestEnv::new();
+    named(&env, "a.db", "Mallory\u{1b}[2J\r\n| fake | row |\u{7}");
+    for format in ["table", "markdown"] {
+        let run = env.run(&["identities", "a.db", "--format", format]);
+        run.expect_code(exit_code::SUCCESS);
+        assert!(!run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{7}') && !run.stdout.contains('\r'));
+        assert!(run.stdout.contains("Mallory\\u{1b}[2J\\r\\n"), "{format}: {}", run.stdout);
+        assert!(!run.stdout.lines().any(|l| l.trim_start().starts_with("| fake")), "{format}: {}", run.stdout);
+    }
+    // JSON keeps the value, escaped by JSON.
+    let run = env.run(&["identities", "a.db", "--format", "json"]);
+    assert!(run.stdout.contains("Mallory\\u001b[2J\\r\\n| fake | row |\\u0007"), "{}", run.stdout);
+    // Error lines too.
+    let run = env.run(&["access", "a.db", "--principal", "Eve\u{1b}[31m\nerror: forged"]);
+    assert!(!run.stderr.contains('\u{1b}') && run.stderr.lines().count() <= 2, "{}", run.stderr);
+}
+
+#[test]
+fn a_huge_name_is_cut_in_tables() {
+    let env = TestEnv::new();
+    named(&env, "a.db", &"A".repeat(5_000_000));
+    let run = env.run(&["identities", "a.db", "--format", "table"]);
+    run.expect_code(exit_code::SUCCESS);
+    assert!(run.stdout.len() < 100_000, "{} bytes", run.stdout.len());
+    assert!(run.stdout.contains("more characters)"));
+    let run = env.run(&["identities", "a.db", "--format", "csv"]);
+    assert!(run.stdout.contains(&"A".repeat(5_000_000)), "CSV keeps the value whole");
+}
