@@ -57,6 +57,13 @@ pub struct ServeArgs {
     /// How long a `slow` fault delays its answer, in milliseconds.
     #[arg(long, default_value_t = 1_500, value_name = "MS")]
     pub slow_ms: u64,
+    /// Connections served at once; more are closed as they arrive.
+    #[arg(long, default_value_t = 512, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's headers, or stay idle between requests, before its connection
+    /// is closed.
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
 }
 
 /// Whether the emulator throttles.
@@ -156,6 +163,8 @@ fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
         faults: args.faults.clone(),
         slow_ms: args.slow_ms,
         delta_token_max_age_secs: args.delta_token_max_age,
+        max_connections: args.max_connections,
+        idle_timeout_secs: args.idle_timeout,
     };
     let reload: Box<dyn Fn() -> Option<TenantFile> + Send + Sync> = match &args.generate {
         Some(size) => {

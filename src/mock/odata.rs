@@ -89,8 +89,13 @@ fn values_equal(a: &Value, b: &Value) -> bool {
 /// Parses a `$filter` expression; `None` when it is not of a supported form.
 pub fn parse_filter(text: &str) -> Option<Filter> {
     let tokens = tokenize(text)?;
+    // Bounded like Graph's own parser: deep nesting or endless clauses are a 400, never a stack overflow (the
+    // parser, the matcher and the tree's drop all recurse).
+    if tokens.len() > MAX_FILTER_TOKENS {
+        return None;
+    }
     let mut pos = 0;
-    let f = parse_or(&tokens, &mut pos)?;
+    let f = parse_or(&tokens, &mut pos, 0)?;
     (pos == tokens.len()).then_some(f)
 }
 
@@ -161,28 +166,36 @@ fn keyword(tokens: &[Tok], pos: usize, kw: &str) -> bool {
     matches!(tokens.get(pos), Some(Tok::Word(w)) if w.eq_ignore_ascii_case(kw))
 }
 
-fn parse_or(t: &[Tok], pos: &mut usize) -> Option<Filter> {
-    let mut left = parse_and(t, pos)?;
+/// The most tokens a `$filter` may have.
+const MAX_FILTER_TOKENS: usize = 500;
+/// The deepest parentheses may nest in a `$filter`.
+const MAX_FILTER_DEPTH: usize = 16;
+
+fn parse_or(t: &[Tok], pos: &mut usize, depth: usize) -> Option<Filter> {
+    let mut left = parse_and(t, pos, depth)?;
     while keyword(t, *pos, "or") {
         *pos += 1;
-        left = Filter::Or(Box::new(left), Box::new(parse_and(t, pos)?));
+        left = Filter::Or(Box::new(left), Box::new(parse_and(t, pos, depth)?));
     }
     Some(left)
 }
 
-fn parse_and(t: &[Tok], pos: &mut usize) -> Option<Filter> {
-    let mut left = parse_term(t, pos)?;
+fn parse_and(t: &[Tok], pos: &mut usize, depth: usize) -> Option<Filter> {
+    let mut left = parse_term(t, pos, depth)?;
     while keyword(t, *pos, "and") {
         *pos += 1;
-        left = Filter::And(Box::new(left), Box::new(parse_term(t, pos)?));
+        left = Filter::And(Box::new(left), Box::new(parse_term(t, pos, depth)?));
     }
     Some(left)
 }
 
-fn parse_term(t: &[Tok], pos: &mut usize) -> Option<Filter> {
+fn parse_term(t: &[Tok], pos: &mut usize, depth: usize) -> Option<Filter> {
     if t.get(*pos) == Some(&Tok::Open) {
+        if depth >= MAX_FILTER_DEPTH {
+            return None;
+        }
         *pos += 1;
-        let inner = parse_or(t, pos)?;
+        let inner = parse_or(t, pos, depth + 1)?;
         if t.get(*pos) != Some(&Tok::Close) {
             return None;
         }
@@ -451,6 +464,16 @@ mod tests {
         for bad in ["", "startswith(displayName,'a')", "x gt 1", "x eq", "x eq 'a' and", "(x eq 1"] {
             assert!(parse_filter(bad).is_none(), "{bad:?} parsed");
         }
+    }
+
+    #[test]
+    fn deep_or_long_filters_are_refused_not_overflowing() {
+        let deep = format!("{}x eq 1{}", "(".repeat(3_000), ")".repeat(3_000));
+        assert!(parse_filter(&deep).is_none());
+        let long = vec!["x eq 1"; 100_000].join(" or ");
+        assert!(parse_filter(&long).is_none());
+        let ok = format!("{}x eq 1{}", "(".repeat(MAX_FILTER_DEPTH), ")".repeat(MAX_FILTER_DEPTH));
+        assert!(parse_filter(&ok).is_some());
     }
 
     #[test]

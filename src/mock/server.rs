@@ -137,13 +137,52 @@ pub async fn start(emu: Arc<Emulator>, port: u16) -> std::io::Result<Running> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (cap, idle) = (emu.options.max_connections.max(1), emu.options.idle_timeout_secs.max(1));
     let app = axum::Router::new().fallback(answer).with_state(emu);
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let task = tokio::spawn(serve(listener, app, cap, std::time::Duration::from_secs(idle), rx));
     Ok(Running { addr, stop: Some(tx), task })
+}
+
+/// The accept loop: at most `cap` connections at once (more are closed as they arrive, so a flood of idle
+/// connections cannot use up the process's file descriptors), each closed when it takes longer than `idle` to send
+/// a request's headers or sits idle that long between requests. On `stop`, in-flight requests finish.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    cap: usize,
+    idle: std::time::Duration,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = Arc::new(tokio::sync::Semaphore::new(cap));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(idle).keep_alive(true);
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut stop => break,
+            a = listener.accept() => a,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            // Out of descriptors or a connection that died in the backlog: wait a moment, go on.
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(slot);
+        });
+    }
+    // In-flight answers get a few seconds to finish; idle connections close at once.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), graceful.shutdown()).await;
+    Ok(())
 }

@@ -34,6 +34,10 @@ pub struct EmulatorOptions {
     pub slow_ms: u64,
     /// Age at which a delta token expires (410); Graph documents 7 days.
     pub delta_token_max_age_secs: u64,
+    /// Connections served at once; more are closed as they arrive.
+    pub max_connections: usize,
+    /// Seconds a connection may take to send a request's headers, or stay idle between requests.
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for EmulatorOptions {
@@ -47,6 +51,8 @@ impl Default for EmulatorOptions {
             throttle: None,
             faults: FaultRates::default(),
             slow_ms: 1_500,
+            max_connections: 512,
+            idle_timeout_secs: 30,
             delta_token_max_age_secs: 7 * 24 * 3600,
         }
     }

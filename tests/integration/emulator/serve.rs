@@ -78,3 +78,41 @@ fn serve_without_a_tenant_file_serves_the_bundled_contoso() {
     child.wait().unwrap();
     assert_eq!(status, 200, "the bundled tenant's reader got no token");
 }
+
+#[test]
+fn idle_and_excess_connections_are_closed_and_everyone_else_is_served() {
+    use std::io::Read;
+    let emu = crate::common::emulator::Emu::with(azsnap::mock::EmulatorOptions {
+        max_connections: 4,
+        idle_timeout_secs: 1,
+        ..Default::default()
+    });
+    let addr = emu.base.trim_start_matches("http://").to_owned();
+    // Connections that never send a byte: the first four wait out the idle timeout, the rest are closed at once.
+    let mut idle: Vec<std::net::TcpStream> = (0..12).map(|_| std::net::TcpStream::connect(&addr).unwrap()).collect();
+    for (i, conn) in idle.iter_mut().enumerate() {
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 16];
+        match conn.read(&mut buf) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("idle connection {i} was not closed: {other:?}"),
+        }
+    }
+    let token = emu.reader(crate::common::emulator::GRAPH_SCOPE);
+    assert_eq!(emu.get("/v1.0/organization", &token).status, 200);
+}
+
+#[test]
+fn a_deeply_nested_filter_is_a_400_and_the_emulator_lives_on() {
+    let emu = crate::common::emulator::Emu::contoso();
+    let token = emu.reader(crate::common::emulator::GRAPH_SCOPE);
+    let deep = format!("{}accountEnabled eq true{}", "(".repeat(3_000), ")".repeat(3_000));
+    let r = emu.get(&format!("/v1.0/users?$filter={}", percent(&deep)), &token);
+    assert_eq!((r.status, r.code()), (400, "Request_UnsupportedQuery"), "{:?}", r.body);
+    assert_eq!(emu.get("/v1.0/organization", &token).status, 200);
+}
+
+fn percent(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
