@@ -475,7 +475,7 @@ impl Pager<'_> {
                 limits.max_page_items
             )));
         }
-        crate::azure::items::check_page(&items).map_err(|why| untrusted(format!("{why} ({url})")))?;
+        crate::azure::items::check_page(&items, &url).map_err(|why| untrusted(format!("{why} ({url})")))?;
         let next = page.get("@odata.nextLink").or_else(|| page.get("nextLink")).and_then(Value::as_str);
         if let Some(n) = next.filter(|n| !n.is_empty()) {
             if !self.client.endpoints.owns(n) {

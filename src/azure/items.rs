@@ -84,22 +84,50 @@ fn check_fields(v: &Value, depth: usize, guids: bool) -> Result<(), String> {
     }
 }
 
-/// Why one list item is malformed, if it is.
-pub fn check_item(v: &Value) -> Result<(), String> {
+/// Lists of directory objects, whose ids are GUIDs (by the last segment of the list's path).
+const DIRECTORY_OBJECT_LISTS: &[&str] = &[
+    "users",
+    "groups",
+    "servicePrincipals",
+    "applications",
+    "organization",
+    "directoryRoles",
+    "directoryObjects",
+    "members",
+    "owners",
+    "transitiveMembers",
+    "memberOf",
+    "transitiveMemberOf",
+    "delta",
+];
+
+/// Whether the items of the list at `url` are directory objects (GUID ids): `/v1.0/users?…`,
+/// `/groups/{id}/members/microsoft.graph.user`, `/groups/delta`. ARM lists and other Graph lists (assignments,
+/// grants, schedules) have other ids.
+pub fn lists_directory_objects(url: &str) -> bool {
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    let arm = path.contains("/providers/") || path.contains("/subscriptions");
+    let last = path.rsplit('/').find(|s| !s.is_empty() && !s.starts_with("microsoft.graph."));
+    !arm && last.is_some_and(|s| DIRECTORY_OBJECT_LISTS.contains(&s))
+}
+
+/// Why one list item is malformed, if it is. `guid_id`: the item is a directory object, whose id is a GUID.
+pub fn check_item(v: &Value, guid_id: bool) -> Result<(), String> {
     if !v.is_object() {
         return Err(format!("{} is not an object", short(v)));
     }
     if let Some(id) = v.get("id")
-        && !id.as_str().is_some_and(valid_id)
+        && !id.as_str().is_some_and(|s| if guid_id { Guid::is_guid(s) } else { valid_id(s) })
     {
-        return Err(format!("id {} is not a valid id", short(id)));
+        return Err(format!("id {} is not {}", short(id), if guid_id { "a GUID" } else { "a valid id" }));
     }
     check_fields(v, 0, true)
 }
 
-/// The malformed items of a page: how many, and the first one's position and reason.
-pub fn check_page(items: &[Value]) -> Result<(), String> {
-    let mut bad = items.iter().enumerate().filter_map(|(i, v)| check_item(v).err().map(|why| (i, why)));
+/// The malformed items of a page of the list at `url`: how many, and the first one's position and reason.
+pub fn check_page(items: &[Value], url: &str) -> Result<(), String> {
+    let guid_ids = lists_directory_objects(url);
+    let mut bad = items.iter().enumerate().filter_map(|(i, v)| check_item(v, guid_ids).err().map(|why| (i, why)));
     let Some((first, why)) = bad.next() else { return Ok(()) };
     let count = 1 + bad.count();
     Err(format!(
@@ -130,7 +158,29 @@ mod tests {
                                        "roleDefinitionId": "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/r",
                                        "createdOn": "2021-03-10T02:58:54.2525064Z"}});
         let key = json!({"id": "lAPpYvVpN0KRkAEhdxReEJC2sEqbR_9Hr48lds9SGHI-1", "principalId": "10000000-0000-4000-8000-000000000001"});
-        assert_eq!(check_page(&[user, ra, key]), Ok(()));
+        assert_eq!(check_page(std::slice::from_ref(&user), "https://graph.microsoft.com/v1.0/users?$top=999"), Ok(()));
+        assert_eq!(
+            check_page(&[ra, key], "https://graph.microsoft.com/v1.0/roleManagement/directory/roleAssignments"),
+            Ok(())
+        );
+        let not_guid = json!({"id": "abc"});
+        for list in [
+            "/v1.0/users?$select=id",
+            "/v1.0/groups/delta?$select=id",
+            "/groups/x/members/microsoft.graph.user",
+            "/servicePrincipals/x/owners?$top=1",
+        ] {
+            assert!(lists_directory_objects(list), "{list}");
+            assert!(check_page(std::slice::from_ref(&not_guid), list).unwrap_err().contains("is not a GUID"), "{list}");
+        }
+        for list in [
+            "/v1.0/oauth2PermissionGrants",
+            "/servicePrincipals/x/appRoleAssignedTo",
+            "/subscriptions/s/resourceGroups?api-version=1",
+            "/providers/Microsoft.Management/managementGroups/x/descendants",
+        ] {
+            assert!(!lists_directory_objects(list), "{list}");
+        }
         for (bad, says) in [
             (json!(5), "not an object"),
             (json!({"id": "../../etc/passwd"}), "not a valid id"),
@@ -141,10 +191,10 @@ mod tests {
             (json!({"id": "k", "principalId": "me"}), "principalId"),
             (json!({"id": "/a/b", "properties": {"principalId": "../x"}}), "principalId"),
         ] {
-            let err = check_item(&bad).unwrap_err();
+            let err = check_item(&bad, false).unwrap_err();
             assert!(err.contains(says), "{bad}: {err}");
         }
-        let err = check_page(&[json!(1), json!({"id": "ok"}), json!([])]).unwrap_err();
+        let err = check_page(&[json!(1), json!({"id": "ok"}), json!([])], "/v1.0/oauth2PermissionGrants").unwrap_err();
         assert!(err.starts_with("2 malformed items rejected (item 1"), "{err}");
     }
 }

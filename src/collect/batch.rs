@@ -93,7 +93,7 @@ pub async fn get_all(
                     retry.push(i);
                 } else {
                     if let Some(items) = r["body"]["value"].as_array()
-                        && let Err(why) = crate::azure::items::check_page(items)
+                        && let Err(why) = crate::azure::items::check_page(items, &urls[i])
                     {
                         return Err(ApiError::Untrusted { service: "graph", message: format!("{why} ({})", urls[i]) });
                     }

@@ -55,3 +55,22 @@ fn a_missing_plan_is_one_line_and_exit_3() {
         assert!(run.stdout.is_empty(), "{args:?} printed a result: {}", run.stdout);
     }
 }
+
+#[test]
+fn plain_http_is_refused_for_names_that_merely_start_like_loopback() {
+    let env = TestEnv::new();
+    for endpoint in ["http://127.evil.example", "http://localhost.evil.example:8080", "http://127.0.0.1.nip.io"] {
+        let run = env.run_with_env(
+            &["collect", "--endpoint", endpoint, "-o", "s.db"],
+            &[
+                ("AZURE_TENANT_ID", "7c1f3d2a-5b4e-4c6d-9e8f-0a1b2c3d4e5f"),
+                ("AZURE_CLIENT_ID", "a"),
+                ("AZURE_CLIENT_SECRET", "s3cret"),
+            ],
+        );
+        run.expect_code(exit_code::USAGE);
+        let line = run.expect_one_line_error();
+        assert!(line.contains("uses plain http"), "{endpoint}: {line}");
+        assert!(!run.stderr.contains("s3cret"));
+    }
+}

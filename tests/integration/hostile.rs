@@ -128,13 +128,14 @@ fn malformed_items_fail_their_part_with_a_count() {
                     items.push(json!({"id": "../../etc/passwd", "displayName": "x"}));
                     items.push(json!({"id": "10000000-0000-4000-8000-0000000000f1", "accountEnabled": "yes"}));
                     items.push(json!({"id": "10000000-0000-4000-8000-0000000000f2", "createdDateTime": "yesterday"}));
+                    items.push(json!({"id": "not-a-guid", "displayName": "y"}));
                 }))
             } else {
                 Tamper::Pass
             }
         },
         &[],
-        "4 malformed items rejected",
+        "5 malformed items rejected",
     );
 }
 
