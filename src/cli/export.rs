@@ -109,9 +109,14 @@ pub fn run(args: &ExportArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     // A new, unique staging directory beside the target; dropped (and removed) on every error path.
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".partial")
+    let prefix = format!(".{name}.");
+    let mut staging = tempfile::Builder::new();
+    staging.prefix(&prefix).suffix(".partial");
+    // Like a directory made with `mkdir` (the user's umask applies), not a private temporary one: the bundle is
+    // evidence meant to be shared.
+    #[cfg(unix)]
+    staging.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777));
+    let staging = staging
         .tempdir_in(parent)
         .map_err(|e| write_error(dir, e))?;
     let manifest = write_bundle(&snap, staging.path(), args.format, ui)?;
