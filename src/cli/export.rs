@@ -116,9 +116,7 @@ pub fn run(args: &ExportArgs, ui: &mut Ui) -> Result<u8, CliError> {
     // evidence meant to be shared.
     #[cfg(unix)]
     staging.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777));
-    let staging = staging
-        .tempdir_in(parent)
-        .map_err(|e| write_error(dir, e))?;
+    let staging = staging.tempdir_in(parent).map_err(|e| write_error(dir, e))?;
     let manifest = write_bundle(&snap, staging.path(), args.format, ui)?;
     if let Target::Replace(files) = target {
         for f in &files {

@@ -14,6 +14,13 @@ fn users_list(s: &Seen<'_>) -> bool {
     s.method == "GET" && s.path.starts_with("/v1.0/users?") && !s.path.contains("signInActivity")
 }
 
+/// A rule that tampers with the users list only.
+fn on_users(
+    tamper: impl Fn(&Seen<'_>) -> Tamper + Send + Sync + 'static,
+) -> impl Fn(&Seen<'_>) -> Tamper + Send + Sync {
+    move |s| if users_list(s) { tamper(s) } else { Tamper::Pass }
+}
+
 fn collect(env: &TestEnv, h: &Hostile, extra: &[&str]) -> Run {
     let mut args = vec!["collect", "--endpoint", h.base.as_str(), "-o", "s.db"];
     args.extend_from_slice(extra);
@@ -42,14 +49,10 @@ fn users_part_fails(rule: impl Fn(&Seen<'_>) -> Tamper + Send + Sync + 'static, 
 #[test]
 fn a_next_link_back_to_an_earlier_page_is_a_loop() {
     users_part_fails(
-        |s| {
-            if users_list(s) {
-                let again = format!("{}{}", s.base, s.path);
-                Tamper::Edit(Box::new(move |v: &mut Value| v["@odata.nextLink"] = json!(again)))
-            } else {
-                Tamper::Pass
-            }
-        },
+        on_users(|s| {
+            let again = format!("{}{}", s.base, s.path);
+            Tamper::Edit(Box::new(move |v: &mut Value| v["@odata.nextLink"] = json!(again)))
+        }),
         &[],
         "repeats an earlier page",
     );
@@ -58,14 +61,10 @@ fn a_next_link_back_to_an_earlier_page_is_a_loop() {
 #[test]
 fn endless_new_links_stop_at_the_page_cap() {
     users_part_fails(
-        |s| {
-            if users_list(s) {
-                let next = format!("{}/v1.0/users?$top=999&$skiptoken=n{}", s.base, s.n);
-                Tamper::Answer(answer(200, &json!({"value": [], "@odata.nextLink": next})))
-            } else {
-                Tamper::Pass
-            }
-        },
+        on_users(|s| {
+            let next = format!("{}/v1.0/users?$top=999&$skiptoken=n{}", s.base, s.n);
+            Tamper::Answer(answer(200, &json!({"value": [], "@odata.nextLink": next})))
+        }),
         &["--max-pages", "20"],
         "past 20 pages",
     );
@@ -75,26 +74,16 @@ fn endless_new_links_stop_at_the_page_cap() {
 fn huge_pages_are_refused_not_buffered() {
     // A million (empty) items: under the body limit, over the item limit.
     users_part_fails(
-        |s| {
-            if users_list(s) {
-                let items = vec![json!({}); 1_000_000];
-                Tamper::Answer(answer(200, &json!({ "value": items })))
-            } else {
-                Tamper::Pass
-            }
-        },
+        on_users(|_| {
+            let items = vec![json!({}); 1_000_000];
+            Tamper::Answer(answer(200, &json!({ "value": items })))
+        }),
         &[],
         "a page of 1000000 items",
     );
     // 40 MB: over the body limit.
     users_part_fails(
-        |s| {
-            if users_list(s) {
-                Tamper::Answer(answer(200, &json!({ "value": [], "padding": "x".repeat(40 << 20) })))
-            } else {
-                Tamper::Pass
-            }
-        },
+        on_users(|_| Tamper::Answer(answer(200, &json!({ "value": [], "padding": "x".repeat(40 << 20) })))),
         &[],
         "over the 32 MiB limit",
     );
@@ -103,15 +92,11 @@ fn huge_pages_are_refused_not_buffered() {
 #[test]
 fn a_redirect_to_another_host_is_refused() {
     users_part_fails(
-        |s| {
-            if users_list(s) {
-                let mut r = answer(302, &Value::Null);
-                r.headers_mut().insert("location", "http://127.0.0.2:9/v1.0/users".parse().unwrap());
-                Tamper::Answer(r)
-            } else {
-                Tamper::Pass
-            }
-        },
+        on_users(|_| {
+            let mut r = answer(302, &Value::Null);
+            r.headers_mut().insert("location", "http://127.0.0.2:9/v1.0/users".parse().unwrap());
+            Tamper::Answer(r)
+        }),
         &[],
         "redirect to another host refused",
     );
@@ -120,20 +105,16 @@ fn a_redirect_to_another_host_is_refused() {
 #[test]
 fn malformed_items_fail_their_part_with_a_count() {
     users_part_fails(
-        |s| {
-            if users_list(s) {
-                Tamper::Edit(Box::new(|v: &mut Value| {
-                    let items = v["value"].as_array_mut().unwrap();
-                    items.push(json!(5));
-                    items.push(json!({"id": "../../etc/passwd", "displayName": "x"}));
-                    items.push(json!({"id": "10000000-0000-4000-8000-0000000000f1", "accountEnabled": "yes"}));
-                    items.push(json!({"id": "10000000-0000-4000-8000-0000000000f2", "createdDateTime": "yesterday"}));
-                    items.push(json!({"id": "not-a-guid", "displayName": "y"}));
-                }))
-            } else {
-                Tamper::Pass
-            }
-        },
+        on_users(|_| {
+            Tamper::Edit(Box::new(|v: &mut Value| {
+                let items = v["value"].as_array_mut().unwrap();
+                items.push(json!(5));
+                items.push(json!({"id": "../../etc/passwd", "displayName": "x"}));
+                items.push(json!({"id": "10000000-0000-4000-8000-0000000000f1", "accountEnabled": "yes"}));
+                items.push(json!({"id": "10000000-0000-4000-8000-0000000000f2", "createdDateTime": "yesterday"}));
+                items.push(json!({"id": "not-a-guid", "displayName": "y"}));
+            }))
+        }),
         &[],
         "5 malformed items rejected",
     );
@@ -155,15 +136,11 @@ fn run_ends(rule: impl Fn(&Seen<'_>) -> Tamper + Send + Sync + 'static, extra: &
 #[test]
 fn an_endless_retry_after_ends_the_request_and_says_so() {
     run_ends(
-        |s| {
-            if users_list(s) {
-                let mut r = answer(429, &json!({"error": {"code": "TooManyRequests", "message": "slow down"}}));
-                r.headers_mut().insert("retry-after", "999999".parse().unwrap());
-                Tamper::Answer(r)
-            } else {
-                Tamper::Pass
-            }
-        },
+        on_users(|_| {
+            let mut r = answer(429, &json!({"error": {"code": "TooManyRequests", "message": "slow down"}}));
+            r.headers_mut().insert("retry-after", "999999".parse().unwrap());
+            Tamper::Answer(r)
+        }),
         &[],
         "asked to wait 999999 s (Retry-After), more than the 300 s azsnap waits (--max-retry-after)",
     );
