@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::azure::AzureClient;
 use crate::azure::client::Service;
 use crate::azure::error::ApiError;
+use crate::azure::items::is_graph_key;
 use crate::model::Guid;
 use crate::plan::{Action, Operation, Plan};
 use crate::store::{Journal, StoreError};
@@ -100,12 +101,6 @@ fn untrusted(service: Service, message: String) -> ApiError {
     ApiError::Untrusted { service: service.name(), message }
 }
 
-/// Whether `id` (an app role or directory role assignment id from a live answer) may go into a URL path: Graph's
-/// keys are base64url text, so letters, digits, `-` and `_` only.
-fn url_safe_key(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 /// The name (GUID) of an Azure role assignment whose live `id` is exactly `{scope}/providers/
 /// Microsoft.Authorization/roleAssignments/{guid}` at the action's own scope; anything else is not acted on.
 fn assignment_guid(id: &str, scope: &str) -> Option<String> {
@@ -191,7 +186,7 @@ async fn live(client: &AzureClient, a: &Action) -> Result<Option<String>, ApiErr
         }
     };
     match found {
-        Some(key) if !url_safe_key(&key) => {
+        Some(key) if !is_graph_key(&key) => {
             Err(untrusted(service_of(a), format!("assignment id {key:?} is not a key azsnap puts into a URL")))
         }
         other => Ok(other),
@@ -567,9 +562,9 @@ mod tests {
 
     #[test]
     fn ids_from_live_answers_are_checked_before_they_reach_a_url() {
-        assert!(url_safe_key("lAPpYvVpN0KRkAEhdxReEJC2sEqbR_9Hr48lds9SGHI-1"));
+        assert!(is_graph_key("lAPpYvVpN0KRkAEhdxReEJC2sEqbR_9Hr48lds9SGHI-1"));
         for bad in ["", "../../users/x", "a/b", "a?b", "a%2Fb", "a b", "a.b"] {
-            assert!(!url_safe_key(bad), "{bad}");
+            assert!(!is_graph_key(bad), "{bad}");
         }
         let scope = "/subscriptions/50000000-0000-4000-8000-000000000001";
         let name = "c0000000-0000-4000-8000-000000000001";

@@ -44,6 +44,12 @@ pub fn valid_id(id: &str) -> bool {
                     && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._() ".contains(&b))
             });
     }
+    is_graph_key(id)
+}
+
+/// Whether `id` is a Graph key (an app role or directory role assignment id): base64url text, so letters, digits,
+/// `-` and `_` only — safe as one URL path segment.
+pub fn is_graph_key(id: &str) -> bool {
     !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
