@@ -140,6 +140,81 @@ async fn read_body(mut resp: reqwest::Response, max: u64) -> Result<Vec<u8>, Out
     }
 }
 
+/// What one request sends.
+#[derive(Clone, Copy)]
+struct Request<'a> {
+    url: &'a str,
+    headers: &'a [(&'a str, &'a str)],
+    body: Option<&'a Value>,
+}
+
+/// Why a list page could not be parsed.
+enum PageError {
+    /// Its `value` holds more items than allowed (found while parsing, before they are all built).
+    TooMany,
+    Json(String),
+}
+
+/// Parses a list page, refusing one whose `value` list holds more than `max` items as soon as it gets there: a flood
+/// of tiny items costs no more memory than `max` of them.
+fn parse_page(bytes: &[u8], max: usize) -> Result<Value, PageError> {
+    use serde::de::{DeserializeSeed, Error, MapAccess, SeqAccess, Visitor};
+    const TOO_MANY: &str = "azsnap: too many items";
+
+    struct Page(usize);
+    impl<'de> Visitor<'de> for Page {
+        type Value = Value;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut out = serde_json::Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let v = if key == "value" { map.next_value_seed(Items(self.0))? } else { map.next_value()? };
+                out.insert(key, v);
+            }
+            Ok(Value::Object(out))
+        }
+    }
+    struct Items(usize);
+    impl<'de> DeserializeSeed<'de> for Items {
+        type Value = Value;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Items {
+        type Value = Value;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of items")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut items = Vec::new();
+            while let Some(item) = seq.next_element::<Value>()? {
+                if items.len() == self.0 {
+                    return Err(A::Error::custom(TOO_MANY));
+                }
+                items.push(item);
+            }
+            Ok(Value::Array(items))
+        }
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+            serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_owned()))
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let page = serde::Deserializer::deserialize_any(&mut de, Page(max)).and_then(|v| de.end().map(|()| v));
+    page.map_err(
+        |e| if e.to_string().starts_with(TOO_MANY) { PageError::TooMany } else { PageError::Json(e.to_string()) },
+    )
+}
+
 /// Why one attempt produced no usable answer.
 enum Outcome {
     Transport(String),
@@ -258,9 +333,21 @@ impl AzureClient {
         headers: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Reply, ApiError> {
+        self.send_parsed(service, method, Request { url, headers, body }, None).await
+    }
+
+    /// [`AzureClient::send`], parsing a list page with at most `max_items` items when given.
+    async fn send_parsed(
+        &self,
+        service: Service,
+        method: reqwest::Method,
+        req: Request<'_>,
+        max_items: Option<usize>,
+    ) -> Result<Reply, ApiError> {
         let deadline = self.retry.limits.request_deadline;
         let until = tokio::time::Instant::now() + deadline;
-        match tokio::time::timeout(deadline, self.attempts(service, method, url, headers, body, until)).await {
+        let url = req.url;
+        match tokio::time::timeout(deadline, self.attempts(service, method, req, max_items, until)).await {
             Ok(result) => result,
             Err(_) => {
                 self.note(service, |s| s.failed += 1);
@@ -279,9 +366,8 @@ impl AzureClient {
         &self,
         service: Service,
         method: reqwest::Method,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: Option<&Value>,
+        Request { url, headers, body }: Request<'_>,
+        max_items: Option<usize>,
         until: tokio::time::Instant,
     ) -> Result<Reply, ApiError> {
         let name = service.name();
@@ -321,11 +407,16 @@ impl AzureClient {
             };
             let (delay, last) = match outcome {
                 Ok((status, _, bytes)) if (200..300).contains(&status) => {
-                    let body = if bytes.is_empty() {
-                        Value::Null
-                    } else {
-                        serde_json::from_slice(&bytes)
-                            .map_err(|e| ApiError::Json { url: url.to_owned(), message: e.to_string() })?
+                    let body = match (bytes.is_empty(), max_items) {
+                        (true, _) => Value::Null,
+                        (false, None) => serde_json::from_slice(&bytes)
+                            .map_err(|e| ApiError::Json { url: url.to_owned(), message: e.to_string() })?,
+                        (false, Some(max)) => parse_page(&bytes, max).map_err(|e| match e {
+                            PageError::TooMany => untrusted(format!(
+                                "a page of more than {max} items, more than azsnap accepts; refused while parsing ({url})"
+                            )),
+                            PageError::Json(message) => ApiError::Json { url: url.to_owned(), message },
+                        })?,
                     };
                     return Ok(Reply { status, body });
                 }
@@ -461,20 +552,18 @@ impl Pager<'_> {
             )));
         }
         self.seen.insert(url.clone());
-        let mut page = self.client.get(self.service, &url, self.headers).await?;
+        let request = Request { url: &url, headers: self.headers, body: None };
+        let mut page = self
+            .client
+            .send_parsed(self.service, reqwest::Method::GET, request, Some(limits.max_page_items))
+            .await?
+            .body;
         self.client.note(self.service, |s| s.pages += 1);
         let items = match page.get_mut("value").map(Value::take) {
             Some(Value::Array(items)) => items,
             None | Some(Value::Null) => Vec::new(),
             Some(_) => return Err(untrusted(format!("the page's `value` is not a list ({url})"))),
         };
-        if items.len() > limits.max_page_items {
-            return Err(untrusted(format!(
-                "a page of {} items, more than the {} azsnap accepts ({url})",
-                items.len(),
-                limits.max_page_items
-            )));
-        }
         crate::azure::items::check_page(&items, &url).map_err(|why| untrusted(format!("{why} ({url})")))?;
         let next = page.get("@odata.nextLink").or_else(|| page.get("nextLink")).and_then(Value::as_str);
         if let Some(n) = next.filter(|n| !n.is_empty()) {
@@ -488,5 +577,23 @@ impl Pager<'_> {
         }
         self.last = page;
         Ok(Some(items))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_parsed_whole_or_refused_at_the_item_limit() {
+        let page = br#"{"value": [{"id": "a"}, {"id": "b"}], "@odata.nextLink": "https://graph.microsoft.com/v1.0/x"}"#;
+        let v = parse_page(page, 2).ok().expect("parses");
+        assert_eq!(v["value"].as_array().map(Vec::len), Some(2));
+        assert_eq!(v["@odata.nextLink"], "https://graph.microsoft.com/v1.0/x");
+        assert!(matches!(parse_page(page, 1), Err(PageError::TooMany)));
+        assert!(matches!(parse_page(br#"{"value": null}"#, 1), Ok(v) if v["value"].is_null()));
+        for bad in [&b"<html>"[..], b"[1]", br#"{"value": [1"#, br#"{"value": []} x"#] {
+            assert!(matches!(parse_page(bad, 10), Err(PageError::Json(_))), "{}", String::from_utf8_lossy(bad));
+        }
     }
 }

@@ -79,7 +79,7 @@ fn huge_pages_are_refused_not_buffered() {
             Tamper::Answer(answer(200, &json!({ "value": items })))
         }),
         &[],
-        "a page of 1000000 items",
+        "a page of more than 100000 items",
     );
     // 40 MB: over the body limit.
     users_part_fails(
