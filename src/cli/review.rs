@@ -9,7 +9,7 @@ use crate::cli::access::resolved;
 use crate::cli::output::{OutputFile, write_error};
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
-use crate::report::write_csv_row;
+use crate::report::CsvOut;
 use crate::store::Snapshot;
 
 #[derive(Debug, clap::Args)]
@@ -42,8 +42,8 @@ pub fn run(args: &ReviewArgs, ui: &mut Ui) -> Result<u8, CliError> {
     };
     let mut file = OutputFile::create(&args.output, args.force)?;
     let write_err = |e: std::io::Error| write_error(&args.output, e);
-    let header: Vec<String> = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-    write_csv_row(&mut file, &header).map_err(write_err)?;
+    let mut csv = CsvOut::new(&mut file);
+    csv.row(COLUMNS).map_err(write_err)?;
     let (mut rows, mut privileged, mut non_human) = (0u64, 0u64, 0u64);
     review(&snap, target.as_deref(), args.effective, &Privileged::builtin(), |row| {
         if args.privileged && !row.privileged {
@@ -52,8 +52,9 @@ pub fn run(args: &ReviewArgs, ui: &mut Ui) -> Result<u8, CliError> {
         rows += 1;
         privileged += u64::from(row.privileged);
         non_human += u64::from(!row.human && row.class != "group");
-        write_csv_row(&mut file, &row.cells()).map_err(write_err)
+        csv.row(&row.cells()).map_err(write_err)
     })?;
+    csv.finish().map_err(write_err)?;
     file.commit()?;
     ui.note(&format!(
         "review sheet {}: {rows} rows ({privileged} privileged, {non_human} held by non-human identities); fill in \

@@ -1,55 +1,26 @@
-//! Reading a review sheet back: RFC 4180 CSV (quoted fields, doubled quotes; CRLF, LF or CR-only line ends, as
-//! older spreadsheet programs save them), with the formula guard
-//! `review` adds (a leading `'` before `=`, `+`, `-`, `@`, tab or CR) taken off again.
+//! Reading a review sheet back: RFC 4180 CSV through the `csv` crate (quoted fields, doubled quotes; CRLF, LF or
+//! CR-only line ends, as older spreadsheet programs save them), with the formula guard `review` adds (a leading `'`
+//! before `=`, `+`, `-`, `@`, tab or CR) taken off again.
 
 /// The rows of `text`, header first.
 pub fn parse(text: &str) -> Result<Vec<Vec<String>>, String> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.trim_start_matches('\u{feff}').chars().peekable();
-    let mut line = 1;
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                '\n' => {
-                    line += 1;
-                    field.push(c);
-                }
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if field.is_empty() => quoted = true,
-            ',' => row.push(unguard(std::mem::take(&mut field))),
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' | '\r' => {
-                row.push(unguard(std::mem::take(&mut field)));
-                rows.push(std::mem::take(&mut row));
-                line += 1;
-            }
-            _ => field.push(c),
-        }
-    }
-    if quoted {
+    let text = text.trim_start_matches('\u{feff}');
+    // The reader takes an unclosed quote as running to the end of the file; a sheet is refused instead (an odd
+    // number of quote characters cannot be well-formed CSV).
+    if text.bytes().filter(|b| *b == b'"').count() % 2 == 1 {
+        let line = text.lines().count();
         return Err(format!("line {line}: a quoted field is not closed"));
     }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(unguard(field));
-        rows.push(row);
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| match e.position() {
+            Some(p) => format!("line {}: {e}", p.line()),
+            None => e.to_string(),
+        })?;
+        rows.push(record.iter().map(|c| crate::model::text::formula_unguarded(c.to_owned())).collect());
     }
     Ok(rows)
-}
-
-fn unguard(cell: String) -> String {
-    crate::model::text::formula_unguarded(cell)
 }
 
 #[cfg(test)]
@@ -58,7 +29,7 @@ mod tests {
 
     #[test]
     fn reads_what_the_review_writer_writes() {
-        // As report::write_csv_row writes it (the integration tests check the round trip through `review`).
+        // As report::CsvOut writes it (the integration tests check the round trip through `review`).
         let text = "\"a,b\",\"say \"\"hi\"\"\",'=cmd(),\"line\nbreak\",,'-1\r\nx,x,x,x,x,x\r\n";
         let cells = ["a,b", "say \"hi\"", "=cmd()", "line\nbreak", "", "-1"].map(str::to_owned);
         let rows = parse(text).unwrap();

@@ -4,7 +4,7 @@
 
 mod table;
 
-pub use table::{Table, TableStyle, write_csv_row};
+pub use table::{CsvOut, Table, TableStyle};
 
 /// How a command prints its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -59,11 +59,12 @@ impl Table {
 
     /// Renders RFC 4180 CSV. Cells that a spreadsheet would run as a formula are prefixed with `'`.
     pub fn write_csv(&self, out: &mut dyn Write) -> io::Result<()> {
-        write_csv_row(out, &self.headers)?;
+        let mut csv = CsvOut::new(out);
+        csv.row(&self.headers)?;
         for row in &self.rows {
-            write_csv_row(out, row)?;
+            csv.row(row)?;
         }
-        Ok(())
+        csv.finish()
     }
 
     /// Renders a GitHub-flavoured Markdown table.
@@ -78,15 +79,32 @@ impl Table {
     }
 }
 
-/// Writes one RFC 4180 CSV row, formula-guarded like [`Table::write_csv`], for output streamed row by row.
-pub fn write_csv_row(out: &mut dyn Write, cells: &[String]) -> io::Result<()> {
-    let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-    write!(out, "{}\r\n", line.join(","))
+/// RFC 4180 CSV written through the `csv` crate, formula-guarded: cells a spreadsheet would run as a formula are
+/// prefixed with `'`. Rows can be streamed one at a time; call [`CsvOut::finish`] at the end.
+pub struct CsvOut<W: Write> {
+    inner: csv::Writer<W>,
 }
 
-fn csv_cell(c: &str) -> String {
-    let c = crate::model::text::formula_guarded(c);
-    if c.contains([',', '"', '\n', '\r']) { format!("\"{}\"", c.replace('"', "\"\"")) } else { c.into_owned() }
+impl<W: Write> CsvOut<W> {
+    pub fn new(out: W) -> Self {
+        CsvOut { inner: csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).flexible(true).from_writer(out) }
+    }
+
+    pub fn row<S: AsRef<str>>(&mut self, cells: &[S]) -> io::Result<()> {
+        self.inner.write_record(cells.iter().map(|c| text::formula_guarded(c.as_ref()).into_owned())).map_err(csv_io)
+    }
+
+    /// Flushes what is buffered.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
 }
 
 #[cfg(test)]
