@@ -148,3 +148,24 @@ fn a_huge_name_is_cut_in_tables() {
     let run = env.run(&["identities", "a.db", "--format", "csv"]);
     assert!(run.stdout.contains(&"A".repeat(5_000_000)), "CSV keeps the value whole");
 }
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_ignore_file_is_bad_input() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    sample::write_sample(&env.path("a.db"));
+    std::fs::write(env.path("secret.txt"), "# rules\n").unwrap();
+    std::fs::set_permissions(env.path("secret.txt"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(env.path("secret.txt")).is_ok() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "notice: the tests may read any file (root); an unreadable ignore file cannot be made here"
+        );
+        return;
+    }
+    let run = env.run(&["diff", "a.db", "a.db", "--ignore", "secret.txt"]);
+    run.expect_code(exit_code::BAD_INPUT);
+    assert!(run.expect_one_line_error().contains("cannot read"), "{}", run.stderr);
+}
