@@ -122,10 +122,12 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 /// Reads an answer's body, refusing one larger than `max` bytes (by its `Content-Length`, or as it arrives).
 async fn read_body(mut resp: reqwest::Response, max: u64) -> Result<Vec<u8>, Outcome> {
-    if resp.content_length().is_some_and(|n| n > max) {
-        return Err(Outcome::TooLarge(resp.content_length().unwrap_or(max)));
+    let length = resp.content_length();
+    if length.is_some_and(|n| n > max) {
+        return Err(Outcome::TooLarge(length.unwrap_or(max)));
     }
-    let mut body = Vec::new();
+    // Sized once when the length is known (no doubling copies of a large page).
+    let mut body = Vec::with_capacity(usize::try_from(length.unwrap_or(0)).unwrap_or(0));
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
