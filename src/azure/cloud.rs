@@ -72,6 +72,8 @@ pub struct Endpoints {
     pub arm: String,
     pub graph_scope: String,
     pub arm_scope: String,
+    /// Whether `--endpoint` moved every host to one base URL.
+    pub custom: bool,
 }
 
 /// Why an endpoint setting is refused.
@@ -139,6 +141,7 @@ impl Endpoints {
             arm: arm.to_owned(),
             graph_scope: scope(graph),
             arm_scope: scope(arm),
+            custom: false,
         };
         if let Some(url) = endpoint {
             let (https, loopback, base) = origin(url)?;
@@ -152,8 +155,19 @@ impl Endpoints {
             }
             e.graph = base.clone();
             e.arm = base;
+            e.custom = true;
         }
         Ok(e)
+    }
+
+    /// What a snapshot records as its cloud: the cloud's name, or `custom` with `--endpoint`.
+    pub fn cloud_name(&self) -> String {
+        if self.custom { "custom".to_owned() } else { self.cloud.to_string() }
+    }
+
+    /// The login base token requests really go to (the loopback `--endpoint` when they are redirected there).
+    pub fn login_base(&self) -> &str {
+        self.token_redirect.as_deref().unwrap_or(&self.authority)
     }
 
     /// Whether `url` is on one of the configured hosts (nextLinks are followed only there).

@@ -87,6 +87,9 @@ const TOKEN_BODY_LIMIT: usize = 1 << 20;
 const MAX_TOKEN_SECONDS: f64 = 366.0 * 86_400.0;
 /// Begins the message of every answer [`Guard`] refuses; [`classify`] knows them by it.
 const BROKEN: &str = "unusable answer from the login endpoint";
+/// Begins the message of a refusal [`Guard`] read from the identity platform's error answer (its
+/// `error_description`, whole), so [`classify`] needs no guess at the library's wording.
+const REFUSED: &str = "the identity platform refused: ";
 
 fn broken(why: String) -> azure_core::Error {
     azure_core::Error::with_message(azure_core::error::ErrorKind::DataConversion, format!("{BROKEN}: {why}"))
@@ -128,6 +131,17 @@ impl HttpClient for Guard {
             .map_err(|e| broken(format!("larger than {} KiB, or cut off ({e})", TOKEN_BODY_LIMIT >> 10)))?;
         buf.truncate(n);
         check_token_answer(u16::from(status), &buf).map_err(broken)?;
+        // The identity platform's refusal, read here: the library's own reading of it fails on descriptions with
+        // escapes ("expected a borrowed string") and would show them as literal `\r\n`.
+        if !(200..300).contains(&u16::from(status))
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&buf)
+            && let Some(description) = v["error_description"].as_str()
+        {
+            return Err(azure_core::Error::with_message(
+                azure_core::error::ErrorKind::Credential,
+                format!("{REFUSED}{description}"),
+            ));
+        }
         Ok(AsyncRawResponse::from_bytes(status, headers, buf))
     }
 }
@@ -251,8 +265,9 @@ enum Resolved {
 /// What a failed token request means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenFailure {
-    /// The identity platform refused: bad secret, unknown app or tenant, bad scope.
-    Refused { aadsts: Option<String>, message: String },
+    /// The identity platform refused: bad secret, unknown app or tenant, bad scope. `message` is the first sentence
+    /// of its description (`AADSTS7000215: Invalid client secret provided.`).
+    Refused { aadsts: Option<String>, message: String, trace_id: Option<String> },
     /// The login endpoint could not be reached, or answered something unusable (an HTML page, a broken token).
     Unreachable(String),
 }
@@ -266,12 +281,15 @@ pub fn classify(err: &azure_core::Error) -> TokenFailure {
         if let Some(at) = t.find(BROKEN) {
             return TokenFailure::Unreachable(first_line(&t[at..]));
         }
+        if let Some(at) = t.find(REFUSED) {
+            return refusal(&t[at + REFUSED.len()..]);
+        }
         source = e.source();
     }
     if let Some(at) = text.find("AADSTS") {
         let code: String = text[at + 6..].chars().take_while(char::is_ascii_digit).collect();
         let description = text[at..].lines().next().unwrap_or_default().trim().to_owned();
-        return TokenFailure::Refused { aadsts: Some(format!("AADSTS{code}")), message: description };
+        return TokenFailure::Refused { aadsts: Some(format!("AADSTS{code}")), message: description, trace_id: None };
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = source {
@@ -292,7 +310,26 @@ pub fn classify(err: &azure_core::Error) -> TokenFailure {
     {
         return TokenFailure::Unreachable(first_line(&text));
     }
-    TokenFailure::Refused { aadsts: None, message: first_line(&text) }
+    TokenFailure::Refused { aadsts: None, message: first_line(&text), trace_id: None }
+}
+
+/// A refusal from the identity platform's `error_description`: `AADSTS7000215: Invalid client secret provided.
+/// Ensure …\r\nTrace ID: …\r\nCorrelation ID: …` → the code, the first sentence, the trace id.
+fn refusal(description: &str) -> TokenFailure {
+    let first = description.lines().next().unwrap_or_default().trim();
+    let aadsts = first
+        .strip_prefix("AADSTS")
+        .map(|rest| format!("AADSTS{}", rest.chars().take_while(char::is_ascii_digit).collect::<String>()));
+    let sentence = match first.find(". ") {
+        Some(end) => &first[..=end],
+        None => first,
+    };
+    let trace_id = description
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Trace ID:"))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    TokenFailure::Refused { aadsts, message: sentence.trim().to_owned(), trace_id }
 }
 
 fn first_line(s: &str) -> String {
@@ -302,6 +339,15 @@ fn first_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_read_as_code_first_sentence_and_trace_id() {
+        let d = "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent is the value.\r\nTrace ID: c791b354-a54e\r\nCorrelation ID: x\r\nTimestamp: 2026-12-02 19:28:28Z";
+        let TokenFailure::Refused { aadsts, message, trace_id } = refusal(d) else { panic!("not a refusal") };
+        assert_eq!(aadsts.as_deref(), Some("AADSTS7000215"));
+        assert_eq!(message, "AADSTS7000215: Invalid client secret provided.");
+        assert_eq!(trace_id.as_deref(), Some("c791b354-a54e"));
+    }
 
     #[test]
     fn login_answers_are_checked_before_the_library_sees_them() {

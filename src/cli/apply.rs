@@ -39,8 +39,7 @@ pub fn journal_path(plan: &Path) -> PathBuf {
 
 fn api_error(e: ApiError) -> CliError {
     match e {
-        ApiError::Auth(_) => CliError::new(exit_code::AUTH, e.to_string())
-            .with_hint("check AZURE_TENANT_ID, AZURE_CLIENT_ID and the secret or federated token of the writing app"),
+        ApiError::Auth(f) => crate::cli::azure_args::auth_error(&f),
         other => CliError::new(exit_code::API_FAILURE, other.to_string()),
     }
 }

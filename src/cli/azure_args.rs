@@ -8,7 +8,7 @@ use std::time::Duration;
 use azure_core::credentials::Secret;
 
 use crate::azure::client::RetryPolicy;
-use crate::azure::credential::{CredentialConfig, CredentialKind};
+use crate::azure::credential::{CredentialConfig, CredentialKind, TokenFailure};
 use crate::azure::{AzureClient, Cloud, Endpoints};
 use crate::cli::CliError;
 use crate::exit_code;
@@ -48,6 +48,24 @@ pub struct AzureArgs {
     /// The most pages one list may have before azsnap calls it a loop.
     #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_pages: u64,
+}
+
+/// The error for a token request that failed: the identity platform's refusal (exit 4: its code and first
+/// sentence, then its trace id on a line of its own), or a login endpoint that could not be used (exit 5).
+pub fn auth_error(failure: &TokenFailure) -> CliError {
+    match failure {
+        TokenFailure::Refused { message, trace_id, .. } => {
+            let e = CliError::new(exit_code::AUTH, format!("authentication failed: {message}"));
+            let e = match trace_id {
+                Some(t) => e.with_detail(format!("trace id: {t}")),
+                None => e,
+            };
+            e.with_hint("check AZURE_TENANT_ID, AZURE_CLIENT_ID and the client secret (or federated token) of the app")
+        }
+        TokenFailure::Unreachable(m) => {
+            CliError::new(exit_code::API_FAILURE, format!("the login endpoint could not be used: {m}"))
+        }
+    }
 }
 
 fn env(name: &str) -> Option<String> {

@@ -129,12 +129,8 @@ pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
     });
     let outcome = match outcome {
         Ok(o) => o,
-        Err(CollectError::Auth(TokenFailure::Refused { aadsts, message })) => {
-            let code = aadsts.map(|c| format!("{c}: ")).unwrap_or_default();
-            let message = message.strip_prefix(&code).unwrap_or(&message).to_owned();
-            return Err(CliError::new(exit_code::AUTH, format!("authentication failed: {code}{message}")).with_hint(
-                "check AZURE_TENANT_ID, AZURE_CLIENT_ID and the client secret (or federated token) of the app",
-            ));
+        Err(CollectError::Auth(failure @ TokenFailure::Refused { .. })) => {
+            return Err(crate::cli::azure_args::auth_error(&failure));
         }
         Err(CollectError::Auth(TokenFailure::Unreachable(m))) => {
             return Err(CliError::new(exit_code::API_FAILURE, format!("the login endpoint could not be reached: {m}")));

@@ -13,6 +13,8 @@ use crate::store::StoreError;
 pub struct CliError {
     pub code: u8,
     pub message: String,
+    /// Lines printed as they are after the error line (`trace id: …`).
+    pub details: Vec<String>,
     pub hints: Vec<String>,
     /// Print nothing (e.g. stdout was closed by a pager: a quiet, successful exit).
     pub silent: bool,
@@ -20,7 +22,7 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(code: u8, message: impl Into<String>) -> Self {
-        CliError { code, message: message.into(), hints: Vec::new(), silent: false }
+        CliError { code, message: message.into(), details: Vec::new(), hints: Vec::new(), silent: false }
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
@@ -29,6 +31,11 @@ impl CliError {
 
     pub fn bad_input(message: impl Into<String>) -> Self {
         CliError::new(exit_code::BAD_INPUT, message)
+    }
+
+    pub fn with_detail(mut self, line: impl Into<String>) -> Self {
+        self.details.push(line.into());
+        self
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -43,6 +50,9 @@ impl CliError {
         }
         // Messages can quote names from the tenant or a file: control characters are shown, never obeyed.
         let _ = writeln!(err, "error: {}", printable(&self.message));
+        for line in &self.details {
+            let _ = writeln!(err, "{}", printable(line));
+        }
         for hint in &self.hints {
             let _ = writeln!(err, "hint: {}", printable(hint));
         }

@@ -176,6 +176,16 @@ fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
             Box::new(move || path.as_deref().map_or_else(TenantFile::contoso, TenantFile::load).ok())
         }
     };
+    // Clients need the tenant id for their token requests; a generated tenant's is not in any file (stderr keeps
+    // the one-line stdout contract).
+    ui.note(&format!(
+        "serving tenant {} ({}): {} users, {} groups, {} service principals",
+        tenant.tenant.id,
+        tenant.tenant.display_name,
+        tenant.users.len(),
+        tenant.groups.len(),
+        tenant.service_principals.len()
+    ));
     let emu = Arc::new(Emulator::with_reset(tenant, options, reload));
     let runtime = crate::cli::runtime()?;
     runtime.block_on(async {

@@ -43,7 +43,7 @@ pub async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
     let users_ok = result.is_ok();
     let mut out = vec![conclude("users", "User.Read.All", result)];
     if !ctx.options.mailbox_settings {
-        out.push(skipped("mailbox_settings", "(not requested; use --mailbox-settings)"));
+        out.push(skipped("mailbox_settings", "--mailbox-settings not given"));
     } else if users_ok {
         out.push(conclude("mailbox_settings", "MailboxSettings.Read", mailboxes(&ctx, ids).await));
     } else {

@@ -214,8 +214,14 @@ pub async fn collect(
     let new = NewSnapshot {
         tenant_id: tenant_id.clone(),
         tenant_name: tenant_name.clone(),
-        cloud: client.endpoints.cloud.to_string(),
-        endpoints: serde_json::json!({"login": client.endpoints.authority, "graph": client.endpoints.graph, "arm": client.endpoints.arm}),
+        cloud: client.endpoints.cloud_name(),
+        endpoints: serde_json::json!({
+            "login": client.endpoints.login_base(),
+            "graph": client.endpoints.graph,
+            "arm": client.endpoints.arm,
+            "graph_scope": client.endpoints.graph_scope,
+            "arm_scope": client.endpoints.arm_scope,
+        }),
         options: recorded_options,
         started_at: started,
     };

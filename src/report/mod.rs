@@ -30,6 +30,10 @@ pub enum RecordFormat {
 
 /// Writes `value` as pretty-printed JSON followed by a newline.
 pub fn write_json(out: &mut dyn std::io::Write, value: &impl serde::Serialize) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::other)?;
+    // An I/O failure keeps its kind (a closed pipe must stay `BrokenPipe`: the command then ends quietly with 0).
+    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| match e.io_error_kind() {
+        Some(kind) => std::io::Error::from(kind),
+        None => std::io::Error::other(e),
+    })?;
     writeln!(out)
 }

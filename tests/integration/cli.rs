@@ -74,3 +74,25 @@ fn plain_http_is_refused_for_names_that_merely_start_like_loopback() {
         assert!(!run.stderr.contains("s3cret"));
     }
 }
+
+#[test]
+fn a_closed_output_pipe_ends_quietly_with_0_in_every_format() {
+    let env = TestEnv::new();
+    crate::common::sample::write_sample(&env.path("a.db"));
+    for args in [
+        &["info", "a.db", "--format", "json"][..],
+        &["info", "a.db"],
+        &["identities", "a.db", "--format", "json"],
+        &["identities", "a.db", "--format", "csv"],
+        &["diff", "a.db", "a.db", "--format", "json"],
+        &["query", "a.db", "privileged-principals", "--format", "json"],
+    ] {
+        // The reading end is closed before the command starts: its first write fails with a broken pipe.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = env.command(args, &[]).stdout(writer).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}

@@ -180,7 +180,23 @@ fn national_cloud_scopes_are_requested() {
     let env = TestEnv::new();
     collect(&env, &emu, "cn.db", &["--cloud", "china"]).expect_code(exit_code::SUCCESS);
     let info = env.run(&["info", "cn.db", "--format", "json"]).json();
-    assert_eq!(info["cloud"], "china");
+    // Through one `--endpoint` the cloud is `custom`; the tokens were still asked for China's resources.
+    assert_eq!(info["cloud"], "custom");
+    assert_eq!(info["endpoints"]["graph_scope"], "https://microsoftgraph.chinacloudapi.cn/.default");
+    assert_eq!(info["endpoints"]["arm_scope"], "https://management.chinacloudapi.cn/.default");
     let run = collect(&env, &emu, "x.db", &["--graph-domain", "graph.example.com"]);
     run.expect_code(exit_code::USAGE);
+}
+
+#[test]
+fn an_endpoint_is_recorded_as_a_custom_cloud_with_the_login_base_used() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "c.db", &[]).expect_code(exit_code::SUCCESS);
+    let info = env.run(&["info", "c.db", "--format", "json"]).json();
+    assert_eq!(info["cloud"], "custom");
+    for service in ["login", "graph", "arm"] {
+        assert_eq!(info["endpoints"][service], emu.base.as_str(), "{service}: {info:#}");
+    }
+    assert_eq!(info["parts"]["mailbox_settings"], "skipped: option --mailbox-settings not given");
 }

@@ -54,6 +54,41 @@ fn bad_secret_exits_4_with_the_aadsts_code_and_no_file() {
     assert!(std::fs::read_dir(env.root()).unwrap().next().is_none(), "no file written");
 }
 
+/// The identity platform's refusals read cleanly: the code and first sentence, the trace id on its own line,
+/// nothing of the credential library's parsing, no literal `\r\n` — in collect and in apply.
+#[test]
+fn refusals_print_their_first_sentence_and_trace_id() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    let unknown_app = "a1b2c3d4-0000-4000-8000-0000000000ff";
+    let other_tenant = "11111111-2222-4333-8444-555555555555";
+    for (tenant, client, code) in [
+        (emu.tenant.as_str(), super::READER, "AADSTS7000215: Invalid client secret provided."),
+        (emu.tenant.as_str(), unknown_app, "AADSTS700016: Application with identifier"),
+        (other_tenant, super::READER, "AADSTS90002: Tenant"),
+    ] {
+        let vars = [("AZURE_TENANT_ID", tenant), ("AZURE_CLIENT_ID", client), ("AZURE_CLIENT_SECRET", "wrong")];
+        let plan = serde_json::json!({
+            "kind": "azsnap-plan", "plan_version": 1, "tool_version": "t", "created_at": "2026-11-26T08:00:00Z",
+            "tenant_id": tenant, "source": {"command": "test", "snapshots": [], "options": {}}, "actions": [],
+        });
+        std::fs::write(env.path("p.json"), plan.to_string()).unwrap();
+        for args in [
+            &["collect", "--endpoint", emu.base.as_str(), "-o", "c.db"][..],
+            &["apply", "p.json", "--endpoint", emu.base.as_str(), "--yes"],
+        ] {
+            let run = env.run_with_env(args, &vars);
+            run.expect_code(exit_code::AUTH);
+            let lines: Vec<&str> = run.stderr.lines().collect();
+            assert!(lines[0].starts_with(&format!("error: authentication failed: {code}")), "{}", run.stderr);
+            assert!(lines[1].starts_with("trace id: ") && lines[2].starts_with("hint: "), "{}", run.stderr);
+            for bad in ["\\r\\n", "expected a borrowed string", "line 1 column", "Correlation ID"] {
+                assert!(!run.stderr.contains(bad), "{bad}: {}", run.stderr);
+            }
+        }
+    }
+}
+
 #[test]
 fn missing_credentials_exit_4() {
     let env = TestEnv::new();

@@ -116,3 +116,23 @@ fn a_deeply_nested_filter_is_a_400_and_the_emulator_lives_on() {
 fn percent(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
+
+#[test]
+fn serve_names_the_tenant_it_serves_on_stderr() {
+    let env = TestEnv::new();
+    let mut child = env
+        .command(&["mock", "serve", "--port", "0", "--generate", "s", "--seed", "3"], &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut note = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut note).unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.starts_with("listening on http://127.0.0.1:"), "stdout keeps its one line: {line:?}");
+    let expected = azsnap::mock::generate::generate(&azsnap::mock::generate::Sizes::preset("s").unwrap(), 3);
+    assert!(note.starts_with(&format!("serving tenant {} (", expected.tenant.id)), "{note}");
+}
