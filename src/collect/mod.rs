@@ -2,8 +2,9 @@
 //!
 //! Parts (users, groups, roles, apps, Azure, …) run concurrently and stream their pages as batches to one writer
 //! thread. A part the tenant is not licensed for, or the credentials may not read, is recorded as such and the
-//! others go on; bad credentials stop everything before a file is created; a service that cannot be reached (after
-//! retries) abandons the run without leaving a file at the final name.
+//! others go on; a part that runs out of retries or hits a limit is recorded `failed` and the others are kept (a
+//! partial snapshot); bad credentials stop everything before a file is created; only when no part gets through at
+//! all is the run abandoned without leaving a file at the final name.
 
 mod apps;
 mod arm;
@@ -147,6 +148,10 @@ pub(crate) fn conclude(name: &str, permission: &str, result: PartResult) -> Fini
     }
 }
 
+fn unreachable_error() -> ApiError {
+    ApiError::Transport { service: "collector", message: "no part could be collected".to_owned() }
+}
+
 /// A part left out by an option.
 pub(crate) fn skipped(name: &str, option: &str) -> Finished {
     Finished {
@@ -262,7 +267,14 @@ pub async fn collect(
         }
     }
     let mut writer = writer_task.finish().await?;
-    if let Some(fatal) = finished.iter().find_map(|f| f.fatal.clone()) {
+    // One part's failure is that part's failure: a part that ran out of retries or hit a limit is recorded
+    // `failed` and the rest is kept (exit 6). Only when no part got through at all — the services cannot be
+    // reached — is the run abandoned without a file.
+    let attempted: Vec<&Finished> =
+        finished.iter().filter(|f| f.part.name != "tenant" && f.part.status != PartStatus::Skipped).collect();
+    let none_got_through = attempted.iter().all(|f| !f.part.status.counts_as_complete());
+    if !attempted.is_empty() && none_got_through && attempted.iter().any(|f| f.fatal.is_some()) {
+        let fatal = attempted.iter().find_map(|f| f.fatal.clone()).unwrap_or_else(unreachable_error);
         // Dropping the writer removes the partial file.
         drop(writer);
         return Err(CollectError::Unavailable(fatal));

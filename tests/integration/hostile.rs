@@ -120,7 +120,8 @@ fn malformed_items_fail_their_part_with_a_count() {
     );
 }
 
-/// Collects through `rule` and expects exit 5, no snapshot, and an error line that contains `says`.
+/// Collects through `rule` and expects exit 5 (a service failure before anything could be collected), no
+/// snapshot, and an error line that contains `says`.
 fn run_ends(rule: impl Fn(&Seen<'_>) -> Tamper + Send + Sync + 'static, extra: &[&str], says: &str) {
     let env = TestEnv::new();
     let h = Hostile::new(Emu::contoso(), rule);
@@ -135,7 +136,7 @@ fn run_ends(rule: impl Fn(&Seen<'_>) -> Tamper + Send + Sync + 'static, extra: &
 
 #[test]
 fn an_endless_retry_after_ends_the_request_and_says_so() {
-    run_ends(
+    users_part_fails(
         on_users(|_| {
             let mut r = answer(429, &json!({"error": {"code": "TooManyRequests", "message": "slow down"}}));
             r.headers_mut().insert("retry-after", "999999".parse().unwrap());
@@ -149,8 +150,8 @@ fn an_endless_retry_after_ends_the_request_and_says_so() {
 #[test]
 fn a_server_that_never_answers_or_trickles_hits_the_deadline() {
     for tamper in [|| Tamper::Hang, || Tamper::Trickle] {
-        run_ends(
-            move |s| if users_list(s) { tamper() } else { Tamper::Pass },
+        users_part_fails(
+            on_users(move |_| tamper()),
             &["--request-deadline", "3", "--read-timeout", "2"],
             "--request-deadline",
         );
@@ -286,4 +287,17 @@ fn apply_acts_only_on_ids_a_live_answer_may_name() {
     run.expect_code(exit_code::APPLY_FAILED);
     assert_eq!(run.json()[0]["status"], "failed", "{}", run.stdout);
     assert_eq!(write_log(&h.emu).len(), before, "a write went out");
+}
+
+#[test]
+fn a_part_that_exhausts_its_retries_fails_alone() {
+    users_part_fails(
+        on_users(|_| {
+            let mut r = answer(429, &json!({"error": {"code": "TooManyRequests", "message": "slow down"}}));
+            r.headers_mut().insert("retry-after", "0".parse().unwrap());
+            Tamper::Answer(r)
+        }),
+        &[],
+        "gave up after 10 attempts (HTTP 429)",
+    );
 }
