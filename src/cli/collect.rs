@@ -46,6 +46,15 @@ pub struct CollectArgs {
     /// Requests in flight at once, per service.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub concurrency: usize,
+    /// Do not read sign-in activity (its throttling tier sets the pace on large tenants).
+    #[arg(long)]
+    pub skip_sign_in_activity: bool,
+    /// Read only these parts (comma-separated names, as `info` shows them), and the parts they need.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub parts: Option<Vec<String>>,
+    /// Leave out these parts (comma-separated), and the parts that need them.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub skip_parts: Vec<String>,
 }
 
 fn external(path: &std::path::Path) -> Result<External, CliError> {
@@ -78,8 +87,15 @@ pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
         "concurrency": args.concurrency,
         "credential": format!("{:?}", args.azure.credential).to_ascii_lowercase(),
         "external_identities": external.as_ref().map(|e| e.source.clone()),
+        "skip_sign_in_activity": args.skip_sign_in_activity,
+        "parts": args.parts,
+        "skip_parts": args.skip_parts,
     });
+    let skip_parts =
+        crate::collect::select::skipped_parts(args.parts.as_deref(), &args.skip_parts, args.skip_sign_in_activity)
+            .map_err(CliError::usage)?;
     let options = CollectOptions {
+        skip_parts: skip_parts.clone(),
         mailbox_settings: args.mailbox_settings,
         skip_ad_groups: args.skip_ad_groups,
         skip_unused_roles: args.skip_unused_roles,

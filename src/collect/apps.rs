@@ -3,20 +3,31 @@
 
 use crate::azure::Service;
 use crate::collect::parse::{self, SP_SELECT};
-use crate::collect::{Ctx, Finished, PartResult, batch, conclude, directory};
+use crate::collect::{Ctx, Finished, PartResult, batch, conclude, directory, skipped};
 use crate::model::{Grant, Guid, Relation, RoleDefinition, RoleKind};
 use crate::store::Batch;
 
 pub async fn service_principals_and_assignments(ctx: Ctx) -> Vec<Finished> {
+    const DEPENDENT: [&str; 2] = ["app_role_assignments", "service_principal_owners"];
+    if let Some(listed) = ctx.left_out("service_principals") {
+        let rest = DEPENDENT.map(|p| ctx.left_out(p).unwrap_or_else(|| skipped(p, "--skip-parts")));
+        return std::iter::once(listed).chain(rest).collect();
+    }
     let mut ids: Vec<Guid> = Vec::new();
     let listed = list(&ctx, &mut ids).await;
     let ok = listed.is_ok();
     let mut out = vec![conclude("service_principals", "Application.Read.All", listed)];
     if ok {
-        let (assigned, owned) =
-            tokio::join!(assignments(&ctx, &ids), directory::owners(&ctx, &ids, "servicePrincipals"));
-        out.push(conclude("app_role_assignments", "Application.Read.All", assigned));
-        out.push(conclude("service_principal_owners", "Application.Read.All", owned));
+        let (assigned, owned) = tokio::join!(
+            ctx.unless_left_out(DEPENDENT[0], async {
+                conclude(DEPENDENT[0], "Application.Read.All", assignments(&ctx, &ids).await)
+            }),
+            ctx.unless_left_out(DEPENDENT[1], async {
+                conclude(DEPENDENT[1], "Application.Read.All", directory::owners(&ctx, &ids, "servicePrincipals").await)
+            })
+        );
+        out.push(assigned);
+        out.push(owned);
     }
     out
 }
@@ -100,6 +111,9 @@ fn assignment(a: &serde_json::Value) -> Option<Grant> {
 
 /// Delegated permission grants: the client app holds the scopes on the resource, for everyone (`/`) or one user.
 pub async fn delegated_grants(ctx: Ctx) -> Vec<Finished> {
+    if let Some(s) = ctx.left_out("delegated_grants") {
+        return vec![s];
+    }
     let url = ctx.graph("/v1.0/oauth2PermissionGrants?$top=999");
     let result = ctx
         .stream(Service::Graph, &url, |items| {

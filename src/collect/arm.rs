@@ -60,16 +60,34 @@ struct Seen {
 pub async fn azure(ctx: Ctx) -> Vec<Finished> {
     let mut out = Vec::new();
     // The hierarchy and the subscriptions are read together; subscriptions get their parents once both are in.
-    let ((mgs, parents, mg_result), (mut sub_rows, sub_result)) =
-        tokio::join!(management_groups(&ctx), subscriptions(&ctx));
-    out.push(conclude("management_groups", "Management Group Reader at the tenant root group", mg_result));
+    let ((mgs, parents, mg_part), (mut sub_rows, sub_part)) = tokio::join!(
+        async {
+            match ctx.left_out("management_groups") {
+                Some(s) => (Vec::new(), HashMap::new(), s),
+                None => {
+                    let (mgs, parents, r) = management_groups(&ctx).await;
+                    (mgs, parents, conclude("management_groups", "Management Group Reader at the tenant root group", r))
+                }
+            }
+        },
+        async {
+            match ctx.left_out("subscriptions") {
+                Some(s) => (Vec::new(), s),
+                None => {
+                    let (rows, r) = subscriptions(&ctx).await;
+                    (rows, conclude("subscriptions", "Reader on the subscriptions", r))
+                }
+            }
+        }
+    );
+    out.push(mg_part);
     for r in &mut sub_rows {
         r.parent_id = parents.get(&r.id).cloned();
     }
     let subs: Vec<String> =
         sub_rows.iter().filter_map(|r| r.subscription_id.as_ref().map(ToString::to_string)).collect();
     ctx.sink.send(Batch { resources: sub_rows, ..Batch::default() }).await;
-    out.push(conclude("subscriptions", "Reader on the subscriptions", sub_result));
+    out.push(sub_part);
 
     let seen = Arc::new(Mutex::new(Seen::default()));
     // Management-group scopes: assignments and custom roles made there, even where no subscription is below.
@@ -97,8 +115,10 @@ pub async fn azure(ctx: Ctx) -> Vec<Finished> {
             let path = format!("{sc}/resourcegroups?api-version=2021-04-01");
             simple_list(&c, &path, ResourceKind::ResourceGroup, |_| Some(sc.to_ascii_lowercase()), |_| None).await
         });
-        let (c, sc) = (ctx.clone(), scope.clone());
-        tasks.spawn(async move { storage(&c, &sc).await });
+        if !ctx.leaves_out("storage_accounts") {
+            let (c, sc) = (ctx.clone(), scope.clone());
+            tasks.spawn(async move { storage(&c, &sc).await });
+        }
         spawn(&mut tasks, "user_assigned_identities", &ctx, &seen, &scope, |c, _, sc| async move {
             let path =
                 format!("{sc}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=2023-01-31");
@@ -133,25 +153,24 @@ pub async fn azure(ctx: Ctx) -> Vec<Finished> {
                 .add(Err(ApiError::Transport { service: "arm", message: e.to_string() })),
         }
     }
-    let mut take = |name: &'static str| tallies.remove(name).unwrap_or_default();
-    out.push(take("resource_groups").finish("resource_groups", "Reader on the subscriptions"));
-    out.push(take("storage_accounts").finish("storage_accounts", "Reader on the subscriptions"));
+    let mut take = |name: &'static str, permission: &str| match ctx.left_out(name) {
+        Some(s) => s,
+        None => tallies.remove(name).unwrap_or_default().finish(name, permission),
+    };
+    out.push(take("resource_groups", "Reader on the subscriptions"));
+    out.push(take("storage_accounts", "Reader on the subscriptions"));
     out.push(if ctx.options.skip_containers {
         skipped("containers", "--skip-containers")
     } else {
-        take("containers").finish("containers", "Reader on the storage accounts")
+        take("containers", "Reader on the storage accounts")
     });
-    out.push(take("user_assigned_identities").finish("user_assigned_identities", "Reader on the subscriptions"));
-    out.push(
-        take("azure_role_definitions").finish("azure_role_definitions", "Microsoft.Authorization/roleDefinitions/read"),
-    );
-    out.push(
-        take("azure_role_assignments").finish("azure_role_assignments", "Microsoft.Authorization/roleAssignments/read"),
-    );
+    out.push(take("user_assigned_identities", "Reader on the subscriptions"));
+    out.push(take("azure_role_definitions", "Microsoft.Authorization/roleDefinitions/read"));
+    out.push(take("azure_role_assignments", "Microsoft.Authorization/roleAssignments/read"));
     out.push(if ctx.options.skip_p2 {
         skipped("azure_pim", "--skip-p2")
     } else {
-        take("azure_pim").finish("azure_pim", "Microsoft.Authorization/roleAssignments/read")
+        take("azure_pim", "Microsoft.Authorization/roleAssignments/read")
     });
     out
 }
@@ -243,6 +262,9 @@ fn spawn<F, Fut>(
     F: FnOnce(Ctx, Arc<Mutex<Seen>>, String) -> Fut,
     Fut: std::future::Future<Output = Result<u64, ApiError>> + Send + 'static,
 {
+    if ctx.leaves_out(name) {
+        return;
+    }
     let fut = job(ctx.clone(), seen.clone(), scope.to_owned());
     tasks.spawn(async move { vec![(name, fut.await)] });
 }
@@ -280,7 +302,7 @@ async fn storage(ctx: &Ctx, sub_scope: &str) -> Vec<(&'static str, Result<u64, A
         Ok(n) => n,
         Err(e) => return vec![("storage_accounts", Err(e))],
     };
-    if ctx.options.skip_containers {
+    if ctx.options.skip_containers || ctx.leaves_out("containers") {
         return vec![("storage_accounts", Ok(n))];
     }
     let mut lists = JoinSet::new();

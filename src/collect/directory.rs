@@ -28,6 +28,10 @@ pub async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
             skipped("mailbox_settings", "--external-identities"),
         ];
     }
+    if let Some(users) = ctx.left_out("users") {
+        let mailboxes = ctx.left_out("mailbox_settings").unwrap_or_else(|| skipped("mailbox_settings", "--skip-parts"));
+        return vec![users, mailboxes];
+    }
     let mut ids: Vec<Guid> = Vec::new();
     let keep_ids = ctx.options.mailbox_settings;
     let url = ctx.graph(&format!("/v1.0/users?$select={USER_SELECT}&$top=999"));
@@ -44,6 +48,8 @@ pub async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
     let mut out = vec![conclude("users", "User.Read.All", result)];
     if !ctx.options.mailbox_settings {
         out.push(skipped("mailbox_settings", "--mailbox-settings not given"));
+    } else if let Some(s) = ctx.left_out("mailbox_settings") {
+        out.push(s);
     } else if users_ok {
         out.push(conclude("mailbox_settings", "MailboxSettings.Read", mailboxes(&ctx, ids).await));
     } else {
@@ -110,6 +116,9 @@ pub async fn sign_ins(ctx: Ctx) -> Vec<Finished> {
     if ctx.options.external.is_some() {
         return vec![skipped("sign_in_activity", "--external-identities")];
     }
+    if let Some(s) = ctx.left_out("sign_in_activity") {
+        return vec![s];
+    }
     let url = ctx.graph("/v1.0/users?$select=id,signInActivity&$top=500");
     let result = ctx
         .stream(Service::Graph, &url, |items| {
@@ -152,6 +161,10 @@ pub async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
             group_pim_part(&ctx, groups.into_iter().map(|id| GroupFacts { id, pim_capable: true }).collect()).await,
         );
         return out;
+    }
+    if let Some(groups) = ctx.left_out("groups") {
+        let rest = ["group_owners", "group_pim"].map(|p| ctx.left_out(p).unwrap_or_else(|| skipped(p, "--skip-parts")));
+        return std::iter::once(groups).chain(rest).collect();
     }
     let mut facts: Vec<GroupFacts> = Vec::new();
     let mut seen: HashSet<Guid> = HashSet::new();
@@ -199,8 +212,13 @@ pub async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
         return out;
     }
     let ids: Vec<Guid> = facts.iter().map(|f| f.id.clone()).collect();
-    let (owned, pim) = tokio::join!(owners(&ctx, &ids, "groups"), group_pim_part(&ctx, facts));
-    out.push(conclude("group_owners", "GroupMember.Read.All", owned));
+    let (owned, pim) = tokio::join!(
+        ctx.unless_left_out("group_owners", async {
+            conclude("group_owners", "GroupMember.Read.All", owners(&ctx, &ids, "groups").await)
+        }),
+        ctx.unless_left_out("group_pim", group_pim_part(&ctx, facts))
+    );
+    out.push(owned);
     out.push(pim);
     out
 }

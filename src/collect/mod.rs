@@ -12,6 +12,7 @@ mod batch;
 mod directory;
 mod parse;
 mod roles;
+pub mod select;
 mod sink;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,8 @@ pub struct CollectOptions {
     pub concurrency: usize,
     /// Principals (and their memberships) taken from another snapshot instead of the directory.
     pub external: Option<External>,
+    /// Parts left out (`--parts`, `--skip-parts`, `--skip-sign-in-activity`), each with the option that says so.
+    pub skip_parts: std::collections::BTreeMap<&'static str, String>,
 }
 
 /// Identities taken from another snapshot (`--external-identities`).
@@ -89,6 +92,24 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// `Some(skipped part)` when an option leaves `name` out.
+    pub fn left_out(&self, name: &str) -> Option<Finished> {
+        self.options.skip_parts.get(name).map(|option| skipped(name, option))
+    }
+
+    /// Whether an option leaves `name` out.
+    pub fn leaves_out(&self, name: &str) -> bool {
+        self.options.skip_parts.contains_key(name)
+    }
+
+    /// The part `name` as skipped when an option leaves it out, else as `run` concludes it.
+    pub async fn unless_left_out(&self, name: &str, run: impl std::future::Future<Output = Finished>) -> Finished {
+        match self.left_out(name) {
+            Some(skipped) => skipped,
+            None => run.await,
+        }
+    }
+
     pub fn concurrency(&self) -> usize {
         self.options.concurrency.max(1)
     }

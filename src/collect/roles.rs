@@ -10,6 +10,10 @@ use crate::model::{Grant, GrantState, Relation, RoleDefinition, RoleKind};
 use crate::store::Batch;
 
 pub async fn directory_roles(ctx: Ctx) -> Vec<Finished> {
+    if let Some(roles) = ctx.left_out("directory_roles") {
+        let pim = ctx.left_out("directory_role_pim").unwrap_or_else(|| skipped("directory_role_pim", "--skip-parts"));
+        return vec![roles, pim];
+    }
     let mut out = Vec::new();
     // Time bounds of active assignments come from PIM; without P2 every active assignment is permanent.
     let (schedules, pim) = if ctx.options.skip_p2 {
@@ -26,6 +30,9 @@ pub async fn directory_roles(ctx: Ctx) -> Vec<Finished> {
         definitions_and_assignments(&ctx, &schedules).await,
     ));
     out.push(match pim {
+        _ if ctx.leaves_out("directory_role_pim") => {
+            ctx.left_out("directory_role_pim").unwrap_or_else(|| skipped("directory_role_pim", "--skip-parts"))
+        }
         None => skipped("directory_role_pim", "--skip-p2"),
         Some(Err(e)) => conclude("directory_role_pim", "RoleEligibilitySchedule.Read.Directory", Err(e)),
         Some(Ok(())) => conclude("directory_role_pim", "RoleEligibilitySchedule.Read.Directory", eligible(&ctx).await),

@@ -200,3 +200,39 @@ fn an_endpoint_is_recorded_as_a_custom_cloud_with_the_login_base_used() {
     }
     assert_eq!(info["parts"]["mailbox_settings"], "skipped: option --mailbox-settings not given");
 }
+
+fn by_class(emu: &Emu) -> serde_json::Value {
+    let token = emu.reader(crate::common::emulator::GRAPH_SCOPE);
+    emu.get("/_emulator/stats", &token).body["by_class"].clone()
+}
+
+#[test]
+fn parts_can_be_chosen_and_what_is_left_out_is_not_read() {
+    // Only users and groups: no ARM request at all, everything else `skipped: option --parts`.
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "ug.db", &["--parts", "users,groups"]).expect_code(exit_code::SUCCESS);
+    assert_eq!(by_class(&emu)["arm"], serde_json::Value::Null, "ARM was read: {}", by_class(&emu));
+    assert_eq!(part(&env, "ug.db", "users"), "complete");
+    assert_eq!(part(&env, "ug.db", "groups"), "complete");
+    assert_eq!(part(&env, "ug.db", "tenant"), "complete");
+    for p in ["subscriptions", "service_principals", "sign_in_activity", "group_owners"] {
+        assert_eq!(part(&env, "ug.db", p), "skipped: option --parts", "{p}");
+    }
+    // Leaving out a part leaves out what needs it, saying why.
+    let emu = Emu::contoso();
+    collect(&env, &emu, "nosub.db", &["--skip-parts", "subscriptions", "--skip-sign-in-activity"])
+        .expect_code(exit_code::SUCCESS);
+    assert_eq!(part(&env, "nosub.db", "subscriptions"), "skipped: option --skip-parts");
+    assert_eq!(part(&env, "nosub.db", "containers"), "skipped: option --skip-parts (needs storage_accounts)");
+    assert_eq!(part(&env, "nosub.db", "sign_in_activity"), "skipped: option --skip-sign-in-activity");
+    assert_eq!(part(&env, "nosub.db", "management_groups"), "complete");
+    let signed_in = column(&env.path("nosub.db"), "SELECT count(*) FROM principals WHERE last_sign_in IS NOT NULL");
+    assert_eq!(signed_in, ["0"]);
+    let subs = column(&env.path("nosub.db"), "SELECT count(*) FROM resources WHERE kind = 'subscription'");
+    assert_eq!(subs, ["0"]);
+    // A name that is not a part is a usage error naming the parts.
+    let run = collect(&env, &emu, "x.db", &["--skip-parts", "signins"]);
+    run.expect_code(exit_code::USAGE);
+    assert!(run.expect_one_line_error().contains("`signins` is not a part (parts: tenant, users,"), "{}", run.stderr);
+}
