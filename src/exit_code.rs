@@ -18,6 +18,8 @@ pub const API_FAILURE: u8 = 5;
 pub const INCOMPLETE: u8 = 6;
 /// `apply` finished with at least one failed action.
 pub const APPLY_FAILED: u8 = 7;
+/// Interrupted (Ctrl-C or SIGTERM): partial files removed, nothing written at the output's name.
+pub const INTERRUPTED: u8 = 130;
 
 /// Every exit code with its name, in order; `docs/exit-codes.md` documents each (a test checks it).
 pub const ALL: &[(&str, u8)] = &[
@@ -29,4 +31,5 @@ pub const ALL: &[(&str, u8)] = &[
     ("API_FAILURE", API_FAILURE),
     ("INCOMPLETE", INCOMPLETE),
     ("APPLY_FAILED", APPLY_FAILED),
+    ("INTERRUPTED", INTERRUPTED),
 ];

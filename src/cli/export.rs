@@ -117,6 +117,7 @@ pub fn run(args: &ExportArgs, ui: &mut Ui) -> Result<u8, CliError> {
     #[cfg(unix)]
     staging.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777));
     let staging = staging.tempdir_in(parent).map_err(|e| write_error(dir, e))?;
+    let writing = crate::store::exclusive::writing(staging.path());
     let manifest = write_bundle(&snap, staging.path(), args.format, ui)?;
     if let Target::Replace(files) = target {
         for f in &files {
@@ -126,6 +127,7 @@ pub fn run(args: &ExportArgs, ui: &mut Ui) -> Result<u8, CliError> {
     }
     std::fs::rename(staging.path(), dir).map_err(|e| write_error(dir, e))?;
     let _ = staging.keep();
+    drop(writing);
     let rows: usize = manifest.files.iter().map(|f| f.rows).sum();
     ui.note(&format!(
         "exported {} files ({} rows) and manifest.json to {}; snapshot fingerprint {}",

@@ -22,6 +22,7 @@ mod ui;
 mod unused_roles;
 mod verify;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -97,6 +98,10 @@ pub fn main() -> ExitCode {
         }
     };
     let mut ui = Ui::stdio(cli.quiet);
+    // `mock serve` stops gracefully on Ctrl-C itself; every other command is interrupted cleanly.
+    if !matches!(cli.command, Command::Mock(mock::MockCommand::Serve(_))) {
+        on_interrupt();
+    }
     let result = run(&cli.command, &mut ui).and_then(|code| {
         ui.flush()?;
         Ok(code)
@@ -108,6 +113,42 @@ pub fn main() -> ExitCode {
             ExitCode::from(e.code)
         }
     }
+}
+
+/// On Ctrl-C (SIGINT) or SIGTERM: remove the partial files this process is writing, say so in one line, and
+/// exit with [`crate::exit_code::INTERRUPTED`]. Nothing half-written is left at an output's name or beside it.
+fn on_interrupt() {
+    let spawned = std::thread::Builder::new().name("interrupt".to_owned()).spawn(|| {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        rt.block_on(async {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{SignalKind, signal};
+                let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+                else {
+                    return;
+                };
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            #[cfg(not(unix))]
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            let targets = crate::store::exclusive::remove_interrupted();
+            let what = if targets.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<String> = targets.iter().map(|t| t.display().to_string()).collect();
+                format!("; nothing written at {}", names.join(", "))
+            };
+            let _ = writeln!(std::io::stderr(), "interrupted{what}");
+            std::process::exit(i32::from(crate::exit_code::INTERRUPTED));
+        });
+    });
+    drop(spawned);
 }
 
 /// Runs one command; the single dispatch point.

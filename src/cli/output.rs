@@ -15,6 +15,7 @@ pub struct OutputFile {
     partial: PathBuf,
     writer: Option<BufWriter<File>>,
     committed: bool,
+    _writing: crate::store::exclusive::Writing,
 }
 
 /// The one-line error for an output path that cannot be written.
@@ -34,12 +35,13 @@ pub fn check_new(path: &Path, force: bool) -> Result<(), CliError> {
 impl OutputFile {
     pub fn create(path: &Path, force: bool) -> Result<Self, CliError> {
         check_new(path, force)?;
-        let file = create_partial(path).map_err(|e| CliError::usage(e.to_string()))?;
+        let (file, writing) = create_partial(path).map_err(|e| CliError::usage(e.to_string()))?;
         Ok(OutputFile {
             path: path.to_owned(),
             partial: partial_path(path),
             writer: Some(BufWriter::new(file)),
             committed: false,
+            _writing: writing,
         })
     }
 

@@ -17,6 +17,62 @@ pub enum PartialError {
     Io { path: PathBuf, source: io::Error },
 }
 
+/// The partial files this process is writing, so an interrupted command can remove them (and only them).
+static WRITING: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A partial file this process created and is writing: listed for [`remove_interrupted`] until dropped (once
+/// the file is renamed into place or removed).
+#[derive(Debug)]
+pub struct Writing(PathBuf);
+
+impl Writing {
+    fn new(path: PathBuf) -> Self {
+        if let Ok(mut w) = WRITING.lock() {
+            w.push(path.clone());
+        }
+        Writing(path)
+    }
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        if let Ok(mut w) = WRITING.lock()
+            && let Some(i) = w.iter().position(|p| *p == self.0)
+        {
+            w.swap_remove(i);
+        }
+    }
+}
+
+/// Removes every partial file this process is writing (on Ctrl-C, before exiting), never another run's; returns
+/// the outputs they were for. The list stays locked: nothing new is started after this.
+pub fn remove_interrupted() -> Vec<PathBuf> {
+    let Ok(w) = WRITING.lock() else { return Vec::new() };
+    let mut targets = Vec::new();
+    for p in w.iter() {
+        if p.is_dir() {
+            let _ = std::fs::remove_dir_all(p);
+        } else {
+            let _ = std::fs::remove_file(p);
+        }
+        targets.push(target_of(p));
+    }
+    std::mem::forget(w);
+    targets
+}
+
+/// The output a partial file is for (`OUT.partial` → `OUT`).
+fn target_of(partial: &Path) -> PathBuf {
+    let text = partial.as_os_str().to_string_lossy();
+    PathBuf::from(text.strip_suffix(".partial").unwrap_or(&text).to_owned())
+}
+
+/// Lists `path` (a directory being written, such as an export's staging directory) for [`remove_interrupted`]
+/// until the returned entry is dropped.
+pub fn writing(path: &Path) -> Writing {
+    Writing::new(path.to_owned())
+}
+
 /// `path` with `.partial` appended to its file name.
 pub fn partial_path(path: &Path) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
@@ -24,9 +80,9 @@ pub fn partial_path(path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Creates the partial file of `target`, exclusively, and locks it. The returned handle holds the lock: keep it
-/// until the file has been renamed to `target` or removed.
-pub fn create_partial(target: &Path) -> Result<File, PartialError> {
+/// Creates the partial file of `target`, exclusively, and locks it. The returned handle holds the lock and the
+/// [`Writing`] entry: keep both until the file has been renamed to `target` or removed.
+pub fn create_partial(target: &Path) -> Result<(File, Writing), PartialError> {
     let partial = partial_path(target);
     let io_err = |source| PartialError::Io { path: partial.clone(), source };
     let busy = || PartialError::Busy { target: target.to_owned(), partial: partial.clone() };
@@ -35,7 +91,7 @@ pub fn create_partial(target: &Path) -> Result<File, PartialError> {
         match OpenOptions::new().read(true).write(true).create_new(true).open(&partial) {
             Ok(file) => {
                 return match file.try_lock() {
-                    Ok(()) => Ok(file),
+                    Ok(()) => Ok((file, Writing::new(partial.clone()))),
                     Err(TryLockError::WouldBlock) => Err(busy()),
                     Err(TryLockError::Error(e)) => Err(io_err(e)),
                 };
@@ -85,8 +141,9 @@ mod tests {
         drop(held);
         // Unlocked now: a stale partial of a killed run, replaced.
         std::fs::write(partial_path(&target), b"stale").unwrap();
-        let again = create_partial(&target).unwrap();
+        let (again, _writing) = create_partial(&target).unwrap();
         assert_eq!(again.metadata().unwrap().len(), 0);
+        assert_eq!(target_of(&partial_path(&target)), target);
     }
 
     #[cfg(unix)]

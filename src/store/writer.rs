@@ -76,7 +76,7 @@ pub struct SnapshotWriter {
     target: PathBuf,
     finished: bool,
     /// The lock on the partial file, held until the snapshot is renamed into place or removed.
-    _lock: std::fs::File,
+    _lock: (std::fs::File, crate::store::exclusive::Writing),
 }
 
 impl SnapshotWriter {

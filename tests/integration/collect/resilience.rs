@@ -150,7 +150,6 @@ fn killed_mid_run_leaves_no_file_at_the_final_name() {
     let partial = env.path("k.db.partial");
     while !partial.exists() {
         assert!(child.try_wait().unwrap().is_none(), "collect ended before it could be interrupted");
-        std::thread::yield_now();
     }
     child.kill().unwrap();
     child.wait().unwrap();
@@ -221,4 +220,32 @@ fn managed_identity_credential_runs_against_the_emulator() {
     );
     run.expect_code(exit_code::SUCCESS);
     assert_eq!(env.run(&["info", "mi.db", "--format", "json"]).json()["tenant_id"], emu.tenant.as_str());
+}
+
+#[test]
+fn ctrl_c_removes_the_partial_file_and_says_so() {
+    let emu = Emu::with(EmulatorOptions { latency_ms: 300, ..EmulatorOptions::default() });
+    let env = TestEnv::new();
+    let vars = super::creds(&emu);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let child = env
+        .command(&["collect", "--endpoint", &emu.base, "-o", "s.db"], &vars)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the snapshot is being written, then interrupt it.
+    let partial = env.path("s.db.partial");
+    let mut polls = 0;
+    while !partial.exists() {
+        polls += 1;
+        assert!(polls < 3_000, "the collection never started writing");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(i32::from(exit_code::INTERRUPTED)), "{stderr}");
+    assert_eq!(stderr.trim_end(), "interrupted; nothing written at s.db");
+    assert!(!partial.exists() && !env.path("s.db").exists(), "a file was left behind");
 }
