@@ -110,6 +110,8 @@ pub struct AzureClient {
     retry: RetryPolicy,
     retries_used: AtomicU32,
     stats: Mutex<[RequestStats; 2]>,
+    /// Requests to the login endpoint, counted by the credential's transport.
+    token_stats: std::sync::Arc<crate::azure::credential::TokenStats>,
     jitter: Mutex<u64>,
 }
 
@@ -244,6 +246,7 @@ impl AzureClient {
     pub fn new(
         endpoints: Endpoints,
         credential: std::sync::Arc<dyn TokenCredential>,
+        token_stats: std::sync::Arc<crate::azure::credential::TokenStats>,
         concurrency: usize,
         retry: RetryPolicy,
     ) -> Result<Self, ApiError> {
@@ -282,13 +285,31 @@ impl AzureClient {
             retry,
             retries_used: AtomicU32::new(0),
             stats: Mutex::new(stats),
+            token_stats,
             jitter: Mutex::new(0x2545_f491_4f6c_dd1d),
         })
     }
 
-    /// Request statistics so far.
+    /// Request statistics so far: Graph and ARM, and a `login` row for token requests.
     pub fn stats(&self) -> Vec<RequestStats> {
-        self.stats.lock().map(|s| s.to_vec()).unwrap_or_default()
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut out = self.stats.lock().map(|s| s.to_vec()).unwrap_or_default();
+        let requests = self.token_stats.requests.load(Relaxed);
+        out.push(RequestStats {
+            service: "login".to_owned(),
+            requests,
+            failed: self.token_stats.failed.load(Relaxed),
+            ..RequestStats::default()
+        });
+        out
+    }
+
+    /// Counts the inner requests of a `$batch` answer, and those of them answered 429.
+    pub fn note_inner(&self, service: Service, requests: u64, throttled: u64) {
+        self.note(service, |s| {
+            s.inner_requests += requests;
+            s.inner_throttled += throttled;
+        });
     }
 
     fn note(&self, service: Service, f: impl FnOnce(&mut RequestStats)) {

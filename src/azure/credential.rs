@@ -79,6 +79,14 @@ impl HttpClient for Redirect {
 #[derive(Debug)]
 struct Guard {
     inner: Arc<dyn HttpClient>,
+    stats: Arc<TokenStats>,
+}
+
+/// Requests to the login endpoint (token requests, managed-identity endpoint), and how many did not give a token.
+#[derive(Debug, Default)]
+pub struct TokenStats {
+    pub requests: std::sync::atomic::AtomicU64,
+    pub failed: std::sync::atomic::AtomicU64,
 }
 
 /// The largest login answer read: tokens are a few KiB.
@@ -123,6 +131,18 @@ fn check_token_answer(status: u16, body: &[u8]) -> Result<(), String> {
 #[async_trait::async_trait]
 impl HttpClient for Guard {
     async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.stats.requests.fetch_add(1, Relaxed);
+        let answer = self.checked(request).await;
+        if answer.as_ref().is_err() {
+            self.stats.failed.fetch_add(1, Relaxed);
+        }
+        answer
+    }
+}
+
+impl Guard {
+    async fn checked(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
         let (status, headers, body) = self.inner.execute_request(request).await?.deconstruct();
         let mut buf = vec![0u8; TOKEN_BODY_LIMIT];
         let n = body
@@ -146,7 +166,7 @@ impl HttpClient for Guard {
     }
 }
 
-fn client_options(endpoints: &Endpoints) -> ClientOptions {
+fn client_options(endpoints: &Endpoints, stats: Arc<TokenStats>) -> ClientOptions {
     // A login endpoint that cannot be reached should fail the run in seconds, not after the library's minute.
     let mut options = ClientOptions {
         retry: azure_core::http::RetryOptions::exponential(azure_core::http::ExponentialRetryOptions {
@@ -166,7 +186,7 @@ fn client_options(endpoints: &Endpoints) -> ClientOptions {
             port: target.port(),
         });
     }
-    options.transport = Some(Transport::new(Arc::new(Guard { inner: transport })));
+    options.transport = Some(Transport::new(Arc::new(Guard { inner: transport, stats })));
     if endpoints.authority != "https://login.microsoftonline.com" {
         options.cloud = Some(Arc::new(cloud_config(endpoints)));
     }
@@ -188,7 +208,11 @@ fn cloud_config(endpoints: &Endpoints) -> azure_core::cloud::CloudConfiguration 
 
 impl CredentialConfig {
     /// Builds the credential this configuration asks for.
-    pub fn build(&self, endpoints: &Endpoints) -> Result<Arc<dyn TokenCredential>, CredentialError> {
+    pub fn build(
+        &self,
+        endpoints: &Endpoints,
+        stats: Arc<TokenStats>,
+    ) -> Result<Arc<dyn TokenCredential>, CredentialError> {
         let kind = match self.kind {
             CredentialKind::Auto if self.federated_token_file.is_some() => Resolved::WorkloadIdentity,
             CredentialKind::Auto if self.secret.is_some() => Resolved::Secret,
@@ -209,7 +233,7 @@ impl CredentialConfig {
         };
         let invalid =
             |kind: &'static str| move |e: azure_core::Error| CredentialError::Invalid { kind, message: e.to_string() };
-        let options = client_options(endpoints);
+        let options = client_options(endpoints, stats);
         Ok(match kind {
             Resolved::Secret => {
                 let tenant = need(&self.tenant_id, "a tenant id (AZURE_TENANT_ID or --tenant-id)")?;

@@ -86,8 +86,11 @@ impl AzureArgs {
     /// The Graph/ARM client these options describe, with `concurrency` requests in flight per service.
     pub fn client(&self, concurrency: usize) -> Result<Arc<AzureClient>, CliError> {
         let endpoints = self.endpoints()?;
-        let credential =
-            self.credential_config()?.build(&endpoints).map_err(|e| CliError::new(exit_code::AUTH, e.to_string()))?;
+        let tokens = Arc::new(crate::azure::credential::TokenStats::default());
+        let credential = self
+            .credential_config()?
+            .build(&endpoints, tokens.clone())
+            .map_err(|e| CliError::new(exit_code::AUTH, e.to_string()))?;
         let mut policy = RetryPolicy::default();
         let limits = &mut policy.limits;
         limits.request_deadline = Duration::from_secs(self.request_deadline);
@@ -95,7 +98,7 @@ impl AzureArgs {
         limits.attempt_timeout = limits.attempt_timeout.min(limits.request_deadline);
         limits.max_retry_after = Duration::from_secs(self.max_retry_after);
         limits.max_pages = self.max_pages;
-        let client = AzureClient::new(endpoints, credential, concurrency, policy)
+        let client = AzureClient::new(endpoints, credential, tokens, concurrency, policy)
             .map_err(|e| CliError::new(exit_code::API_FAILURE, e.to_string()))?;
         Ok(Arc::new(client))
     }

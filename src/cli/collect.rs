@@ -57,6 +57,28 @@ pub struct CollectArgs {
     pub skip_parts: Vec<String>,
 }
 
+/// Requests over every service: top-level Graph and ARM requests, the `$batch` items inside them, token requests.
+struct Totals {
+    requests: u64,
+    throttled: u64,
+    inner: u64,
+    inner_throttled: u64,
+    login: u64,
+}
+
+impl Totals {
+    fn of(stats: &[crate::model::RequestStats]) -> Totals {
+        let api = || stats.iter().filter(|s| s.service != "login");
+        Totals {
+            requests: api().map(|s| s.requests).sum(),
+            throttled: api().map(|s| s.throttled).sum(),
+            inner: api().map(|s| s.inner_requests).sum(),
+            inner_throttled: api().map(|s| s.inner_throttled).sum(),
+            login: stats.iter().filter(|s| s.service == "login").map(|s| s.requests).sum(),
+        }
+    }
+}
+
 fn external(path: &std::path::Path) -> Result<External, CliError> {
     let snap = Snapshot::open(path)?;
     let fingerprint = snap.stored_fingerprint()?.unwrap_or_default();
@@ -116,9 +138,8 @@ pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
                 let mut err = std::io::stderr();
                 loop {
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                    let stats = client.stats();
-                    let requests: u64 = stats.iter().map(|s| s.requests).sum();
-                    let throttled: u64 = stats.iter().map(|s| s.throttled).sum();
+                    let t = Totals::of(&client.stats());
+                    let (requests, throttled) = (t.requests + t.inner, t.throttled + t.inner_throttled);
                     let (rows, parts) = (counters.rows.load(Relaxed), counters.parts_done.load(Relaxed));
                     let _ = write!(
                         err,
@@ -162,13 +183,18 @@ pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
     for p in outcome.parts.iter().filter(|p| p.status != PartStatus::Complete && p.status != PartStatus::Skipped) {
         ui.note(&format!("warning: part {} {}", p.name, p.describe()));
     }
-    let requests: u64 = outcome.stats.iter().map(|s| s.requests).sum();
-    let throttled: u64 = outcome.stats.iter().map(|s| s.throttled).sum();
+    let t = Totals::of(&outcome.stats);
     ui.note(&format!(
-        "collected tenant {} into {}: {} objects, {requests} requests ({throttled} throttled), {}",
+        "collected tenant {} into {}: {} objects, {} requests ({} throttled) carrying {} $batch items ({} throttled), \
+         {} token requests, {}",
         outcome.tenant_id,
         outcome.path.display(),
         outcome.rows,
+        t.requests,
+        t.throttled,
+        t.inner,
+        t.inner_throttled,
+        t.login,
         if outcome.complete { "complete" } else { "partial" }
     ));
     if outcome.complete {

@@ -37,6 +37,7 @@ fn fail(e: impl std::fmt::Display) -> CliError {
 
 fn client(base: &str, tenant: &str, client_id: &str, secret: &str) -> Result<Arc<AzureClient>, CliError> {
     let endpoints = Endpoints::new(Cloud::Public, None, Some(base)).map_err(fail)?;
+    let tokens = Arc::new(crate::azure::credential::TokenStats::default());
     let credential = CredentialConfig {
         kind: CredentialKind::Secret,
         tenant_id: Some(tenant.to_owned()),
@@ -44,9 +45,9 @@ fn client(base: &str, tenant: &str, client_id: &str, secret: &str) -> Result<Arc
         secret: Some(Secret::new(secret.to_owned())),
         federated_token_file: None,
     }
-    .build(&endpoints)
+    .build(&endpoints, tokens.clone())
     .map_err(fail)?;
-    Ok(Arc::new(AzureClient::new(endpoints, credential, 8, RetryPolicy::default()).map_err(fail)?))
+    Ok(Arc::new(AzureClient::new(endpoints, credential, tokens, 8, RetryPolicy::default()).map_err(fail)?))
 }
 
 /// The changes the tour makes, as (description, method, service, path, body).

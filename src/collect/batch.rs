@@ -77,6 +77,9 @@ pub async fn get_all(
             }
             let Some(done) = calls.join_next().await else { break };
             let body = done.map_err(|e| ApiError::Transport { service: "graph", message: e.to_string() })??;
+            let answers = body["responses"].as_array().map_or(&[][..], Vec::as_slice);
+            let throttled = answers.iter().filter(|r| r["status"].as_u64() == Some(429)).count() as u64;
+            client.note_inner(Service::Graph, answers.len() as u64, throttled);
             for r in body["responses"].as_array().into_iter().flatten() {
                 let Some(i) = r["id"].as_str().and_then(|s| s.parse::<usize>().ok()).filter(|i| *i < urls.len()) else {
                     continue;

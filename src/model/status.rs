@@ -56,4 +56,8 @@ pub struct RequestStats {
     pub retried: u64,
     pub failed: u64,
     pub bytes: u64,
+    /// Requests inside `$batch` requests (each `$batch` is one of `requests`).
+    pub inner_requests: u64,
+    /// Inner requests answered 429.
+    pub inner_throttled: u64,
 }

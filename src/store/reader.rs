@@ -105,11 +105,21 @@ impl Snapshot {
 
     /// Request statistics per service.
     pub fn request_stats(&self) -> Result<Vec<RequestStats>, StoreError> {
+        // Format 1.0 files have no inner counts: read as 0.
+        let has_inner: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) > 0 FROM pragma_table_info('request_stats') WHERE name = 'inner_requests'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.corrupt(e))?;
+        let inner = if has_inner { "inner_requests, inner_throttled" } else { "0, 0" };
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT service, requests, pages, throttled, retried, failed, bytes FROM request_stats ORDER BY service",
-            )
+            .prepare(&format!(
+                "SELECT service, requests, pages, throttled, retried, failed, bytes, {inner} FROM request_stats ORDER BY service"
+            ))
             .map_err(|e| self.corrupt(e))?;
         stmt.query_map([], |r| {
             Ok(RequestStats {
@@ -120,6 +130,8 @@ impl Snapshot {
                 retried: r.get(4)?,
                 failed: r.get(5)?,
                 bytes: r.get(6)?,
+                inner_requests: r.get(7)?,
+                inner_throttled: r.get(8)?,
             })
         })
         .and_then(Iterator::collect)

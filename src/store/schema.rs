@@ -3,8 +3,10 @@
 use rusqlite::Connection;
 
 /// Every migration, in order. `PRAGMA user_version` counts how many a file has applied.
-pub(crate) const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_snapshot_v1.sql", include_str!("../../queries/migrations/0001_snapshot_v1.sql"))];
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_snapshot_v1.sql", include_str!("../../queries/migrations/0001_snapshot_v1.sql")),
+    ("0002_request_stats_inner.sql", include_str!("../../queries/migrations/0002_request_stats_inner.sql")),
+];
 
 /// The tables that hold data (as opposed to bookkeeping), in the order the fingerprint covers them.
 pub(crate) const DATA_TABLES: &[&str] = &["principals", "resources", "role_definitions", "grants"];

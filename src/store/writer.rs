@@ -186,11 +186,22 @@ impl SnapshotWriter {
     pub fn set_request_stats(&mut self, stats: &[RequestStats]) -> Result<(), StoreError> {
         self.with_tx(|tx| {
             let mut stmt = tx.prepare_cached(
-                "INSERT OR REPLACE INTO request_stats (service, requests, pages, throttled, retried, failed, bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT OR REPLACE INTO request_stats (service, requests, pages, throttled, retried, failed, bytes,
+                    inner_requests, inner_throttled)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for s in stats {
-                stmt.execute(params![s.service, s.requests, s.pages, s.throttled, s.retried, s.failed, s.bytes])?;
+                stmt.execute(params![
+                    s.service,
+                    s.requests,
+                    s.pages,
+                    s.throttled,
+                    s.retried,
+                    s.failed,
+                    s.bytes,
+                    s.inner_requests,
+                    s.inner_throttled
+                ])?;
             }
             Ok(())
         })

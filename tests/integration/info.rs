@@ -13,7 +13,7 @@ fn json_reports_meta_parts_and_counts_of_what_was_written() {
     run.expect_code(exit_code::SUCCESS);
     let j = run.json();
 
-    assert_eq!(j["format_version"], "1.0");
+    assert_eq!(j["format_version"], "1.1");
     assert_eq!(j["tenant_id"], sample::TENANT);
     assert_eq!(j["tenant_name"], "Contoso");
     assert_eq!(j["complete"], true);
@@ -91,4 +91,24 @@ fn partial_snapshot_is_reported_with_warnings() {
     assert!(quiet.stderr.is_empty(), "--quiet silences warnings: {}", quiet.stderr);
     let loud = env.run(&["info", "p.db"]);
     assert!(loud.stderr.contains("warning: part sign_in_activity denied"), "{}", loud.stderr);
+}
+
+#[test]
+fn a_format_1_0_file_reads_its_request_stats_without_inner_counts() {
+    let env = TestEnv::new();
+    sample::write_sample(&env.path("old.db"));
+    {
+        #[expect(clippy::disallowed_methods, reason = "the test turns a snapshot into a format 1.0 file")]
+        let c = rusqlite::Connection::open(env.path("old.db")).unwrap();
+        c.execute_batch(
+            "ALTER TABLE request_stats DROP COLUMN inner_requests; ALTER TABLE request_stats DROP COLUMN inner_throttled;
+             UPDATE meta SET value = '1.0' WHERE key = 'format_version'; PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let j = env.run(&["info", "old.db", "--format", "json"]).json();
+    assert_eq!(j["format_version"], "1.0");
+    assert_eq!(j["request_stats"][0]["requests"], 12);
+    assert_eq!(j["request_stats"][0]["inner_requests"], 0);
+    env.run(&["verify", "old.db"]).expect_code(exit_code::SUCCESS);
 }

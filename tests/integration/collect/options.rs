@@ -236,3 +236,20 @@ fn parts_can_be_chosen_and_what_is_left_out_is_not_read() {
     run.expect_code(exit_code::USAGE);
     assert!(run.expect_one_line_error().contains("`signins` is not a part (parts: tenant, users,"), "{}", run.stderr);
 }
+
+#[test]
+fn request_stats_count_batch_items_and_token_requests_apart() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "c.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
+    let served = by_class(&emu);
+    let stats = env.run(&["info", "c.db", "--format", "json"]).json()["request_stats"].clone();
+    let row = |service: &str| stats.as_array().unwrap().iter().find(|r| r["service"] == service).unwrap().clone();
+    let graph = row("graph");
+    assert_eq!(graph["inner_requests"], served["graph_batch_inner"], "{stats:#}\nserved: {served}");
+    assert!(graph["inner_requests"].as_u64().unwrap() > 0);
+    // The emulator's token count includes the one this test asked for to read its statistics.
+    assert_eq!(row("login")["requests"].as_u64().unwrap() + 1, served["token"].as_u64().unwrap(), "{stats:#}");
+    assert_eq!(row("arm")["requests"], served["arm"]);
+    assert_eq!(graph["requests"], served["graph"]);
+}
