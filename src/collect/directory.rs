@@ -189,6 +189,8 @@ pub async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
                         && let Some(link) = parse::link(m, Relation::Member, &p.id)
                     {
                         batch.grants.push(link);
+                        // The part's objects: the groups and their membership rows.
+                        n += 1;
                     }
                 }
                 if seen.insert(p.id.clone()) {

@@ -253,6 +253,7 @@ pub async fn collect(
     };
     let writer = SnapshotWriter::create(output, &new, overwrite)?;
     let (sink, writer_task) = sink::start(writer, progress.clone());
+    let written = sink.counter();
     let mut tenant_row = Resource::new(tenant_id.to_string(), ResourceKind::Tenant);
     tenant_row.display_name = tenant_name;
     sink.send(Batch { resources: vec![tenant_row], ..Batch::default() }).await;
@@ -309,7 +310,8 @@ pub async fn collect(
     writer.set_request_stats(&stats)?;
     writer.consolidate(Consolidate { drop_unused_roles })?;
     let complete = parts.iter().all(|p| p.status.counts_as_complete());
-    let rows: u64 = parts.iter().map(|p| p.objects).sum();
+    // The rows written, as the progress line counts them (parts' own counts include updates such as sign-in times).
+    let rows: u64 = written.lock().map(|n| *n).unwrap_or(0);
     let done = writer.finish(crate::clock::now(), complete)?;
     Ok(Outcome {
         path: done.path,

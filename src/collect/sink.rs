@@ -39,11 +39,12 @@ impl Sink {
         if batch.is_empty() {
             return;
         }
+        let rows = batch.rows() as u64;
         if let Ok(mut n) = self.written.lock() {
-            *n += batch.len() as u64;
+            *n += rows;
         }
         if let Some(p) = &self.progress {
-            p.rows.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            p.rows.fetch_add(rows, std::sync::atomic::Ordering::Relaxed);
         }
         // A closed channel means the writer failed; its error is reported by `WriterTask::finish`.
         let _ = self.tx.send(batch).await;
@@ -52,6 +53,11 @@ impl Sink {
     /// Rows sent so far.
     pub fn rows(&self) -> u64 {
         self.written.lock().map(|n| *n).unwrap_or(0)
+    }
+
+    /// The running count of rows sent, readable after every sink is dropped.
+    pub fn counter(&self) -> Arc<Mutex<u64>> {
+        self.written.clone()
     }
 }
 

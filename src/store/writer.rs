@@ -59,6 +59,12 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The rows the batch adds to the snapshot: principals, resources, role definitions and grants (sign-in times
+    /// and mailbox purposes complete principals already counted; exclusions remove rows).
+    pub fn rows(&self) -> usize {
+        self.principals.len() + self.resources.len() + self.role_definitions.len() + self.grants.len()
+    }
 }
 
 /// What [`SnapshotWriter::finish`] produced.

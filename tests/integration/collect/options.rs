@@ -253,3 +253,16 @@ fn request_stats_count_batch_items_and_token_requests_apart() {
     assert_eq!(row("arm")["requests"], served["arm"]);
     assert_eq!(graph["requests"], served["graph"]);
 }
+
+#[test]
+fn the_groups_part_counts_its_groups_and_membership_rows() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "c.db", &[]).expect_code(exit_code::SUCCESS);
+    let objects = env.run(&["info", "c.db", "--format", "json"]).json()["part_objects"]["groups"].clone();
+    let written = column(
+        &env.path("c.db"),
+        "SELECT (SELECT count(*) FROM principals WHERE kind = 'group') + (SELECT count(*) FROM grants WHERE relation = 'member' AND state = 'active')",
+    );
+    assert_eq!(objects.to_string(), written[0]);
+}
