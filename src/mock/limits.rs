@@ -46,8 +46,8 @@ impl Bucket {
     }
 }
 
-/// The documented limits, or smaller ones for tests.
-#[derive(Debug, Clone, PartialEq)]
+/// The documented limits, or smaller ones for tests (`GET /_emulator/limits` shows them).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Limits {
     /// Graph identity resource units per 10 s for this app in this tenant.
     pub graph_ru_per_10s: f64,
@@ -124,7 +124,7 @@ pub enum Verdict {
 /// The buckets of one emulator.
 #[derive(Debug)]
 pub struct Limiter {
-    limits: Limits,
+    pub(crate) limits: Limits,
     buckets: HashMap<String, Bucket>,
 }
 

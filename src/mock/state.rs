@@ -177,7 +177,10 @@ impl World {
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct Stats {
     pub requests: u64,
+    /// 429 answers, `$batch` items included.
     pub throttled: u64,
+    /// 429 answers to `$batch` items (part of `throttled`).
+    pub throttled_inner: u64,
     pub faults: u64,
     /// Requests per endpoint class (`token`, `graph`, `graph_batch_inner`, `arm`, `emulator`).
     pub by_class: std::collections::BTreeMap<String, u64>,
@@ -317,7 +320,7 @@ impl Emulator {
             .map(|mut l| l.graph(req, &caller.app_id, &caller.tenant_id, now));
         let headers = match verdict {
             Some(Verdict::Throttle { retry_after, headers, .. }) => {
-                self.note_throttled();
+                self.note_throttled(top_level);
                 let mut r = crate::mock::http::graph_throttled();
                 r.headers.extend(headers);
                 r.headers.push(("Retry-After".to_owned(), format_seconds(retry_after)));
@@ -363,7 +366,7 @@ impl Emulator {
         let mut extra = Vec::new();
         match verdict {
             Some(Verdict::Throttle { retry_after, headers, scope }) => {
-                self.note_throttled();
+                self.note_throttled(true);
                 let mut r = crate::mock::http::arm_throttled(&scope);
                 r.headers.extend(headers);
                 r.headers.push(("Retry-After".to_owned(), format!("{}", retry_after.ceil().max(1.0) as u64)));
@@ -381,9 +384,12 @@ impl Emulator {
         slowed(r, slow)
     }
 
-    fn note_throttled(&self) {
+    fn note_throttled(&self, top_level: bool) {
         if let Ok(mut s) = self.stats.lock() {
             s.throttled += 1;
+            if !top_level {
+                s.throttled_inner += 1;
+            }
         }
     }
 
@@ -399,6 +405,9 @@ impl Emulator {
             *s.faults_by_kind.entry(fault.name().to_owned()).or_default() += 1;
             if matches!(fault, Fault::Throttle | Fault::ThrottleWithoutRetryAfter) {
                 s.throttled += 1;
+                if !top_level {
+                    s.throttled_inner += 1;
+                }
             }
         }
         let error = |status: u16, code: &str, msg: &str| {
@@ -451,6 +460,10 @@ impl Emulator {
                 ApiResponse::ok(serde_json::to_value(stats).unwrap_or(Value::Null))
             }
             ("GET", ["tenant"]) => ApiResponse::ok(serde_json::to_value(&self.read().tenant).unwrap_or(Value::Null)),
+            ("GET", ["limits"]) => {
+                let limits = self.limiter.as_ref().and_then(|l| l.lock().ok()).map(|l| l.limits.clone());
+                ApiResponse::ok(json!({"throttling": limits.is_some(), "limits": limits}))
+            }
             ("POST", ["reset"]) => {
                 let Some(tenant) = (self.initial)() else {
                     return graph_error(500, "InternalServerError", "The initial tenant could not be rebuilt.");
