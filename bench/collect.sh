@@ -28,7 +28,7 @@ for size in "${sizes[@]}"; do
   rm -f "$work/$size.db"
   AZURE_TENANT_ID=$tenant AZURE_CLIENT_ID=a1b2c3d4-0000-4000-8000-000000000001 AZURE_CLIENT_SECRET=contoso-reader-secret \
     /usr/bin/time -f "%e %M" -o "$work/time.out" "$bin" collect --quiet --endpoint "$base" -o "$work/$size.db" --concurrency "$concurrency" ${COLLECT_ARGS:-} && code=0 || code=$?
-  read -r wall rss_kib <"$work/time.out"
+  read -r wall rss_kib < <(tail -1 "$work/time.out")
   stats=$(curl -s "$base/_emulator/stats")
   limits=$(curl -s "$base/_emulator/limits")
   kill "$pid"; wait "$pid" 2>/dev/null || true
