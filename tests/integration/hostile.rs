@@ -134,14 +134,17 @@ fn run_ends(rule: impl Fn(&Seen<'_>) -> Tamper + Send + Sync + 'static, extra: &
     assert!(!env.path("s.db").exists() && !env.path("s.db.partial").exists());
 }
 
+/// Graph's 429 with this `Retry-After`.
+fn throttled(retry_after: &'static str) -> Tamper {
+    let mut r = answer(429, &json!({"error": {"code": "TooManyRequests", "message": "slow down"}}));
+    r.headers_mut().insert("retry-after", retry_after.parse().unwrap());
+    Tamper::Answer(r)
+}
+
 #[test]
 fn an_endless_retry_after_ends_the_request_and_says_so() {
     users_part_fails(
-        on_users(|_| {
-            let mut r = answer(429, &json!({"error": {"code": "TooManyRequests", "message": "slow down"}}));
-            r.headers_mut().insert("retry-after", "999999".parse().unwrap());
-            Tamper::Answer(r)
-        }),
+        on_users(|_| throttled("999999")),
         &[],
         "asked to wait 999999 s (Retry-After), more than the 300 s azsnap waits (--max-retry-after)",
     );
@@ -291,13 +294,5 @@ fn apply_acts_only_on_ids_a_live_answer_may_name() {
 
 #[test]
 fn a_part_that_exhausts_its_retries_fails_alone() {
-    users_part_fails(
-        on_users(|_| {
-            let mut r = answer(429, &json!({"error": {"code": "TooManyRequests", "message": "slow down"}}));
-            r.headers_mut().insert("retry-after", "0".parse().unwrap());
-            Tamper::Answer(r)
-        }),
-        &[],
-        "gave up after 10 attempts (HTTP 429)",
-    );
+    users_part_fails(on_users(|_| throttled("0")), &[], "gave up after 10 attempts (HTTP 429)");
 }
