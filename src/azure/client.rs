@@ -112,6 +112,8 @@ pub struct AzureClient {
     stats: Mutex<[RequestStats; 2]>,
     /// Requests to the login endpoint, counted by the credential's transport.
     token_stats: std::sync::Arc<crate::azure::credential::TokenStats>,
+    /// Paces `$batch` items against Graph's identity budget.
+    pub batch_pacer: crate::azure::pace::Pacer,
     jitter: Mutex<u64>,
 }
 
@@ -286,6 +288,10 @@ impl AzureClient {
             retries_used: AtomicU32::new(0),
             stats: Mutex::new(stats),
             token_stats,
+            batch_pacer: crate::azure::pace::Pacer::new(
+                crate::azure::pace::UNITS_PER_SECOND,
+                crate::azure::pace::BURST,
+            ),
             jitter: Mutex::new(0x2545_f491_4f6c_dd1d),
         })
     }

@@ -6,6 +6,7 @@ pub mod cloud;
 pub mod credential;
 pub mod error;
 pub mod items;
+pub mod pace;
 
 pub use client::{AzureClient, Service};
 pub use cloud::{Cloud, Endpoints};

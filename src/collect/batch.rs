@@ -61,6 +61,8 @@ pub async fn get_all(
                 let Some(chunk) = chunks.next() else { break };
                 let (client, urls, endpoint) = (client.clone(), urls.clone(), endpoint.clone());
                 calls.spawn(async move {
+                    // One resource unit an item (the per-object reads here cost the minimum), paced.
+                    client.batch_pacer.acquire(chunk.len() as f64).await;
                     let requests: Vec<Value> =
                         chunk.iter().map(|&i| json!({"id": i.to_string(), "method": "GET", "url": urls[i]})).collect();
                     let reply = client
@@ -80,6 +82,16 @@ pub async fn get_all(
             let answers = body["responses"].as_array().map_or(&[][..], Vec::as_slice);
             let throttled = answers.iter().filter(|r| r["status"].as_u64() == Some(429)).count() as u64;
             client.note_inner(Service::Graph, answers.len() as u64, throttled);
+            if throttled == 0 {
+                client.batch_pacer.admitted();
+            } else {
+                let after = answers
+                    .iter()
+                    .filter(|r| r["status"].as_u64() == Some(429))
+                    .filter_map(|r| r["headers"]["Retry-After"].as_str().and_then(|s| s.parse::<f64>().ok()))
+                    .fold(1.0f64, f64::max);
+                client.batch_pacer.throttled(Duration::from_secs_f64(after.clamp(0.0, 120.0)));
+            }
             for r in body["responses"].as_array().into_iter().flatten() {
                 let Some(i) = r["id"].as_str().and_then(|s| s.parse::<usize>().ok()).filter(|i| *i < urls.len()) else {
                     continue;

@@ -266,3 +266,26 @@ fn the_groups_part_counts_its_groups_and_membership_rows() {
     );
     assert_eq!(objects.to_string(), written[0]);
 }
+
+#[test]
+fn throttled_batch_items_are_counted_and_paced_through() {
+    // A tiny identity budget: the per-object `$batch` reads are throttled, slow down, and still all complete.
+    let mut limits = azsnap::mock::limits::Limits::documented(15);
+    limits.graph_ru_per_10s = 40.0;
+    let emu = Emu::with(EmulatorOptions { throttle: Some(limits), ..EmulatorOptions::default() });
+    let env = TestEnv::new();
+    collect(&env, &emu, "c.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
+    let token = emu.reader(crate::common::emulator::GRAPH_SCOPE);
+    let served = emu.get("/_emulator/stats", &token).body;
+    let stats = env.run(&["info", "c.db", "--format", "json"]).json()["request_stats"].clone();
+    let graph = stats.as_array().unwrap().iter().find(|r| r["service"] == "graph").unwrap().clone();
+    assert!(served["throttled_inner"].as_u64().unwrap() > 0, "the budget was not tight enough: {served}");
+    assert_eq!(graph["inner_throttled"], served["throttled_inner"], "{stats:#}");
+    assert_eq!(
+        graph["throttled"].as_u64().unwrap() + graph["inner_throttled"].as_u64().unwrap(),
+        served["throttled"].as_u64().unwrap()
+    );
+    let users =
+        column(&env.path("c.db"), "SELECT count(*) FROM principals WHERE kind = 'user' AND mailbox_purpose IS NULL");
+    assert_eq!(users, ["0"], "every mailbox purpose was read");
+}
