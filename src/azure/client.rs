@@ -406,6 +406,12 @@ impl AzureClient {
             Service::Arm => &self.arm_slots,
         };
         let untrusted = |message: String| ApiError::Untrusted { service: name, message };
+        let limit = |message: String| ApiError::Limit { service: name, message };
+        // A request that failed for good: counted once, whatever the reason.
+        let failed = |e: ApiError| {
+            self.note(service, |s| s.failed += 1);
+            Err(e)
+        };
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -460,62 +466,49 @@ impl AzureClient {
                         self.note(service, |s| s.throttled += 1);
                     }
                     if let Some(w) = wait.filter(|w| *w > limits.max_retry_after) {
-                        self.note(service, |s| s.failed += 1);
-                        return Err(ApiError::Limit {
-                            service: name,
-                            message: format!(
-                                "asked to wait {} s (Retry-After), more than the {} s azsnap waits (--max-retry-after) ({url})",
-                                w.as_secs(),
-                                limits.max_retry_after.as_secs()
-                            ),
-                        });
+                        return failed(limit(format!(
+                            "asked to wait {} s (Retry-After), more than the {} s azsnap waits (--max-retry-after) ({url})",
+                            w.as_secs(),
+                            limits.max_retry_after.as_secs()
+                        )));
                     }
                     (wait.unwrap_or_else(|| self.backoff(attempt)), format!("HTTP {status}"))
                 }
                 Ok((status, _, _)) if (300..400).contains(&status) => {
-                    self.note(service, |s| s.failed += 1);
-                    return Err(untrusted(format!(
+                    return failed(untrusted(format!(
                         "answered {status} (a redirect it was not allowed to make) ({url})"
                     )));
                 }
                 Ok((status, _, bytes)) => {
-                    self.note(service, |s| s.failed += 1);
                     let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
                     let code = v["error"]["code"].as_str().or(v["error"].as_str()).unwrap_or("").to_owned();
                     let message = v["error"]["message"].as_str().unwrap_or("").to_owned();
-                    return Err(ApiError::Status { service: name, status, code, message, url: url.to_owned() });
+                    return failed(ApiError::Status { service: name, status, code, message, url: url.to_owned() });
                 }
                 Err(Outcome::TooLarge(n)) => {
-                    self.note(service, |s| s.failed += 1);
-                    return Err(untrusted(format!(
+                    return failed(untrusted(format!(
                         "an answer of {n} bytes or more, over the {} MiB limit ({url})",
                         limits.max_body >> 20
                     )));
                 }
                 Err(Outcome::Redirect(m)) => {
-                    self.note(service, |s| s.failed += 1);
-                    return Err(untrusted(m));
+                    return failed(untrusted(m));
                 }
                 Err(Outcome::Transport(transport)) => (self.backoff(attempt), transport),
             };
             let used = self.retries_used.fetch_add(1, Ordering::Relaxed);
             if attempt >= self.retry.max_attempts || used >= self.retry.budget {
-                self.note(service, |s| s.failed += 1);
                 if last.starts_with("HTTP") {
-                    return Err(ApiError::RetriesExhausted { service: name, attempts: attempt, last });
+                    return failed(ApiError::RetriesExhausted { service: name, attempts: attempt, last });
                 }
-                return Err(ApiError::Transport { service: name, message: last });
+                return failed(ApiError::Transport { service: name, message: last });
             }
             if tokio::time::Instant::now() + delay > until {
-                self.note(service, |s| s.failed += 1);
-                return Err(ApiError::Limit {
-                    service: name,
-                    message: format!(
-                        "a retry in {:.1} s would pass the request deadline of {} s (--request-deadline); last answer: {last} ({url})",
-                        delay.as_secs_f64(),
-                        limits.request_deadline.as_secs()
-                    ),
-                });
+                return failed(limit(format!(
+                    "a retry in {:.1} s would pass the request deadline of {} s (--request-deadline); last answer: {last} ({url})",
+                    delay.as_secs_f64(),
+                    limits.request_deadline.as_secs()
+                )));
             }
             self.note(service, |s| s.retried += 1);
             tokio::time::sleep(delay).await;

@@ -123,6 +123,15 @@ fn member_add(id: &str, user: &str, group: &str) -> Value {
            "reason": "test", "expects": "absent", "privileged": false})
 }
 
+/// `p.json`: one action adding Bob Builder to Storage Readers.
+fn bob_into_storage_readers(env: &TestEnv) {
+    one_action(
+        env,
+        "p.json",
+        member_add("a-1", "10000000-0000-4000-8000-000000000002", "20000000-0000-4000-8000-000000000008"),
+    );
+}
+
 #[test]
 fn the_services_refusals_fail_the_action_with_exit_7() {
     let emu = Emu::contoso();
@@ -203,11 +212,7 @@ fn lockout_guard_keeps_the_last_global_administrator_and_the_own_access() {
 fn wrong_tenant_unconfirmed_and_malformed_plans_are_refused_before_any_write() {
     let emu = Emu::contoso();
     let env = TestEnv::new();
-    one_action(
-        &env,
-        "p.json",
-        member_add("a-1", "10000000-0000-4000-8000-000000000002", "20000000-0000-4000-8000-000000000008"),
-    );
+    bob_into_storage_readers(&env);
     let before = writes(&emu).len();
     // Not a terminal and no --yes: nothing to ask, so nothing is done.
     let run = apply(&env, &emu, "p.json", &[]);
@@ -387,11 +392,7 @@ fn lockout_guard_sees_access_the_applier_holds_through_a_group() {
 fn a_second_apply_of_a_plan_that_is_running_is_refused() {
     let emu = Emu::contoso();
     let env = TestEnv::new();
-    one_action(
-        &env,
-        "p.json",
-        member_add("a-1", "10000000-0000-4000-8000-000000000002", "20000000-0000-4000-8000-000000000008"),
-    );
+    bob_into_storage_readers(&env);
     // A first run holds the journal (as an apply in progress does).
     std::fs::write(env.path("p.json.journal"), b"").unwrap();
     let held = std::fs::File::open(env.path("p.json.journal")).unwrap();
