@@ -1,5 +1,6 @@
 //! Throttling as documented: Graph's identity resource-unit buckets (per app and tenant, sized by tenant), the
-//! identity reports tier for `signInActivity`, Graph's write quota, and ARM's per-principal token buckets.
+//! identity reports tier for `signInActivity`, Graph's write quota, Outlook's per-mailbox limit for mailbox
+//! settings (which are not identity requests and spend no resource units), and ARM's per-principal token buckets.
 //!
 //! Buckets refill continuously. A request that finds too few tokens gets 429 with a `Retry-After` (seconds, with
 //! fractions) after which the bucket holds enough again. The clock is passed in, so the arithmetic is testable.
@@ -56,6 +57,8 @@ pub struct Limits {
     /// Identity reports requests (signInActivity) per 10 s, and per minute.
     pub reports_per_10s: f64,
     pub sign_in_activity_per_min: f64,
+    /// Outlook requests (mailbox settings) per 10 minutes, per app and mailbox.
+    pub outlook_per_10min: f64,
     /// ARM bucket sizes and refill per second, per principal and subscription (or tenant).
     pub arm_reads: (f64, f64),
     pub arm_writes: (f64, f64),
@@ -77,6 +80,7 @@ impl Limits {
             graph_writes_per_150s: 3_000.0,
             reports_per_10s: 5.0,
             sign_in_activity_per_min: 10.0,
+            outlook_per_10min: 10_000.0,
             arm_reads: (250.0, 25.0),
             arm_writes: (200.0, 10.0),
             arm_deletes: (200.0, 10.0),
@@ -84,8 +88,21 @@ impl Limits {
     }
 }
 
-/// Resource units a Graph request costs, per the documented base costs and modifiers.
+/// The mailbox an Outlook request (`users/{id}/mailboxSettings…`) reads, if it is one.
+pub fn outlook_mailbox(req: &ApiRequest) -> Option<&str> {
+    let mut segs = req.path.trim_start_matches('/').split('/').skip(1);
+    match (segs.next(), segs.next(), segs.next()) {
+        (Some("users"), Some(id), Some(s)) if s.eq_ignore_ascii_case("mailboxSettings") => Some(id),
+        _ => None,
+    }
+}
+
+/// Resource units a Graph request costs, per the documented base costs and modifiers (none for Outlook requests,
+/// which are outside the identity service).
 pub fn resource_units(req: &ApiRequest) -> f64 {
+    if outlook_mailbox(req).is_some() {
+        return 0.0;
+    }
     let segs: Vec<&str> = req.path.trim_start_matches('/').split('/').skip(1).collect();
     if req.method != "GET" {
         return 1.0;
@@ -146,6 +163,16 @@ impl Limiter {
     /// Decides a Graph request by `app` in `tenant` at time `now` (seconds).
     pub fn graph(&mut self, req: &ApiRequest, app: &str, tenant: &str, now: f64) -> Verdict {
         let l = self.limits.clone();
+        if let Some(mailbox) = outlook_mailbox(req) {
+            let key = format!("outlook:{app}:{}", mailbox.to_ascii_lowercase());
+            let bucket = self.bucket(&key, l.outlook_per_10min, l.outlook_per_10min / 600.0);
+            let wait = bucket.wait_for(1.0, now);
+            if wait > 0.0 {
+                return Verdict::Throttle { retry_after: wait, headers: Vec::new(), scope: key };
+            }
+            bucket.take(1.0, now);
+            return Verdict::Admit(Vec::new());
+        }
         let cost = resource_units(req);
         let write = req.method != "GET" && !req.path.ends_with("/getByIds");
         let reports = req.param("$select").is_some_and(|s| s.to_ascii_lowercase().contains("signinactivity"));
@@ -268,6 +295,24 @@ mod tests {
         t.query = vec![("$top".into(), "5".into()), ("$select".into(), "id".into())];
         assert_eq!(resource_units(&t), 3.0);
         assert_eq!(resource_units(&ApiRequest::get("/v1.0/organization")), 1.0);
+        assert_eq!(resource_units(&ApiRequest::get("/v1.0/users/u1/mailboxSettings/userPurpose")), 0.0);
+    }
+
+    #[test]
+    fn mailbox_settings_spend_the_mailboxs_outlook_limit_not_resource_units() {
+        let mut limits = Limits::documented(10);
+        limits.graph_ru_per_10s = 1.0;
+        limits.outlook_per_10min = 2.0;
+        let mut l = Limiter::new(limits);
+        let a = ApiRequest::get("/v1.0/users/a/mailboxSettings/userPurpose");
+        let b = ApiRequest::get("/v1.0/users/b/mailboxSettings");
+        for _ in 0..2 {
+            assert_eq!(l.graph(&a, "app", "t", 0.0), Verdict::Admit(Vec::new()));
+        }
+        let Verdict::Throttle { retry_after, .. } = l.graph(&a, "app", "t", 0.0) else { panic!("not throttled") };
+        assert!((retry_after - 300.0).abs() < 1e-9, "2 per 600 s: {retry_after}");
+        assert_eq!(l.graph(&b, "app", "t", 0.0), Verdict::Admit(Vec::new()), "limits are per mailbox");
+        assert!(matches!(l.graph(&ApiRequest::get("/v1.0/organization"), "app", "t", 0.0), Verdict::Admit(_)));
     }
 
     #[test]

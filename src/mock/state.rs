@@ -327,7 +327,10 @@ impl Emulator {
                 return r;
             }
             Some(Verdict::Admit(headers)) => headers,
-            None => vec![("x-ms-resource-unit".to_owned(), format!("{}", crate::mock::limits::resource_units(req)))],
+            None => {
+                let units = crate::mock::limits::resource_units(req);
+                if units > 0.0 { vec![("x-ms-resource-unit".to_owned(), format!("{units}"))] } else { Vec::new() }
+            }
         };
         if self.limiter.is_some() {
             let spent: f64 = headers

@@ -82,7 +82,7 @@ fn batch_items_are_throttled_one_by_one() {
     let emu = limited(|l| l.graph_ru_per_10s = 10.0);
     let t = emu.reader(GRAPH_SCOPE);
     let requests: Vec<_> = (1..=15)
-        .map(|n| json!({"id": n.to_string(), "method": "GET", "url": format!("/users/10000000-0000-4000-8000-{n:012}/mailboxSettings/userPurpose")}))
+        .map(|n| json!({"id": n.to_string(), "method": "GET", "url": format!("/users/10000000-0000-4000-8000-{n:012}?$select=id")}))
         .collect();
     let r = emu.post_json("/v1.0/$batch", &t, &json!({"requests": requests}));
     assert_eq!(r.status, 200, "the batch itself succeeds");
@@ -94,6 +94,27 @@ fn batch_items_are_throttled_one_by_one() {
         throttled.iter().all(|x| x["headers"]["Retry-After"].is_string()),
         "inner 429s carry their own Retry-After"
     );
+}
+
+#[test]
+fn mailbox_settings_are_limited_per_mailbox_by_outlook_not_by_resource_units() {
+    let emu = limited(|l| {
+        l.graph_ru_per_10s = 1.0;
+        l.outlook_per_10min = 10.0;
+    });
+    let t = emu.reader(GRAPH_SCOPE);
+    let alice = "/users/10000000-0000-4000-8000-000000000001/mailboxSettings/userPurpose";
+    let bob = "/users/10000000-0000-4000-8000-000000000002/mailboxSettings/userPurpose";
+    let mut requests: Vec<_> = (1..=15).map(|n| json!({"id": n.to_string(), "method": "GET", "url": alice})).collect();
+    requests.push(json!({"id": "16", "method": "GET", "url": bob}));
+    let r = emu.post_json("/v1.0/$batch", &t, &json!({"requests": requests}));
+    let responses = r.body["responses"].as_array().unwrap();
+    let status = |id: &str| responses.iter().find(|x| x["id"] == id).unwrap()["status"].as_u64().unwrap();
+    let throttled = (1..=15).filter(|n| status(&n.to_string()) == 429).count();
+    assert_eq!(throttled, 5, "10 per mailbox per 10 minutes, whatever the identity budget: {responses:?}");
+    assert_ne!(status("16"), 429, "another mailbox has its own limit");
+    let limits = emu.get("/_emulator/limits", &t).body;
+    assert_eq!(limits["limits"]["outlook_per_10min"], 10.0);
 }
 
 fn statuses(seed: u64) -> Vec<u16> {
