@@ -3,13 +3,17 @@
 # tenants of the given presets. Prints, per size: wall time, peak RSS, requests, resource units, throttled answers,
 # snapshot size, and the lower bound that the throttling limits and latency impose, with the ratio to it.
 # Usage: bench/collect.sh [SIZES...] (default: s m). Environment: LATENCY_MS (default 50), CONCURRENCY (default 8),
-# COLLECT_ARGS (extra collect flags, e.g. --mailbox-settings). The limits come from the emulator (/_emulator/limits).
+# COLLECT_ARGS (extra collect flags, e.g. --mailbox-settings), BIN (an azsnap binary to measure instead of building one). The limits come from the emulator (/_emulator/limits).
 # Columns: requests = HTTP requests the emulator answered; inner = $batch items inside them; 429 = throttled answers
 # (items included); inner_429 = of them, $batch items; 429_pct = 429 / (requests + inner).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked --quiet
-bin=$PWD/target/release/azsnap
+if [ -n "${BIN:-}" ]; then
+  bin=$(realpath "$BIN")
+else
+  cargo build --release --locked --quiet
+  bin=$PWD/target/release/azsnap
+fi
 latency=${LATENCY_MS:-50}
 concurrency=${CONCURRENCY:-8}
 work=$(mktemp -d)

@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 use crate::azure::cloud::Endpoints;
 use crate::azure::credential::classify;
 use crate::azure::error::ApiError;
+use crate::azure::pace::{ArmBucket, GraphTier, Pacer, Pacers};
 use crate::model::RequestStats;
 
 /// Which API a request is for.
@@ -112,8 +113,10 @@ pub struct AzureClient {
     stats: Mutex<[RequestStats; 2]>,
     /// Requests to the login endpoint, counted by the credential's transport.
     token_stats: std::sync::Arc<crate::azure::credential::TokenStats>,
-    /// Paces `$batch` items against Graph's identity budget.
-    pub batch_pacer: crate::azure::pace::Pacer,
+    /// Paces requests (and `$batch` items) against their tier's budget.
+    pub pacers: Pacers,
+    /// Called with the item count of every list page read (a progress display's hook).
+    pub on_page: std::sync::OnceLock<fn(usize)>,
     jitter: Mutex<u64>,
 }
 
@@ -288,10 +291,8 @@ impl AzureClient {
             retries_used: AtomicU32::new(0),
             stats: Mutex::new(stats),
             token_stats,
-            batch_pacer: crate::azure::pace::Pacer::new(
-                crate::azure::pace::UNITS_PER_SECOND,
-                crate::azure::pace::BURST,
-            ),
+            pacers: Pacers::default(),
+            on_page: std::sync::OnceLock::new(),
             jitter: Mutex::new(0x2545_f491_4f6c_dd1d),
         })
     }
@@ -412,10 +413,21 @@ impl AzureClient {
             self.note(service, |s| s.failed += 1);
             Err(e)
         };
+        // The budget this request spends, and (ARM) the headers that report what is left of it.
+        let (pacer, remaining_headers): (Option<std::sync::Arc<Pacer>>, Vec<String>) = match service {
+            Service::Graph => (self.pacers.graph(GraphTier::of(url)).cloned(), Vec::new()),
+            Service::Arm => {
+                let bucket = ArmBucket::of(method.as_str(), url);
+                (Some(self.pacers.arm(&bucket)), bucket.headers())
+            }
+        };
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let token = self.token(service).await?;
+            if let Some(p) = &pacer {
+                p.acquire(1.0).await;
+            }
             let outcome = {
                 let _slot =
                     slots.acquire().await.map_err(|e| ApiError::Transport { service: name, message: e.to_string() })?;
@@ -431,6 +443,14 @@ impl AzureClient {
                     Ok(resp) => {
                         let status = resp.status().as_u16();
                         let wait = retry_after(resp.headers());
+                        if let Some(p) = &pacer {
+                            for (i, name) in remaining_headers.iter().enumerate() {
+                                let left = resp.headers().get(name).and_then(|v| v.to_str().ok());
+                                if let Some(n) = left.and_then(|v| v.trim().parse::<f64>().ok()) {
+                                    p.remaining(i, n);
+                                }
+                            }
+                        }
                         read_body(resp, limits.max_body).await.map(|bytes| {
                             self.note(service, |s| s.bytes += bytes.len() as u64);
                             (status, wait, bytes)
@@ -442,6 +462,9 @@ impl AzureClient {
             };
             let (delay, last) = match outcome {
                 Ok((status, _, bytes)) if (200..300).contains(&status) => {
+                    if let Some(p) = &pacer {
+                        p.admitted();
+                    }
                     let body = match (bytes.is_empty(), max_items) {
                         (true, _) => Value::Null,
                         (false, None) => serde_json::from_slice(&bytes)
@@ -471,6 +494,11 @@ impl AzureClient {
                             w.as_secs(),
                             limits.max_retry_after.as_secs()
                         )));
+                    }
+                    // The tier slows down for every request of it, not just this one (a wait it will not honour
+                    // was refused above, so it never stalls the others).
+                    if let (429, Some(p)) = (status, &pacer) {
+                        p.throttled(wait.unwrap_or(Duration::from_secs(1)));
                     }
                     (wait.unwrap_or_else(|| self.backoff(attempt)), format!("HTTP {status}"))
                 }
@@ -581,6 +609,9 @@ impl Pager<'_> {
             .await?
             .body;
         self.client.note(self.service, |s| s.pages += 1);
+        if let Some(hook) = self.client.on_page.get() {
+            hook(page["value"].as_array().map_or(0, Vec::len));
+        }
         let items = match page.get_mut("value").map(Value::take) {
             Some(Value::Array(items)) => items,
             None | Some(Value::Null) => Vec::new(),

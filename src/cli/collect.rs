@@ -1,7 +1,6 @@
 //! `azsnap collect`: capture a snapshot from Graph and ARM. Resolves the command line (endpoints, credentials,
 //! options), runs the collector, reports parts and exits with the documented code.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,6 +8,7 @@ use serde_json::json;
 
 use crate::azure::credential::TokenFailure;
 use crate::cli::azure_args::AzureArgs;
+use crate::cli::progress::{Display, Totals};
 use crate::cli::{CliError, Ui};
 use crate::collect::{CollectError, CollectOptions, External};
 use crate::exit_code;
@@ -55,28 +55,6 @@ pub struct CollectArgs {
     /// Leave out these parts (comma-separated), and the parts that need them.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub skip_parts: Vec<String>,
-}
-
-/// Requests over every service: top-level Graph and ARM requests, the `$batch` items inside them, token requests.
-struct Totals {
-    requests: u64,
-    throttled: u64,
-    inner: u64,
-    inner_throttled: u64,
-    login: u64,
-}
-
-impl Totals {
-    fn of(stats: &[crate::model::RequestStats]) -> Totals {
-        let api = || stats.iter().filter(|s| s.service != "login");
-        Totals {
-            requests: api().map(|s| s.requests).sum(),
-            throttled: api().map(|s| s.throttled).sum(),
-            inner: api().map(|s| s.inner_requests).sum(),
-            inner_throttled: api().map(|s| s.inner_throttled).sum(),
-            login: stats.iter().filter(|s| s.service == "login").map(|s| s.requests).sum(),
-        }
-    }
 }
 
 fn external(path: &std::path::Path) -> Result<External, CliError> {
@@ -128,42 +106,17 @@ pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
     };
     let runtime = crate::cli::runtime()?;
     let started = crate::clock::now();
-    let progress = ui.wants_progress();
-    let counters = progress.then(|| Arc::new(crate::collect::Progress::default()));
+    let bars = ui.progress();
+    let counters = bars.is_some().then(|| Arc::new(crate::collect::Progress::default()));
     let outcome = runtime.block_on(async {
-        let ticker = counters.clone().map(|counters| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                use std::sync::atomic::Ordering::Relaxed;
-                let mut err = std::io::stderr();
-                loop {
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                    let t = Totals::of(&client.stats());
-                    let (requests, throttled) = (t.requests + t.inner, t.throttled + t.inner_throttled);
-                    let (rows, parts) = (counters.rows.load(Relaxed), counters.parts_done.load(Relaxed));
-                    let _ = write!(
-                        err,
-                        "\rcollecting: {parts} parts done, {rows} objects, {requests} requests, {throttled} throttled   "
-                    );
-                }
-            })
-        });
-        let result = crate::collect::collect(
-            client.clone(),
-            options,
-            &args.output,
-            args.force,
-            started,
-            recorded,
-            counters,
-        )
-        .await;
-        if let Some(t) = ticker {
-            t.abort();
-            let _ = writeln!(std::io::stderr());
-        }
+        let display = bars.zip(counters.clone()).map(|(bars, counters)| Display::start(bars, client.clone(), counters));
+        let result =
+            crate::collect::collect(client.clone(), options, &args.output, args.force, started, recorded, counters)
+                .await;
+        drop(display);
         result
     });
+    ui.end_progress();
     let outcome = match outcome {
         Ok(o) => o,
         Err(CollectError::Auth(failure @ TokenFailure::Refused { .. })) => {

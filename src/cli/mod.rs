@@ -16,6 +16,7 @@ mod info;
 mod mock;
 mod output;
 mod plan;
+mod progress;
 mod query;
 mod review;
 mod ui;
@@ -137,6 +138,7 @@ fn on_interrupt() {
             if tokio::signal::ctrl_c().await.is_err() {
                 return;
             }
+            crate::cli::ui::clear_progress();
             let targets = crate::store::exclusive::remove_interrupted();
             let what = if targets.is_empty() {
                 String::new()

@@ -4,6 +4,16 @@ use std::io::{self, IsTerminal, Write};
 
 use crate::report::{Format, Table, TableStyle, write_json};
 
+/// The progress display on screen, if any: cleared by the interrupt handler before it prints its line.
+static SHOWN: std::sync::Mutex<Option<indicatif::MultiProgress>> = std::sync::Mutex::new(None);
+
+/// Clears the progress display, if one is on screen.
+pub fn clear_progress() {
+    if let Ok(Some(m)) = SHOWN.lock().as_deref() {
+        let _ = m.clear();
+    }
+}
+
 /// Where a command's results go. Commands never print any other way.
 pub struct Ui {
     out: Box<dyn Write>,
@@ -11,6 +21,8 @@ pub struct Ui {
     stdout_is_terminal: bool,
     stderr_is_terminal: bool,
     pub quiet: bool,
+    /// The progress display while one is shown; notes print above it.
+    bars: Option<indicatif::MultiProgress>,
 }
 
 impl Ui {
@@ -22,6 +34,7 @@ impl Ui {
             stdout_is_terminal: io::stdout().is_terminal(),
             stderr_is_terminal: io::stderr().is_terminal(),
             quiet,
+            bars: None,
         }
     }
 
@@ -33,13 +46,41 @@ impl Ui {
     /// Diagnostics: warnings, progress, summaries. Silent under `--quiet`.
     pub fn note(&mut self, line: &str) {
         if !self.quiet {
-            let _ = writeln!(self.err, "{}", crate::model::text::printable(line));
+            let line = crate::model::text::printable(line);
+            match &self.bars {
+                Some(bars) => bars.suspend(|| writeln!(self.err, "{line}")).unwrap_or(()),
+                None => writeln!(self.err, "{line}").unwrap_or(()),
+            }
         }
     }
 
     /// Progress is drawn only for a person watching a terminal.
     pub fn wants_progress(&self) -> bool {
         self.stderr_is_terminal && !self.quiet
+    }
+
+    /// A progress display on standard error, when one is wanted ([`Ui::wants_progress`]); notes print above it
+    /// until [`Ui::end_progress`].
+    pub fn progress(&mut self) -> Option<indicatif::MultiProgress> {
+        if !self.wants_progress() {
+            return None;
+        }
+        let bars = indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
+        if let Ok(mut shown) = SHOWN.lock() {
+            *shown = Some(bars.clone());
+        }
+        self.bars = Some(bars.clone());
+        Some(bars)
+    }
+
+    /// Takes the progress display off the screen.
+    pub fn end_progress(&mut self) {
+        if let Some(bars) = self.bars.take() {
+            let _ = bars.clear();
+        }
+        if let Ok(mut shown) = SHOWN.lock() {
+            *shown = None;
+        }
     }
 
     /// Box-drawn tables on a terminal, plain ASCII elsewhere.

@@ -14,16 +14,18 @@ pub async fn service_principals_and_assignments(ctx: Ctx) -> Vec<Finished> {
         return std::iter::once(listed).chain(rest).collect();
     }
     let mut ids: Vec<Guid> = Vec::new();
-    let listed = list(&ctx, &mut ids).await;
+    let listed = ctx.part("service_principals", list(&ctx, &mut ids)).await;
     let ok = listed.is_ok();
     let mut out = vec![conclude("service_principals", "Application.Read.All", listed)];
     if ok {
         let (assigned, owned) = tokio::join!(
             ctx.unless_left_out(DEPENDENT[0], async {
-                conclude(DEPENDENT[0], "Application.Read.All", assignments(&ctx, &ids).await)
+                let read = ctx.part(DEPENDENT[0], assignments(&ctx, &ids)).await;
+                conclude(DEPENDENT[0], "Application.Read.All", read)
             }),
             ctx.unless_left_out(DEPENDENT[1], async {
-                conclude(DEPENDENT[1], "Application.Read.All", directory::owners(&ctx, &ids, "servicePrincipals").await)
+                let read = ctx.part(DEPENDENT[1], directory::owners(&ctx, &ids, "servicePrincipals")).await;
+                conclude(DEPENDENT[1], "Application.Read.All", read)
             })
         );
         out.push(assigned);
@@ -116,30 +118,34 @@ pub async fn delegated_grants(ctx: Ctx) -> Vec<Finished> {
     }
     let url = ctx.graph("/v1.0/oauth2PermissionGrants?$top=999");
     let result = ctx
-        .stream(Service::Graph, &url, |items| {
-            let grants = items
-                .iter()
-                .filter_map(|d| {
-                    let mut g = Grant::new(
-                        parse::guid(d, "clientId")?,
-                        Relation::Delegated,
-                        parse::guid(d, "resourceId")?.to_string(),
-                    );
-                    let mut scopes: Vec<&str> = d["scope"].as_str().unwrap_or_default().split_whitespace().collect();
-                    scopes.sort_unstable();
-                    scopes.dedup();
-                    g.role_id = scopes.join(" ");
-                    g.scope = match (parse::text(d, "consentType").as_deref(), parse::guid(d, "principalId")) {
-                        (Some("Principal"), Some(user)) => format!("/users/{user}"),
-                        _ => "/".to_owned(),
-                    };
-                    g.principal_type = Some("ServicePrincipal".to_owned());
-                    g.source_id = parse::text(d, "id");
-                    Some(g)
-                })
-                .collect();
-            Batch { grants, ..Batch::default() }
-        })
+        .part(
+            "delegated_grants",
+            ctx.stream(Service::Graph, &url, |items| {
+                let grants = items
+                    .iter()
+                    .filter_map(|d| {
+                        let mut g = Grant::new(
+                            parse::guid(d, "clientId")?,
+                            Relation::Delegated,
+                            parse::guid(d, "resourceId")?.to_string(),
+                        );
+                        let mut scopes: Vec<&str> =
+                            d["scope"].as_str().unwrap_or_default().split_whitespace().collect();
+                        scopes.sort_unstable();
+                        scopes.dedup();
+                        g.role_id = scopes.join(" ");
+                        g.scope = match (parse::text(d, "consentType").as_deref(), parse::guid(d, "principalId")) {
+                            (Some("Principal"), Some(user)) => format!("/users/{user}"),
+                            _ => "/".to_owned(),
+                        };
+                        g.principal_type = Some("ServicePrincipal".to_owned());
+                        g.source_id = parse::text(d, "id");
+                        Some(g)
+                    })
+                    .collect();
+                Batch { grants, ..Batch::default() }
+            }),
+        )
         .await;
     vec![conclude("delegated_grants", "DelegatedPermissionGrant.Read.All", result)]
 }

@@ -117,7 +117,7 @@ pub async fn azure(ctx: Ctx) -> Vec<Finished> {
         });
         if !ctx.leaves_out("storage_accounts") {
             let (c, sc) = (ctx.clone(), scope.clone());
-            tasks.spawn(async move { storage(&c, &sc).await });
+            tasks.spawn(async move { c.part("storage_accounts", storage(&c, &sc)).await });
         }
         spawn(&mut tasks, "user_assigned_identities", &ctx, &seen, &scope, |c, _, sc| async move {
             let path =
@@ -266,7 +266,8 @@ fn spawn<F, Fut>(
         return;
     }
     let fut = job(ctx.clone(), seen.clone(), scope.to_owned());
-    tasks.spawn(async move { vec![(name, fut.await)] });
+    let progress = ctx.progress.clone();
+    tasks.spawn(async move { vec![(name, crate::collect::progress::part(progress.as_ref(), name, fut).await)] });
 }
 
 /// Storage accounts of a subscription, then the blob containers of each, all at once: results for the parts

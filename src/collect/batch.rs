@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
+use crate::azure::pace::{GraphTier, Pacer};
 use crate::azure::{ApiError, AzureClient, Service};
 use std::sync::Arc;
 
@@ -34,6 +35,24 @@ impl ItemAnswer {
     }
 }
 
+/// The pacers of `urls` (item URLs), each with how many of them it paces.
+fn tiers<'a>(client: &AzureClient, urls: impl Iterator<Item = &'a str>) -> Vec<(Arc<Pacer>, usize)> {
+    let mut out: Vec<(Arc<Pacer>, usize)> = Vec::new();
+    for url in urls {
+        let Some(pacer) = client.pacers.graph(GraphTier::of(url)) else { continue };
+        match out.iter_mut().find(|(p, _)| Arc::ptr_eq(p, pacer)) {
+            Some((_, n)) => *n += 1,
+            None => out.push((pacer.clone(), 1)),
+        }
+    }
+    out
+}
+
+/// Whether `url` is paced by `pacer`.
+fn same(client: &AzureClient, url: &str, pacer: &Arc<Pacer>) -> bool {
+    client.pacers.graph(GraphTier::of(url)).is_some_and(|p| Arc::ptr_eq(p, pacer))
+}
+
 /// Runs GET `urls` (relative to the Graph version root, e.g. `/users/{id}/mailboxSettings/userPurpose`) and calls
 /// `each(index, answer)` for every one, in no particular order. 429, 5xx and expired-token items are retried;
 /// other statuses are answers. Fails only if a whole batch call fails or items stay throttled.
@@ -43,6 +62,7 @@ pub async fn get_all(
     concurrency: usize,
     mut each: impl FnMut(usize, ItemAnswer) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
+    crate::collect::progress::expect_items(urls.len() as u64);
     let mut pending: Vec<usize> = (0..urls.len()).collect();
     let urls = Arc::new(urls);
     let endpoint = client.url(Service::Graph, "/v1.0/$batch");
@@ -61,8 +81,11 @@ pub async fn get_all(
                 let Some(chunk) = chunks.next() else { break };
                 let (client, urls, endpoint) = (client.clone(), urls.clone(), endpoint.clone());
                 calls.spawn(async move {
-                    // One resource unit an item (the per-object reads here cost the minimum), paced.
-                    client.batch_pacer.acquire(chunk.len() as f64).await;
+                    // Each item paced in its own tier (one resource unit an identity item: the per-object reads
+                    // here cost the minimum).
+                    for (pacer, n) in tiers(&client, chunk.iter().map(|&i| urls[i].as_str())) {
+                        pacer.acquire(n as f64).await;
+                    }
                     let requests: Vec<Value> =
                         chunk.iter().map(|&i| json!({"id": i.to_string(), "method": "GET", "url": urls[i]})).collect();
                     let reply = client
@@ -82,15 +105,26 @@ pub async fn get_all(
             let answers = body["responses"].as_array().map_or(&[][..], Vec::as_slice);
             let throttled = answers.iter().filter(|r| r["status"].as_u64() == Some(429)).count() as u64;
             client.note_inner(Service::Graph, answers.len() as u64, throttled);
-            if throttled == 0 {
-                client.batch_pacer.admitted();
-            } else {
+            // Each tier hears of its own items: throttled ones slow it down (once a call, after the longest
+            // Retry-After among them), answered ones let it creep back.
+            let url_of = |r: &Value| r["id"].as_str().and_then(|s| s.parse::<usize>().ok()).and_then(|i| urls.get(i));
+            let is_429 = |r: &&Value| r["status"].as_u64() == Some(429);
+            let throttled_urls = answers.iter().filter(is_429).filter_map(url_of).map(String::as_str);
+            let throttled_tiers = tiers(client, throttled_urls);
+            for (pacer, _) in &throttled_tiers {
                 let after = answers
                     .iter()
-                    .filter(|r| r["status"].as_u64() == Some(429))
+                    .filter(is_429)
+                    .filter(|r| url_of(r).is_some_and(|u| same(client, u, pacer)))
                     .filter_map(|r| r["headers"]["Retry-After"].as_str().and_then(|s| s.parse::<f64>().ok()))
                     .fold(1.0f64, f64::max);
-                client.batch_pacer.throttled(Duration::from_secs_f64(after.clamp(0.0, 120.0)));
+                pacer.throttled(Duration::from_secs_f64(after.clamp(0.0, 120.0)));
+            }
+            let answered_urls = answers.iter().filter(|r| !is_429(r)).filter_map(url_of).map(String::as_str);
+            for (pacer, _) in tiers(client, answered_urls) {
+                if !throttled_tiers.iter().any(|(t, _)| Arc::ptr_eq(t, &pacer)) {
+                    pacer.admitted();
+                }
             }
             for r in body["responses"].as_array().into_iter().flatten() {
                 let Some(i) = r["id"].as_str().and_then(|s| s.parse::<usize>().ok()).filter(|i| *i < urls.len()) else {
@@ -113,6 +147,7 @@ pub async fn get_all(
                         return Err(ApiError::Untrusted { service: "graph", message: format!("{why} ({})", urls[i]) });
                     }
                     each(i, ItemAnswer { status, body: r["body"].clone() })?;
+                    crate::collect::progress::items(1);
                 }
             }
         }

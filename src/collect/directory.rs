@@ -36,13 +36,16 @@ pub async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
     let keep_ids = ctx.options.mailbox_settings;
     let url = ctx.graph(&format!("/v1.0/users?$select={USER_SELECT}&$top=999"));
     let result = ctx
-        .stream(Service::Graph, &url, |items| {
-            let principals: Vec<_> = items.iter().filter_map(parse::user).collect();
-            if keep_ids {
-                ids.extend(principals.iter().map(|p| p.id.clone()));
-            }
-            Batch { principals, ..Batch::default() }
-        })
+        .part(
+            "users",
+            ctx.stream(Service::Graph, &url, |items| {
+                let principals: Vec<_> = items.iter().filter_map(parse::user).collect();
+                if keep_ids {
+                    ids.extend(principals.iter().map(|p| p.id.clone()));
+                }
+                Batch { principals, ..Batch::default() }
+            }),
+        )
         .await;
     let users_ok = result.is_ok();
     let mut out = vec![conclude("users", "User.Read.All", result)];
@@ -51,7 +54,8 @@ pub async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
     } else if let Some(s) = ctx.left_out("mailbox_settings") {
         out.push(s);
     } else if users_ok {
-        out.push(conclude("mailbox_settings", "MailboxSettings.Read", mailboxes(&ctx, ids).await));
+        let read = ctx.part("mailbox_settings", mailboxes(&ctx, ids)).await;
+        out.push(conclude("mailbox_settings", "MailboxSettings.Read", read));
     } else {
         out.push(conclude(
             "mailbox_settings",
@@ -121,21 +125,24 @@ pub async fn sign_ins(ctx: Ctx) -> Vec<Finished> {
     }
     let url = ctx.graph("/v1.0/users?$select=id,signInActivity&$top=500");
     let result = ctx
-        .stream(Service::Graph, &url, |items| {
-            let sign_ins = items
-                .iter()
-                .filter_map(|u| {
-                    let a = u.get("signInActivity").filter(|a| a.is_object());
-                    Some(SignIn {
-                        user: parse::guid(u, "id")?,
-                        last: a.and_then(|a| parse::time(a, "lastSignInDateTime")),
-                        last_non_interactive: a.and_then(|a| parse::time(a, "lastNonInteractiveSignInDateTime")),
-                        last_successful: a.and_then(|a| parse::time(a, "lastSuccessfulSignInDateTime")),
+        .part(
+            "sign_in_activity",
+            ctx.stream(Service::Graph, &url, |items| {
+                let sign_ins = items
+                    .iter()
+                    .filter_map(|u| {
+                        let a = u.get("signInActivity").filter(|a| a.is_object());
+                        Some(SignIn {
+                            user: parse::guid(u, "id")?,
+                            last: a.and_then(|a| parse::time(a, "lastSignInDateTime")),
+                            last_non_interactive: a.and_then(|a| parse::time(a, "lastNonInteractiveSignInDateTime")),
+                            last_successful: a.and_then(|a| parse::time(a, "lastSuccessfulSignInDateTime")),
+                        })
                     })
-                })
-                .collect();
-            Batch { sign_ins, ..Batch::default() }
-        })
+                    .collect();
+                Batch { sign_ins, ..Batch::default() }
+            }),
+        )
         .await;
     vec![conclude("sign_in_activity", "AuditLog.Read.All", result)]
 }
@@ -170,7 +177,7 @@ pub async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
     let mut seen: HashSet<Guid> = HashSet::new();
     let url = ctx.graph(&format!("/v1.0/groups/delta?$select={GROUP_SELECT},members"));
     let skip_ad = ctx.options.skip_ad_groups;
-    let result: PartResult = async {
+    let read = async {
         let mut n = 0u64;
         let mut pager = ctx.client.pager(Service::Graph, &url, &[]);
         while let Some(items) = pager.next().await? {
@@ -206,8 +213,8 @@ pub async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
             ctx.sink.send(batch).await;
         }
         Ok(n)
-    }
-    .await;
+    };
+    let result: PartResult = ctx.part("groups", read).await;
     let ok = result.is_ok();
     let mut out = vec![conclude("groups", "GroupMember.Read.All", result)];
     if !ok {
@@ -216,7 +223,8 @@ pub async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
     let ids: Vec<Guid> = facts.iter().map(|f| f.id.clone()).collect();
     let (owned, pim) = tokio::join!(
         ctx.unless_left_out("group_owners", async {
-            conclude("group_owners", "GroupMember.Read.All", owners(&ctx, &ids, "groups").await)
+            let read = ctx.part("group_owners", owners(&ctx, &ids, "groups")).await;
+            conclude("group_owners", "GroupMember.Read.All", read)
         }),
         ctx.unless_left_out("group_pim", group_pim_part(&ctx, facts))
     );
@@ -273,7 +281,8 @@ async fn group_pim_part(ctx: &Ctx, groups: Vec<GroupFacts>) -> Finished {
     if ctx.options.skip_p2 {
         return skipped("group_pim", "--skip-p2");
     }
-    conclude("group_pim", "PrivilegedEligibilitySchedule.Read.AzureADGroup", group_pim(ctx, groups).await)
+    let read = ctx.part("group_pim", group_pim(ctx, groups)).await;
+    conclude("group_pim", "PrivilegedEligibilitySchedule.Read.AzureADGroup", read)
 }
 
 /// PIM for groups: eligible (and time-bound) membership and ownership, per group through `$batch`.

@@ -11,6 +11,7 @@ mod arm;
 mod batch;
 mod directory;
 mod parse;
+pub mod progress;
 mod roles;
 pub mod select;
 mod sink;
@@ -75,12 +76,7 @@ pub enum CollectError {
     Store(#[from] StoreError),
 }
 
-/// Live counters for a progress display.
-#[derive(Debug, Default)]
-pub struct Progress {
-    pub rows: std::sync::atomic::AtomicU64,
-    pub parts_done: std::sync::atomic::AtomicUsize,
-}
+pub use progress::Progress;
 
 /// Everything a part needs.
 #[derive(Clone)]
@@ -89,6 +85,8 @@ pub(crate) struct Ctx {
     pub sink: Sink,
     pub tenant_id: Guid,
     pub options: Arc<CollectOptions>,
+    /// Counters for a progress display, when one is shown.
+    pub progress: Option<Arc<Progress>>,
 }
 
 impl Ctx {
@@ -108,6 +106,11 @@ impl Ctx {
             Some(skipped) => skipped,
             None => run.await,
         }
+    }
+
+    /// Runs `fut` as part `name`, for the progress display.
+    pub async fn part<T>(&self, name: &str, fut: impl std::future::Future<Output = T>) -> T {
+        progress::part(self.progress.as_ref(), name, fut).await
     }
 
     pub fn concurrency(&self) -> usize {
@@ -219,6 +222,13 @@ fn token_tenant(token: &str) -> Option<Guid> {
     claims["tid"].as_str()?.parse().ok()
 }
 
+/// How many users the tenant has (`$count`, an advanced query), or `None` when Graph does not say.
+async fn user_count(client: &AzureClient) -> Option<u64> {
+    let url = client.url(Service::Graph, "/v1.0/users?$count=true&$top=1&$select=id");
+    let page = client.get(Service::Graph, &url, &[("ConsistencyLevel", "eventual")]).await.ok()?;
+    page["@odata.count"].as_u64()
+}
+
 /// Runs a collection into `output`.
 pub async fn collect(
     client: Arc<AzureClient>,
@@ -259,8 +269,23 @@ pub async fn collect(
     sink.send(Batch { resources: vec![tenant_row], ..Batch::default() }).await;
 
     let drop_unused_roles = options.skip_unused_roles;
-    let ctx =
-        Ctx { client: client.clone(), sink: sink.clone(), tenant_id: tenant_id.clone(), options: Arc::new(options) };
+    let ctx = Ctx {
+        client: client.clone(),
+        sink: sink.clone(),
+        tenant_id: tenant_id.clone(),
+        options: Arc::new(options),
+        progress: progress.clone(),
+    };
+    if let Some(p) = progress.clone() {
+        let _ = client.on_page.set(progress::page);
+        // The totals a display shows: one request, made only when someone watches.
+        let client = client.clone();
+        tokio::spawn(async move {
+            if let Some(n) = user_count(&client).await {
+                p.users(n);
+            }
+        });
+    }
     let mut tasks: JoinSet<Vec<Finished>> = JoinSet::new();
     tasks.spawn(directory::users_and_mailboxes(ctx.clone()));
     tasks.spawn(directory::sign_ins(ctx.clone()));

@@ -24,18 +24,18 @@ pub async fn directory_roles(ctx: Ctx) -> Vec<Finished> {
             Err(e) => (HashMap::new(), Some(Err(e))),
         }
     };
-    out.push(conclude(
-        "directory_roles",
-        "RoleManagement.Read.Directory",
-        definitions_and_assignments(&ctx, &schedules).await,
-    ));
+    let read = ctx.part("directory_roles", definitions_and_assignments(&ctx, &schedules)).await;
+    out.push(conclude("directory_roles", "RoleManagement.Read.Directory", read));
     out.push(match pim {
         _ if ctx.leaves_out("directory_role_pim") => {
             ctx.left_out("directory_role_pim").unwrap_or_else(|| skipped("directory_role_pim", "--skip-parts"))
         }
         None => skipped("directory_role_pim", "--skip-p2"),
         Some(Err(e)) => conclude("directory_role_pim", "RoleEligibilitySchedule.Read.Directory", Err(e)),
-        Some(Ok(())) => conclude("directory_role_pim", "RoleEligibilitySchedule.Read.Directory", eligible(&ctx).await),
+        Some(Ok(())) => {
+            let read = ctx.part("directory_role_pim", eligible(&ctx)).await;
+            conclude("directory_role_pim", "RoleEligibilitySchedule.Read.Directory", read)
+        }
     });
     out
 }
