@@ -113,7 +113,9 @@ pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
         let result =
             crate::collect::collect(client.clone(), options, &args.output, args.force, started, recorded, counters)
                 .await;
-        drop(display);
+        if let Some(d) = display {
+            d.finish().await;
+        }
         result
     });
     ui.end_progress();

@@ -118,9 +118,10 @@ pub fn run_line(parts_done: usize, running: usize, rows: u64, t: &Totals) -> Str
     )
 }
 
-/// The display, redrawn twice a second until dropped.
+/// The display, redrawn four times a second until [`Display::finish`].
 pub struct Display {
     ticker: tokio::task::JoinHandle<()>,
+    stop: Arc<tokio::sync::Notify>,
     multi: MultiProgress,
 }
 
@@ -134,6 +135,8 @@ impl Display {
         let part_style =
             ProgressStyle::with_template("  {prefix:<26} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar());
         let m = multi.clone();
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let stopped = stop.clone();
         let ticker = tokio::spawn(async move {
             let mut bars: HashMap<String, ProgressBar> = HashMap::new();
             loop {
@@ -159,16 +162,19 @@ impl Display {
                         bar.set_message(part_line(t, &pacers));
                     }
                 }
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                    () = stopped.notified() => break,
+                }
             }
         });
-        Display { ticker, multi }
+        Display { ticker, stop, multi }
     }
-}
 
-impl Drop for Display {
-    fn drop(&mut self) {
-        self.ticker.abort();
+    /// Stops drawing (after the frame under way, if one is) and takes the display off the screen.
+    pub async fn finish(self) {
+        self.stop.notify_one();
+        let _ = self.ticker.await;
         let _ = self.multi.clear();
     }
 }

@@ -7,10 +7,12 @@ use crate::report::{Format, Table, TableStyle, write_json};
 /// The progress display on screen, if any: cleared by the interrupt handler before it prints its line.
 static SHOWN: std::sync::Mutex<Option<indicatif::MultiProgress>> = std::sync::Mutex::new(None);
 
-/// Clears the progress display, if one is on screen.
+/// Clears the progress display, if one is on screen, for good.
 pub fn clear_progress() {
     if let Ok(Some(m)) = SHOWN.lock().as_deref() {
         let _ = m.clear();
+        // And nothing drawn after it, before the process exits.
+        m.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
 }
 

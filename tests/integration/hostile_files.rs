@@ -158,11 +158,7 @@ fn an_unreadable_ignore_file_is_bad_input() {
     std::fs::write(env.path("secret.txt"), "# rules\n").unwrap();
     std::fs::set_permissions(env.path("secret.txt"), std::fs::Permissions::from_mode(0o000)).unwrap();
     if std::fs::read(env.path("secret.txt")).is_ok() {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "notice: the tests may read any file (root); an unreadable ignore file cannot be made here"
-        );
+        crate::common::notice("the tests may read any file (root); an unreadable ignore file cannot be made here");
         return;
     }
     let run = env.run(&["diff", "a.db", "a.db", "--ignore", "secret.txt"]);

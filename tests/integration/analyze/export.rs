@@ -99,11 +99,9 @@ fn parquet_types_in_pyarrow_and_duckdb() {
     let python = std::env::var("AZSNAP_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let have = std::process::Command::new(&python).args(["-c", "import pyarrow, duckdb"]).output();
     if !have.is_ok_and(|o| o.status.success()) {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "notice: pyarrow/DuckDB check skipped: {python} lacks pyarrow or duckdb (.ci/run installs them)"
-        );
+        crate::common::notice(&format!(
+            "pyarrow/DuckDB check skipped: {python} lacks pyarrow or duckdb (.ci/run installs them)"
+        ));
         return;
     }
     let env = TestEnv::new();

@@ -4,6 +4,7 @@
 
 mod expected;
 mod options;
+mod progress;
 mod resilience;
 
 use azsnap::mock::{EmulatorOptions, TenantFile};

@@ -131,3 +131,9 @@ impl Sheet {
         std::fs::write(path, lines.join("\r\n")).expect("write sheet");
     }
 }
+
+/// Says why a test skipped, straight to stderr, past the test harness's capture, so the skip is visible in CI logs.
+pub fn notice(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "notice: {why}");
+}

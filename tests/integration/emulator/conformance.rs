@@ -14,13 +14,10 @@ fn reference_dir() -> Option<PathBuf> {
     if dir.join("INDEX.md").exists() {
         Some(dir)
     } else {
-        // Straight to stderr, past the test harness's capture, so the skip is visible in CI logs.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "notice: {} is absent; conformance with Microsoft's examples not checked",
+        crate::common::notice(&format!(
+            "{} is absent; conformance with Microsoft's examples not checked",
             dir.display()
-        );
+        ));
         None
     }
 }
