@@ -444,20 +444,31 @@ impl AzureClient {
                         let status = resp.status().as_u16();
                         let wait = retry_after(resp.headers());
                         if let Some(p) = &pacer {
-                            for (i, name) in remaining_headers.iter().enumerate() {
-                                let left = resp.headers().get(name).and_then(|v| v.to_str().ok());
-                                if let Some(n) = left.and_then(|v| v.trim().parse::<f64>().ok()) {
-                                    p.remaining(i, n);
-                                }
-                            }
+                            let left: Vec<Option<f64>> = remaining_headers
+                                .iter()
+                                .map(|name| {
+                                    let v = resp.headers().get(name).and_then(|v| v.to_str().ok());
+                                    v.and_then(|v| v.trim().parse::<f64>().ok()).filter(|n| n.is_finite())
+                                })
+                                .collect();
+                            p.remaining(&left);
                         }
                         read_body(resp, limits.max_body).await.map(|bytes| {
                             self.note(service, |s| s.bytes += bytes.len() as u64);
                             (status, wait, bytes)
                         })
                     }
-                    Err(e) if e.is_redirect() => Err(Outcome::Redirect(transport_text(&e))),
-                    Err(e) => Err(Outcome::Transport(transport_text(&e))),
+                    Err(e) => {
+                        // No answer: a probe that says nothing (the documented bucket is assumed).
+                        if let Some(p) = &pacer {
+                            p.remaining(&[]);
+                        }
+                        if e.is_redirect() {
+                            Err(Outcome::Redirect(transport_text(&e)))
+                        } else {
+                            Err(Outcome::Transport(transport_text(&e)))
+                        }
+                    }
                 }
             };
             let (delay, last) = match outcome {

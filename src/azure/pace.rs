@@ -42,11 +42,43 @@ pub struct Budget {
     paused_until: f64,
     /// How much a 429 slows the rate down (0.7: to 70 %).
     slow_down: f64,
+    /// What is known of the service's bucket.
+    probe: Probe,
 }
+
+/// Whether a budget knows how full the service's bucket is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Probe {
+    /// Counted from the documented size (or told by the service).
+    Known,
+    /// Not yet: one request goes first and its answer says (`sent`: when it went).
+    Unknown { sent: Option<f64> },
+}
+
+/// How often requests waiting for a probe's answer look again.
+const PROBE_POLL: f64 = 0.02;
+/// How long the others wait for a probe's answer before counting on the documented bucket.
+const PROBE_PATIENCE: f64 = 10.0;
 
 impl Budget {
     pub fn new(rate: f64, cap: f64) -> Self {
-        Budget { rate, max_rate: rate, cap, tokens: cap, at: 0.0, paused_until: 0.0, slow_down: 0.7 }
+        Budget {
+            rate,
+            max_rate: rate,
+            cap,
+            tokens: cap,
+            at: 0.0,
+            paused_until: 0.0,
+            slow_down: 0.7,
+            probe: Probe::Known,
+        }
+    }
+
+    /// A budget of a service that reports what is left of its bucket with every answer (ARM): whatever the
+    /// documented size, the first request goes alone and its answer says how much there is (other tools of the same
+    /// principal may have spent it); an answer that does not say leaves the documented size.
+    pub fn reported(rate: f64, cap: f64) -> Self {
+        Budget { tokens: 0.0, probe: Probe::Unknown { sent: None }, ..Budget::fixed(rate, cap) }
     }
 
     /// A budget whose rate is the service's fixed, documented one: a 429 (another client of the same app, a clock
@@ -67,6 +99,12 @@ impl Budget {
 
     /// Seconds to wait before `units` may be spent (0 when they may be now).
     pub fn wait(&mut self, units: f64, now: f64) -> f64 {
+        match self.probe {
+            Probe::Unknown { sent: None } => return 0.0,
+            Probe::Unknown { sent: Some(at) } if now < at + PROBE_PATIENCE => return PROBE_POLL,
+            Probe::Unknown { .. } => self.remaining(None, now),
+            Probe::Known => {}
+        }
         self.refill(now);
         if now < self.paused_until {
             return self.paused_until - now;
@@ -81,7 +119,11 @@ impl Budget {
     pub fn take(&mut self, units: f64, now: f64) -> f64 {
         let wait = self.wait(units, now);
         if wait <= 0.0 {
-            self.tokens -= units.min(self.cap);
+            if self.probe == (Probe::Unknown { sent: None }) {
+                self.probe = Probe::Unknown { sent: Some(now) };
+            } else {
+                self.tokens -= units.min(self.cap);
+            }
         }
         wait
     }
@@ -90,6 +132,7 @@ impl Budget {
     /// and go on at a lower rate. The 429s of requests that were in flight together slow it down once.
     pub fn throttled(&mut self, retry_after: f64, now: f64) {
         self.refill(now);
+        self.probe = Probe::Known;
         self.tokens = 0.0;
         if now >= self.paused_until {
             self.rate = (self.rate * self.slow_down).max(self.max_rate * 0.02);
@@ -102,10 +145,17 @@ impl Budget {
         self.rate = (self.rate + self.max_rate * 0.005).min(self.max_rate);
     }
 
-    /// The service says how much of its bucket is left: never count on more than that.
-    pub fn remaining(&mut self, remaining: f64, now: f64) {
+    /// The service says how much of its bucket is left (`None`: its answer did not say): never count on more than
+    /// that.
+    pub fn remaining(&mut self, remaining: Option<f64>, now: f64) {
         self.refill(now);
-        self.tokens = self.tokens.min(remaining.max(0.0));
+        match (self.probe, remaining) {
+            (Probe::Unknown { .. }, Some(n)) => self.tokens = n.clamp(0.0, self.cap),
+            (Probe::Unknown { .. }, None) => self.tokens = self.cap,
+            (Probe::Known, Some(n)) => self.tokens = self.tokens.min(n.max(0.0)),
+            (Probe::Known, None) => {}
+        }
+        self.probe = Probe::Known;
     }
 
     pub fn rate(&self) -> f64 {
@@ -203,12 +253,13 @@ impl Pacer {
         self.with(|budgets| budgets.iter_mut().for_each(Budget::admitted));
     }
 
-    /// The service reported `remaining` units in budget `index`.
-    pub fn remaining(&self, index: usize, remaining: f64) {
+    /// An attempt ended: the service reported `remaining[i]` units left in budget `i` (`None`, or no entry: it
+    /// did not say, or there was no answer).
+    pub fn remaining(&self, remaining: &[Option<f64>]) {
         let now = self.now();
         self.with(|budgets| {
-            if let Some(b) = budgets.get_mut(index) {
-                b.remaining(remaining, now);
+            for (i, b) in budgets.iter_mut().enumerate() {
+                b.remaining(remaining.get(i).copied().flatten(), now);
             }
         });
     }
@@ -292,9 +343,9 @@ impl ArmBucket {
         // Per principal: reads 250 refilled at 25/s, writes and deletes 200 at 10/s; a subscription's global
         // bucket is 15 times that.
         let (cap, rate) = if self.op == "reads" { (250.0, 25.0) } else { (200.0, 10.0) };
-        let mut budgets = vec![Budget::fixed(rate, cap)];
+        let mut budgets = vec![Budget::reported(rate, cap)];
         if self.subscription.is_some() {
-            budgets.push(Budget::fixed(rate * 15.0, cap * 15.0));
+            budgets.push(Budget::reported(rate * 15.0, cap * 15.0));
         }
         budgets
     }
@@ -436,11 +487,29 @@ mod tests {
     #[test]
     fn the_remaining_header_caps_what_is_spent() {
         let mut b = Budget::fixed(25.0, 250.0);
-        b.remaining(20.0, 0.0);
+        b.remaining(Some(20.0), 0.0);
         assert_eq!(b.take(3.0, 0.0), 0.0);
         assert!((b.take(5.0, 0.0) - 0.02).abs() < 1e-9, "17 left of the header's 20, and a margin of 12.5");
-        b.remaining(1_000.0, 0.0);
+        b.remaining(Some(1_000.0), 0.0);
         assert!(b.take(5.0, 0.0) > 0.0, "a header never adds budget");
+        b.remaining(None, 0.0);
+        assert!(b.take(5.0, 0.0) > 0.0, "nor does an answer that does not say");
+    }
+
+    #[test]
+    fn a_reported_budget_sends_one_request_first_and_believes_its_answer() {
+        let mut b = Budget::reported(25.0, 250.0);
+        assert_eq!(b.take(1.0, 0.0), 0.0, "the probe goes");
+        assert_eq!(b.take(1.0, 0.0), PROBE_POLL, "the others wait for its answer");
+        let mut lost = b.clone();
+        assert_eq!(lost.take(1.0, PROBE_PATIENCE + 1.0), 0.0, "not for ever: then the documented bucket");
+        b.remaining(Some(3.0), 0.05);
+        assert!(b.take(1.0, 0.05) > 0.0, "3 left, less than the margin");
+        assert_eq!(b.take(1.0, 0.6), 0.0, "refilled at the documented rate");
+        let mut silent = Budget::reported(25.0, 250.0);
+        silent.take(1.0, 0.0);
+        silent.remaining(None, 0.05);
+        assert_eq!(silent.take(200.0, 0.05), 0.0, "no header: the documented bucket");
     }
 
     #[test]

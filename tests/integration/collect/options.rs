@@ -289,3 +289,18 @@ fn throttled_batch_items_are_counted_and_paced_through() {
         column(&env.path("c.db"), "SELECT count(*) FROM principals WHERE kind = 'user' AND mailbox_purpose IS NULL");
     assert_eq!(users, ["0"], "every mailbox purpose was read");
 }
+
+#[test]
+fn arm_reads_are_paced_by_the_remaining_budget_arm_reports() {
+    // ARM's buckets here are smaller than documented: the pacer, which starts from the documented 250, learns
+    // what is left from `x-ms-ratelimit-remaining-subscription-reads` (and `-tenant-reads`) and is never refused.
+    let mut limits = azsnap::mock::limits::Limits::documented(15);
+    limits.arm_reads = (4.0, 25.0);
+    let emu = Emu::with(EmulatorOptions { throttle: Some(limits), ..EmulatorOptions::default() });
+    let env = TestEnv::new();
+    collect(&env, &emu, "c.db", &[]).expect_code(exit_code::SUCCESS);
+    let stats = env.run(&["info", "c.db", "--format", "json"]).json()["request_stats"].clone();
+    let arm = stats.as_array().unwrap().iter().find(|r| r["service"] == "arm").unwrap().clone();
+    assert!(arm["requests"].as_u64().unwrap() > 16, "more requests than the buckets hold: {arm}");
+    assert_eq!(arm["throttled"], 0, "{arm}");
+}
