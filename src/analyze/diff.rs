@@ -12,6 +12,7 @@ use std::path::Path;
 use rusqlite::types::Value as Sql;
 use serde::Serialize;
 
+use crate::analyze::coverage::{self, Coverage, NotCompared, OptionDiffers};
 use crate::analyze::privileged::Privileged;
 use crate::store::{Snapshot, StoreError};
 
@@ -85,6 +86,8 @@ pub struct Summary {
     pub privileged: u64,
     /// Items left out by `--ignore`.
     pub ignored: u64,
+    /// Differences in data that is not compared (`not_compared`): left out, never drift.
+    pub not_compared: u64,
     pub principals: Counts,
     pub resources: Counts,
     pub role_definitions: Counts,
@@ -140,6 +143,10 @@ pub struct DiffReport {
     pub summary: Summary,
     pub old: SnapshotRef,
     pub new: SnapshotRef,
+    /// Parts whose data is not compared (incomplete on a side, or collected with other options), with the reason.
+    pub not_compared: Vec<NotCompared>,
+    /// Collection options the two snapshots differ in.
+    pub options_differ: Vec<OptionDiffers>,
     pub items: Vec<Item>,
 }
 
@@ -500,7 +507,64 @@ pub fn diff(
         }
     }
 
-    let mut summary = Summary::default();
+    // Only what both snapshots know is compared: differences in data a side did not (fully, or alike) collect are
+    // counted per part and left out.
+    let coverage = Coverage::of(old, &new)?;
+    let mut left_out: BTreeMap<String, u64> = BTreeMap::new();
+    let mut is_group = old
+        .connection()
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM main.principals WHERE id = ?1 AND kind = 'group') \
+             OR EXISTS (SELECT 1 FROM new.principals WHERE id = ?1 AND kind = 'group')",
+        )
+        .map_err(|e| StoreError::corrupt(old.path(), e))?;
+    let mut compared = Vec::with_capacity(items.len());
+    for mut item in items {
+        let target_group = match &item.grant {
+            Some(g) if matches!(g.relation.as_str(), "member" | "owner") => is_group
+                .query_row([&g.target_id], |r| r.get::<_, bool>(0))
+                .map_err(|e| StoreError::corrupt(old.path(), e))?,
+            _ => false,
+        };
+        let parts: Vec<&'static str> = match (item.kind.as_str(), &item.grant) {
+            ("principal", _) => vec![coverage::principal_part(&item.object_kind)],
+            ("resource", _) => vec![coverage::resource_part(&item.object_kind, &item.key)],
+            ("role_definition", _) => coverage::role_parts(&item.object_kind).to_vec(),
+            (_, Some(g)) => vec![coverage::grant_part(&g.relation, &g.state, target_group)],
+            _ => Vec::new(),
+        };
+        if let Some(part) = parts.iter().find(|p| coverage.left_out(p).is_some()) {
+            *left_out.entry((*part).to_owned()).or_default() += 1;
+            continue;
+        }
+        // Fields one side did not collect are not changes.
+        if item.change == "changed" {
+            let mut dropped = None;
+            let (relation, state) = item.grant.as_ref().map_or(("", ""), |g| (g.relation.as_str(), g.state.as_str()));
+            let from = |field: &str| match item.kind.as_str() {
+                "principal" => coverage::field_part(field),
+                "grant" => coverage::grant_field_part(relation, state, target_group, field),
+                _ => None,
+            };
+            let from: Vec<Option<&'static str>> = item.fields.iter().map(|f| from(&f.field)).collect();
+            let mut from = from.into_iter();
+            item.fields.retain(|_| match from.next().flatten().filter(|p| coverage.left_out(p).is_some()) {
+                Some(p) => {
+                    dropped = Some(p);
+                    false
+                }
+                None => true,
+            });
+            if let (true, Some(p)) = (item.fields.is_empty(), dropped) {
+                *left_out.entry(p.to_owned()).or_default() += 1;
+                continue;
+            }
+        }
+        compared.push(item);
+    }
+    drop(is_group);
+    let mut items = compared;
+    let mut summary = Summary { not_compared: left_out.values().sum(), ..Summary::default() };
     let before = items.len();
     items.retain(|i| !ignore.skips(i));
     summary.ignored = (before - items.len()) as u64;
@@ -532,7 +596,14 @@ pub fn diff(
     // Privileged first, then grants, then everything else; stable within.
     let rank = |i: &Item| (!i.privileged, i.kind != "grant");
     items.sort_by_key(rank);
-    Ok(DiffReport { summary, old: snapshot_ref(old)?, new: snapshot_ref(&new)?, items })
+    Ok(DiffReport {
+        summary,
+        old: snapshot_ref(old)?,
+        new: snapshot_ref(&new)?,
+        not_compared: coverage.report(&left_out),
+        options_differ: coverage.options_differ,
+        items,
+    })
 }
 
 /// Tenant ids of two snapshots, when they differ.

@@ -2,6 +2,7 @@
 //! `cli` renders them.
 
 pub mod access;
+pub mod coverage;
 pub mod diff;
 pub mod export;
 pub mod identity;

@@ -20,6 +20,8 @@ pub enum FailOn {
     Grants,
     /// Any change to privileged access (privileged roles, and groups that hold them).
     Privileged,
+    /// Anything that could not be compared (a part incomplete in either snapshot, or collected with other options).
+    Incomplete,
 }
 
 #[derive(Debug, clap::Args)]
@@ -31,9 +33,9 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Exit 1 when drift of this kind exists.
-    #[arg(long, value_enum, default_value = "none")]
-    pub fail_on: FailOn,
+    /// Exit 1 when drift of this kind exists (several: `--fail-on privileged,incomplete`).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "none")]
+    pub fail_on: Vec<FailOn>,
     /// File of known, accepted changes to leave out: lines `principal ID`, `target ID` or `role ID`.
     #[arg(long, value_name = "FILE")]
     pub ignore: Option<PathBuf>,
@@ -97,6 +99,31 @@ pub fn summary_line(r: &DiffReport) -> String {
     )
 }
 
+/// The parts not compared, one line each: `group_pim: unavailable (license) in NEW (3 differences left out)`.
+pub fn not_compared_lines(r: &DiffReport) -> Vec<String> {
+    r.not_compared
+        .iter()
+        .map(|n| match n.items {
+            0 => format!("{}: {}", n.part, n.reason),
+            1 => format!("{}: {} (1 difference left out)", n.part, n.reason),
+            k => format!("{}: {} ({k} differences left out)", n.part, n.reason),
+        })
+        .collect()
+}
+
+/// The warning when the snapshots were collected with different options.
+pub fn options_warning(r: &DiffReport) -> Option<String> {
+    if r.options_differ.is_empty() {
+        return None;
+    }
+    let each: Vec<String> =
+        r.options_differ.iter().map(|o| format!("{} (OLD {}, NEW {})", o.option, o.old, o.new)).collect();
+    Some(format!(
+        "warning: the snapshots were collected with different options: {}; only what both hold is compared",
+        each.join(", ")
+    ))
+}
+
 pub fn run(args: &DiffArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let ignore = match &args.ignore {
         Some(path) => {
@@ -129,24 +156,48 @@ pub fn run(args: &DiffArgs, ui: &mut Ui) -> Result<u8, CliError> {
                 table(&report).write_text(ui.out(), style)?;
             }
             writeln!(ui.out(), "{}", summary_line(&report))?;
+            let lines = not_compared_lines(&report);
+            if !lines.is_empty() {
+                writeln!(ui.out(), "not compared:")?;
+                for l in lines {
+                    writeln!(ui.out(), "  {l}")?;
+                }
+            }
         }
         Format::Markdown => {
             let out = ui.out();
             writeln!(out, "### Access drift: {} → {}", report.old.path, report.new.path)?;
             writeln!(out)?;
             writeln!(out, "{}", summary_line(&report))?;
+            if let Some(w) = options_warning(&report) {
+                writeln!(out)?;
+                writeln!(out, "> {}", crate::model::text::printable(&w))?;
+            }
             if !report.items.is_empty() {
                 writeln!(out)?;
                 table(&report).write_markdown(out)?;
             }
+            let lines = not_compared_lines(&report);
+            if !lines.is_empty() {
+                writeln!(out)?;
+                writeln!(out, "#### Not compared")?;
+                writeln!(out)?;
+                for l in lines {
+                    writeln!(out, "- {}", crate::model::text::printable(&l))?;
+                }
+            }
         }
     }
+    if let Some(w) = options_warning(&report) {
+        ui.note(&w);
+    }
     let s = &report.summary;
-    let drift = match args.fail_on {
+    let drift = args.fail_on.iter().any(|f| match f {
         FailOn::None => false,
         FailOn::Any => s.added + s.removed + s.changed > 0,
         FailOn::Grants => report.grants_changed(),
         FailOn::Privileged => s.privileged > 0,
-    };
+        FailOn::Incomplete => !report.not_compared.is_empty(),
+    });
     Ok(if drift { exit_code::FINDINGS } else { exit_code::SUCCESS })
 }

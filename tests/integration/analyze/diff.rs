@@ -218,3 +218,93 @@ fn the_demo_runs_offline_and_shows_its_three_changes() {
     let report = env.run(&["diff", "tour/baseline.db", "tour/current.db", "--format", "json"]).json();
     assert_eq!(report["summary"]["added"], 3);
 }
+
+fn diff_json(env: &TestEnv, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["diff", "a.db", "b.db", "--format", "json"];
+    args.extend_from_slice(extra);
+    let run = env.run(&args);
+    (run.code, serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout)))
+}
+
+fn not_compared(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["not_compared"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["part"].as_str().unwrap().to_owned(), n["reason"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn snapshots_collected_with_other_options_compare_only_what_both_hold() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "a.db", &[]).expect_code(exit_code::SUCCESS);
+    let options = ["--skip-ad-groups", "--skip-unused-roles", "--skip-containers", "--skip-p2"];
+    collect(&env, &emu, "b.db", &options).expect_code(exit_code::SUCCESS);
+    let (code, report) = diff_json(&env, &["--fail-on", "privileged"]);
+    assert_eq!(code, i32::from(exit_code::SUCCESS), "{report:#}");
+    let s = &report["summary"];
+    assert_eq!(
+        (s["added"].as_u64(), s["removed"].as_u64(), s["changed"].as_u64()),
+        (Some(0), Some(0), Some(0)),
+        "{report:#}"
+    );
+    assert!(s["not_compared"].as_u64().unwrap() > 0, "the differences are there, left out: {s}");
+    let parts = not_compared(&report);
+    for (part, reason) in [
+        ("group_pim", "not collected in NEW (option --skip-p2)"),
+        ("containers", "not collected in NEW (option --skip-containers)"),
+        ("groups", "collected with --skip-ad-groups in NEW only"),
+        ("role_definitions", "collected with --skip-unused-roles in NEW only"),
+    ] {
+        assert!(parts.contains(&(part.to_owned(), reason.to_owned())), "{part}: {parts:?}");
+    }
+    let differ: Vec<&str> =
+        report["options_differ"].as_array().unwrap().iter().map(|o| o["option"].as_str().unwrap()).collect();
+    assert_eq!(differ, ["skip_ad_groups", "skip_containers", "skip_p2", "skip_unused_roles"]);
+    // A job that wants everything compared fails; the table says what was not, the warning why.
+    let run = env.run(&["diff", "a.db", "b.db", "--fail-on", "privileged,incomplete"]);
+    run.expect_code(exit_code::FINDINGS);
+    assert!(
+        run.stdout.contains("not compared:\n") && run.stdout.contains("group_pim: not collected in NEW"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains(
+            "warning: the snapshots were collected with different options: skip_ad_groups (OLD false, NEW true)"
+        ),
+        "{}",
+        run.stderr
+    );
+    let md = env.run(&["diff", "a.db", "b.db", "--format", "markdown"]);
+    assert!(md.stdout.contains("#### Not compared") && md.stdout.contains("> warning:"), "{}", md.stdout);
+}
+
+#[test]
+fn a_lapsed_licence_is_not_removed_access_and_fields_one_side_lacks_are_not_changes() {
+    use azsnap::mock::EmulatorOptions;
+    use azsnap::mock::tenant::License;
+    let env = TestEnv::new();
+    let p2 = Emu::contoso();
+    collect(&env, &p2, "a.db", &[]).expect_code(exit_code::SUCCESS);
+    // The same tenant a month later: P2 lapsed (every PIM list unavailable), and mailbox purposes read this time.
+    let p1 = Emu::with(EmulatorOptions { license: Some(License::P1), ..EmulatorOptions::default() });
+    collect(&env, &p1, "b.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
+    let (code, report) = diff_json(&env, &["--fail-on", "any"]);
+    assert_eq!(code, i32::from(exit_code::SUCCESS), "no drift at all: {report:#}");
+    let parts = not_compared(&report);
+    for part in ["group_pim", "directory_role_pim", "azure_pim"] {
+        assert!(parts.iter().any(|(p, r)| p == part && r == "unavailable (license) in NEW"), "{part}: {parts:?}");
+    }
+    assert!(parts.iter().any(|(p, r)| p == "mailbox_settings" && r.starts_with("not collected in OLD")), "{parts:?}");
+    let left_out: u64 = report["not_compared"].as_array().unwrap().iter().map(|n| n["items"].as_u64().unwrap()).sum();
+    assert_eq!(report["summary"]["not_compared"].as_u64(), Some(left_out));
+    assert!(left_out > 0, "eligibilities and mailbox purposes were left out, not reported: {report:#}");
+    // Both complete and alike: everything compares, and nothing is missing.
+    collect(&env, &p1, "a.db", &["--mailbox-settings", "--force"]).expect_code(exit_code::SUCCESS);
+    let (code, report) = diff_json(&env, &["--fail-on", "incomplete"]);
+    assert_eq!(code, i32::from(exit_code::SUCCESS), "{report:#}");
+    assert_eq!(report["not_compared"], json!([]));
+}
