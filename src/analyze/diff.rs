@@ -13,51 +13,9 @@ use rusqlite::types::Value as Sql;
 use serde::Serialize;
 
 use crate::analyze::coverage::{self, Coverage, NotCompared, OptionDiffers};
+pub use crate::analyze::ignore::{Ignore, IgnoreError, RuleUse};
 use crate::analyze::privileged::Privileged;
 use crate::store::{Snapshot, StoreError};
-
-/// Accepted changes to leave out (`--ignore FILE`).
-#[derive(Debug, Clone, Default)]
-pub struct Ignore {
-    principals: HashSet<String>,
-    targets: HashSet<String>,
-    roles: HashSet<String>,
-}
-
-impl Ignore {
-    /// Parses lines `principal ID`, `target ID` or `role ID`; `#` starts a comment. Errors name the line.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let mut rules = Ignore::default();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or_default().trim();
-            if line.is_empty() {
-                continue;
-            }
-            let (kind, id) = line
-                .split_once(char::is_whitespace)
-                .ok_or_else(|| format!("line {}: expected `principal|target|role ID`", n + 1))?;
-            let id = id.trim().to_ascii_lowercase();
-            match kind {
-                "principal" => rules.principals.insert(id),
-                "target" => rules.targets.insert(id),
-                "role" => rules.roles.insert(id),
-                other => return Err(format!("line {}: unknown rule '{other}' (principal, target or role)", n + 1)),
-            };
-        }
-        Ok(rules)
-    }
-
-    fn skips(&self, item: &Item) -> bool {
-        match &item.grant {
-            Some(g) => {
-                self.principals.contains(&g.principal_id)
-                    || self.targets.contains(&g.target_id)
-                    || self.roles.contains(&g.role_id)
-            }
-            None => self.principals.contains(&item.key) || self.targets.contains(&item.key),
-        }
-    }
-}
 
 /// One snapshot of the pair.
 #[derive(Debug, Clone, Serialize)]
@@ -147,6 +105,8 @@ pub struct DiffReport {
     pub not_compared: Vec<NotCompared>,
     /// Collection options the two snapshots differ in.
     pub options_differ: Vec<OptionDiffers>,
+    /// How each ignore rule fared: applied, matched nothing, or expired.
+    pub ignore_rules: Vec<RuleUse>,
     pub items: Vec<Item>,
 }
 
@@ -366,8 +326,10 @@ pub fn diff(
     new_path: &Path,
     privileged: &Privileged,
     ignore: &Ignore,
-) -> Result<DiffReport, StoreError> {
+) -> Result<DiffReport, IgnoreError> {
     let new = old.attach(new_path, "new")?;
+    let mut ignore = ignore.clone();
+    ignore.resolve(old)?;
     let ids = privileged.ids_json();
     let privileged_principals: HashSet<String> =
         rows(old, include_str!("../../queries/diff/privileged_groups.sql"), &[&ids])?
@@ -566,7 +528,7 @@ pub fn diff(
     let mut items = compared;
     let mut summary = Summary { not_compared: left_out.values().sum(), ..Summary::default() };
     let before = items.len();
-    items.retain(|i| !ignore.skips(i));
+    let ignore_rules = ignore.apply(&mut items, crate::clock::now().as_datetime().date_naive());
     summary.ignored = (before - items.len()) as u64;
     for i in &items {
         let counts = match i.kind.as_str() {
@@ -602,6 +564,7 @@ pub fn diff(
         new: snapshot_ref(&new)?,
         not_compared: coverage.report(&left_out),
         options_differ: coverage.options_differ,
+        ignore_rules,
         items,
     })
 }
@@ -620,19 +583,4 @@ pub fn by_kind(s: &Summary) -> BTreeMap<&'static str, &Counts> {
         ("role_definitions", &s.role_definitions),
         ("grants", &s.grants),
     ])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ignore_rules_parse_and_name_bad_lines() {
-        let r =
-            Ignore::parse("# accepted\nprincipal 10000000-0000-4000-8000-00000000000A\n\nrole abc # why\n").unwrap();
-        assert!(r.principals.contains("10000000-0000-4000-8000-00000000000a"));
-        assert!(r.roles.contains("abc"));
-        assert_eq!(Ignore::parse("user x").unwrap_err(), "line 1: unknown rule 'user' (principal, target or role)");
-        assert!(Ignore::parse("principal").unwrap_err().starts_with("line 1"));
-    }
 }

@@ -6,6 +6,7 @@ pub mod coverage;
 pub mod diff;
 pub mod export;
 pub mod identity;
+pub mod ignore;
 pub mod privileged;
 pub mod query;
 pub mod review;

@@ -36,7 +36,8 @@ pub struct DiffArgs {
     /// Exit 1 when drift of this kind exists (several: `--fail-on privileged,incomplete`).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "none")]
     pub fail_on: Vec<FailOn>,
-    /// File of known, accepted changes to leave out: lines `principal ID`, `target ID` or `role ID`.
+    /// File of known, accepted changes to leave out: one rule a line, `principal=ID relation=member target="Name"
+    /// until=DATE reason="…"` (docs/diff-format.md).
     #[arg(long, value_name = "FILE")]
     pub ignore: Option<PathBuf>,
     /// Compare snapshots of different tenants.
@@ -124,15 +125,34 @@ pub fn options_warning(r: &DiffReport) -> Option<String> {
     ))
 }
 
-pub fn run(args: &DiffArgs, ui: &mut Ui) -> Result<u8, CliError> {
-    let ignore = match &args.ignore {
-        Some(path) => {
-            let text = crate::files::read_text(path, crate::files::limit::IGNORE)
-                .map_err(|e| CliError::bad_input(format!("cannot read the ignore file {e}")))?;
-            Ignore::parse(&text).map_err(|e| CliError::bad_input(format!("{}: {e}", path.display())))?
+/// Reads `--ignore FILE` (none: no rules). A missing, unreadable or malformed file is bad input (exit 3).
+pub fn read_ignore(path: Option<&std::path::Path>) -> Result<Ignore, CliError> {
+    let Some(path) = path else { return Ok(Ignore::default()) };
+    let text = crate::files::read_text(path, crate::files::limit::IGNORE)
+        .map_err(|e| CliError::bad_input(format!("cannot read the ignore file {e}")))?;
+    Ignore::parse(&text).map_err(|e| CliError::bad_input(format!("{}: {e}", path.display())))
+}
+
+/// Notes on stderr for the rules that did not apply: stale baselines are a classic blind spot.
+pub fn note_rules(rules: &[crate::analyze::diff::RuleUse], ui: &mut Ui) {
+    for r in rules {
+        match r.status {
+            "unmatched" => {
+                ui.note(&format!("note: ignore rule at line {} matched nothing (stale?): {}", r.line, r.rule))
+            }
+            "expired" => ui.note(&format!(
+                "warning: ignore rule at line {} expired on {}; not applied: {}",
+                r.line,
+                r.until.as_deref().unwrap_or("?"),
+                r.rule
+            )),
+            _ => {}
         }
-        None => Ignore::default(),
-    };
+    }
+}
+
+pub fn run(args: &DiffArgs, ui: &mut Ui) -> Result<u8, CliError> {
+    let ignore = read_ignore(args.ignore.as_deref())?;
     let old = Snapshot::open(&args.old)?;
     let new = Snapshot::open(&args.new)?;
     if let Some((a, b)) = tenant_mismatch(&old, &new)?
@@ -146,7 +166,13 @@ pub fn run(args: &DiffArgs, ui: &mut Ui) -> Result<u8, CliError> {
         .with_hint("pass --allow-tenant-mismatch to compare them anyway"));
     }
     drop(new);
-    let report = diff(&old, &args.new, &Privileged::builtin(), &ignore)?;
+    let report = diff(&old, &args.new, &Privileged::builtin(), &ignore).map_err(|e| match (e, &args.ignore) {
+        (crate::analyze::diff::IgnoreError::Rule { line, message }, Some(path)) => {
+            CliError::bad_input(format!("{}: line {line}: {message}", path.display()))
+        }
+        (e, _) => e.into(),
+    })?;
+    note_rules(&report.ignore_rules, ui);
     match args.format {
         Format::Json => write_json(ui.out(), &report)?,
         Format::Csv => table(&report).write_csv(ui.out())?,

@@ -66,6 +66,15 @@ impl From<StoreError> for CliError {
     }
 }
 
+impl From<crate::analyze::ignore::IgnoreError> for CliError {
+    fn from(e: crate::analyze::ignore::IgnoreError) -> Self {
+        match e {
+            crate::analyze::ignore::IgnoreError::Store(e) => e.into(),
+            rule => CliError::bad_input(format!("ignore file: {rule}")),
+        }
+    }
+}
+
 impl From<std::io::Error> for CliError {
     /// Only output errors reach here: a closed pipe ends the command quietly and successfully.
     fn from(e: std::io::Error) -> Self {

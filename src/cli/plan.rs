@@ -30,6 +30,9 @@ pub enum PlanCommand {
         /// Build the plan even if the snapshots are of different tenants (the baseline's tenant is used).
         #[arg(long)]
         allow_tenant_mismatch: bool,
+        /// Accepted changes not to revert: the ignore rules of `diff --ignore` (docs/diff-format.md).
+        #[arg(long, value_name = "FILE")]
+        ignore: Option<PathBuf>,
         #[command(flatten)]
         out: PlanOutput,
     },
@@ -81,8 +84,9 @@ pub fn run(cmd: &PlanCommand, ui: &mut Ui) -> Result<u8, CliError> {
             write_json(ui.out(), &Plan::schema())?;
             return Ok(exit_code::SUCCESS);
         }
-        PlanCommand::Revert { baseline, current, allow_tenant_mismatch, out } => {
+        PlanCommand::Revert { baseline, current, allow_tenant_mismatch, ignore, out } => {
             crate::cli::output::check_new(&out.output, out.force)?;
+            let ignore = crate::cli::diff::read_ignore(ignore.as_deref())?;
             let old = Snapshot::open(baseline)?;
             let new = Snapshot::open(current)?;
             if let Some((a, b)) = crate::analyze::diff::tenant_mismatch(&old, &new)?
@@ -92,7 +96,7 @@ pub fn run(cmd: &PlanCommand, ui: &mut Ui) -> Result<u8, CliError> {
                     .with_hint("a plan reverts drift within one tenant; pass --allow-tenant-mismatch to force"));
             }
             drop(new);
-            (revert(&old, current, now)?, out)
+            (revert(&old, current, &ignore, now)?, out)
         }
         PlanCommand::RevokeUnused { snapshot, inactive_days, non_human_only, out } => {
             crate::cli::output::check_new(&out.output, out.force)?;

@@ -149,9 +149,12 @@ fn source_id(snap: &Snapshot, schema: &str, key: [&str; 6]) -> Result<Option<Str
 }
 
 /// Undo the drift from `baseline` to the snapshot at `current`: remove grants added since, restore grants removed.
-pub fn revert(baseline: &Snapshot, current: &Path, now: Timestamp) -> Result<Plan, PlanError> {
+pub fn revert(baseline: &Snapshot, current: &Path, ignore: &Ignore, now: Timestamp) -> Result<Plan, PlanError> {
     let privileged = Privileged::builtin();
-    let report = diff(baseline, current, &privileged, &Ignore::default())?;
+    let report = diff(baseline, current, &privileged, ignore).map_err(|e| match e {
+        crate::analyze::ignore::IgnoreError::Store(e) => PlanError::Store(e),
+        rule => PlanError::Input(format!("ignore file: {rule}")),
+    })?;
     let current_snap = Snapshot::open(current)?;
     let source = Source {
         command: "revert".to_owned(),

@@ -308,3 +308,96 @@ fn a_lapsed_licence_is_not_removed_access_and_fields_one_side_lacks_are_not_chan
     assert_eq!(code, i32::from(exit_code::SUCCESS), "{report:#}");
     assert_eq!(report["not_compared"], json!([]));
 }
+
+#[test]
+fn ignore_rules_are_as_narrow_as_the_accepted_change() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "a.db", &[]).expect_code(exit_code::SUCCESS);
+    mutate(&emu);
+    collect(&env, &emu, "b.db", &[]).expect_code(exit_code::SUCCESS);
+    // A BOM, a rule by names for one of Erin's two grants, an expired one for the other, a stale one, and an ARM
+    // id in another case with a trailing slash. (Tests run on 2026-11-26.)
+    let rules = format!(
+        "\u{feff}# accepted\n\
+         principal=\"erin guest\" relation=member target=\"Tier0 Admins\" until=2027-06-30 reason=\"CHG-1\"\n\
+         principal={ERIN} relation=azure_role until=2026-01-01 reason=\"temporary\"\n\
+         principal=10000000-0000-4000-8000-000000000001 relation=owner # nothing like it happened\n\
+         relation=member target={PLATFORM} scope=/\n\
+         target=/SUBSCRIPTIONS/{}/ relation=app_role\n",
+        SUB2.to_uppercase()
+    );
+    std::fs::write(env.path("accepted.txt"), rules).unwrap();
+    let run = env.run(&["diff", "a.db", "b.db", "--format", "json", "--ignore", "accepted.txt"]);
+    run.expect_code(exit_code::SUCCESS);
+    let report = run.json();
+    assert_eq!(report["summary"]["ignored"], 1, "only Erin's membership: {report:#}");
+    let left = keys(&report, "added");
+    assert!(left.iter().any(|k| k.starts_with(ERIN) && k.contains("azure_role")), "the expired rule applies no more");
+    assert_eq!(keys(&report, "removed").len(), 1, "scope=/ names no membership (memberships have no scope)");
+    let status: Vec<(u64, &str, u64)> = report["ignore_rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["status"].as_str().unwrap(), r["matched"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        status,
+        [(2, "applied", 1), (3, "expired", 0), (4, "unmatched", 0), (5, "unmatched", 0), (6, "unmatched", 0)]
+    );
+    assert!(run.stderr.contains("ignore rule at line 4 matched nothing (stale?)"), "{}", run.stderr);
+    assert!(run.stderr.contains("ignore rule at line 3 expired on 2026-01-01; not applied"), "{}", run.stderr);
+
+    // Ids: an ARM id in any case, with or without its trailing slash, is the same scope.
+    std::fs::write(
+        env.path("owner.txt"),
+        format!("principal={ERIN} target=/SUBSCRIPTIONS/{}/ role={OWNER}\n", SUB2.to_uppercase()),
+    )
+    .unwrap();
+    let run = env.run(&["diff", "a.db", "b.db", "--format", "json", "--ignore", "owner.txt"]);
+    assert_eq!(run.json()["summary"]["ignored"], 1, "{}", run.stdout);
+
+    // A name of several objects, a malformed rule, a missing file: exit 3 with the line.
+    for (text, expected) in [
+        (
+            "# two storage accounts share it\ntarget=\"stcontosodata\"\n",
+            "accepted.txt: line 2: target \"stcontosodata\" is ambiguous",
+        ),
+        ("principal=not-a-guid\n", "accepted.txt: line 1: principal: `not-a-guid` is not a GUID"),
+        ("principal=x colour=red\n", "accepted.txt: line 1:"),
+    ] {
+        std::fs::write(env.path("accepted.txt"), text).unwrap();
+        let run = env.run(&["diff", "a.db", "b.db", "--ignore", "accepted.txt"]);
+        run.expect_code(exit_code::BAD_INPUT);
+        assert!(run.stderr.contains(expected), "{text}: {}", run.stderr);
+    }
+    env.run(&["diff", "a.db", "b.db", "--ignore", "absent.txt"]).expect_code(exit_code::BAD_INPUT);
+
+    // `plan revert` takes the same rules: the accepted membership is not reverted.
+    std::fs::write(env.path("accepted.txt"), format!("principal={ERIN} relation=member target={TIER0}\n")).unwrap();
+    env.run(&["plan", "revert", "--baseline", "a.db", "--current", "b.db", "-o", "all.json"])
+        .expect_code(exit_code::SUCCESS);
+    env.run(&[
+        "plan",
+        "revert",
+        "--baseline",
+        "a.db",
+        "--current",
+        "b.db",
+        "-o",
+        "some.json",
+        "--ignore",
+        "accepted.txt",
+    ])
+    .expect_code(exit_code::SUCCESS);
+    let actions = |f: &str| -> Vec<String> {
+        let plan: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(env.path(f)).unwrap()).unwrap();
+        plan["actions"].as_array().unwrap().iter().map(|a| a.to_string()).collect()
+    };
+    let (all, some) = (actions("all.json"), actions("some.json"));
+    assert_eq!(some.len() + 1, all.len(), "{all:#?}\n{some:#?}");
+    assert!(
+        all.iter().any(|a| a.contains(ERIN) && a.contains(TIER0))
+            && !some.iter().any(|a| a.contains(ERIN) && a.contains(TIER0))
+    );
+}
