@@ -89,6 +89,8 @@ pub struct Item {
     /// The object's own kind (`user`, `subscription`, `azure`, …; for a grant, its relation).
     pub object_kind: String,
     pub privileged: bool,
+    /// The part of the collection that produced it (`groups`, `azure_role_assignments`, …).
+    pub part: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<GrantView>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -351,6 +353,7 @@ pub fn diff(
             name: text(&r[4]).unwrap_or_default(),
             object_kind: text(&r[3]).unwrap_or_default(),
             key,
+            part: String::new(),
             grant: None,
             fields: Vec::new(),
         });
@@ -364,6 +367,7 @@ pub fn diff(
             name: text(&r[1]).unwrap_or_default(),
             object_kind: text(&r[2]).unwrap_or_default(),
             key,
+            part: String::new(),
             grant: None,
             fields: fields(&r, 3, PRINCIPAL_FIELDS),
         });
@@ -378,6 +382,7 @@ pub fn diff(
             object_kind: text(&r[3]).unwrap_or_default(),
             kind,
             privileged: false,
+            part: String::new(),
             grant: None,
             fields: fields(&r, 4, names),
         });
@@ -441,6 +446,7 @@ pub fn diff(
                 name: view.principal_name.clone(),
                 object_kind: view.relation.clone(),
                 privileged: grant_privileged(&view.relation, &view.role_id, &view.target_id),
+                part: String::new(),
                 grant: Some(view.clone()),
                 fields,
             });
@@ -499,6 +505,7 @@ pub fn diff(
             *left_out.entry((*part).to_owned()).or_default() += 1;
             continue;
         }
+        item.part = parts.first().copied().unwrap_or_default().to_owned();
         // Fields one side did not collect are not changes.
         if item.change == "changed" {
             let mut dropped = None;

@@ -391,6 +391,7 @@ mod tests {
             name: String::new(),
             object_kind: relation.to_owned(),
             privileged: false,
+            part: "groups".to_owned(),
             grant: Some(crate::analyze::diff::GrantView {
                 principal_id: principal.to_owned(),
                 principal_name: String::new(),

@@ -6,7 +6,7 @@ use crate::analyze::diff::{DiffReport, Ignore, Item, diff, tenant_mismatch};
 use crate::analyze::privileged::Privileged;
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
-use crate::report::{Format, Table, write_json};
+use crate::report::{Table, write_json};
 use crate::store::Snapshot;
 
 /// Which drift makes `diff` exit 1.
@@ -24,6 +24,19 @@ pub enum FailOn {
     Incomplete,
 }
 
+/// How `diff` prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    Table,
+    Json,
+    Csv,
+    Markdown,
+    /// SARIF 2.1.0, for GitHub code scanning: one result per item, privileged as `error`.
+    Sarif,
+    /// JUnit XML: one test case per compared part, failed with its items.
+    Junit,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
     /// The earlier snapshot (the baseline).
@@ -32,7 +45,7 @@ pub struct DiffArgs {
     pub new: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: DiffFormat,
     /// Exit 1 when drift of this kind exists (several: `--fail-on privileged,incomplete`).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "none")]
     pub fail_on: Vec<FailOn>,
@@ -133,6 +146,27 @@ pub fn read_ignore(path: Option<&std::path::Path>) -> Result<Ignore, CliError> {
     Ignore::parse(&text).map_err(|e| CliError::bad_input(format!("{}: {e}", path.display())))
 }
 
+/// The parts compared: complete in both snapshots and not left out (JUnit's test cases).
+fn compared_parts(old: &[crate::model::Part], new: &[crate::model::Part], report: &DiffReport) -> Vec<String> {
+    use crate::model::PartStatus;
+    let complete = |parts: &[crate::model::Part], name: &str| {
+        parts.iter().any(|p| p.name == name && p.status == PartStatus::Complete)
+    };
+    let mut names: Vec<String> = old
+        .iter()
+        .map(|p| p.name.clone())
+        .filter(|n| complete(old, n) && complete(new, n))
+        .filter(|n| !report.not_compared.iter().any(|c| c.part == *n))
+        .collect();
+    for item in &report.items {
+        if !names.contains(&item.part) {
+            names.push(item.part.clone());
+        }
+    }
+    names.sort();
+    names
+}
+
 /// Notes on stderr for the rules that did not apply: stale baselines are a classic blind spot.
 pub fn note_rules(rules: &[crate::analyze::diff::RuleUse], ui: &mut Ui) {
     for r in rules {
@@ -165,6 +199,7 @@ pub fn run(args: &DiffArgs, ui: &mut Ui) -> Result<u8, CliError> {
         ))
         .with_hint("pass --allow-tenant-mismatch to compare them anyway"));
     }
+    let new_parts = new.parts()?;
     drop(new);
     let report = diff(&old, &args.new, &Privileged::builtin(), &ignore).map_err(|e| match (e, &args.ignore) {
         (crate::analyze::diff::IgnoreError::Rule { line, message }, Some(path)) => {
@@ -174,9 +209,18 @@ pub fn run(args: &DiffArgs, ui: &mut Ui) -> Result<u8, CliError> {
     })?;
     note_rules(&report.ignore_rules, ui);
     match args.format {
-        Format::Json => write_json(ui.out(), &report)?,
-        Format::Csv => table(&report).write_csv(ui.out())?,
-        Format::Table => {
+        DiffFormat::Json => write_json(ui.out(), &report)?,
+        DiffFormat::Csv => table(&report).write_csv(ui.out())?,
+        DiffFormat::Sarif => {
+            let artifact = args.new.to_string_lossy();
+            write_json(ui.out(), &crate::report::drift::sarif(&report, &artifact, describe))?;
+        }
+        DiffFormat::Junit => {
+            let parts = compared_parts(&old.parts()?, &new_parts, &report);
+            let xml = crate::report::drift::junit(&report, &parts, describe)?;
+            ui.out().write_all(&xml)?;
+        }
+        DiffFormat::Table => {
             if !report.items.is_empty() {
                 let style = ui.table_style();
                 table(&report).write_text(ui.out(), style)?;
@@ -190,7 +234,7 @@ pub fn run(args: &DiffArgs, ui: &mut Ui) -> Result<u8, CliError> {
                 }
             }
         }
-        Format::Markdown => {
+        DiffFormat::Markdown => {
             let out = ui.out();
             writeln!(out, "### Access drift: {} → {}", report.old.path, report.new.path)?;
             writeln!(out)?;

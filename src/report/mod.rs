@@ -2,6 +2,7 @@
 //!
 //! Renderers write to the handle they are given and never decide where output goes or when to exit.
 
+pub mod drift;
 mod table;
 
 pub use table::{CsvOut, Table, TableStyle};

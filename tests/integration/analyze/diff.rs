@@ -401,3 +401,59 @@ fn ignore_rules_are_as_narrow_as_the_accepted_change() {
             && !some.iter().any(|a| a.contains(ERIN) && a.contains(TIER0))
     );
 }
+
+#[test]
+fn sarif_and_junit_carry_every_item_for_ci() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "a.db", &[]).expect_code(exit_code::SUCCESS);
+    mutate(&emu);
+    collect(&env, &emu, "b.db", &["--skip-p2"]).expect_code(exit_code::SUCCESS);
+    let items = env.run(&["diff", "a.db", "b.db", "--format", "json"]).json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 4);
+
+    // SARIF 2.1.0: the fields the schema requires, and what code scanning needs (a file location per result).
+    let run = env.run(&["diff", "a.db", "b.db", "--format", "sarif", "--fail-on", "privileged"]);
+    run.expect_code(exit_code::FINDINGS);
+    let sarif = run.json();
+    assert_eq!(sarif["version"], "2.1.0");
+    let sarif_run = &sarif["runs"][0];
+    assert_eq!(sarif_run["tool"]["driver"]["name"], "azsnap");
+    let results = sarif_run["results"].as_array().unwrap();
+    assert_eq!(results.len(), items.len(), "one result per drift item");
+    let rules: Vec<&str> =
+        sarif_run["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    for (r, item) in results.iter().zip(&items) {
+        assert!(r["message"]["text"].as_str().is_some_and(|t| !t.is_empty()), "{r}");
+        let rule = r["ruleId"].as_str().unwrap();
+        assert_eq!(rules[r["ruleIndex"].as_u64().unwrap() as usize], rule);
+        assert_eq!(r["level"], if item["privileged"] == true { "error" } else { "warning" });
+        assert_eq!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "b.db");
+        assert_eq!(r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"], item["key"]);
+        assert!(r["partialFingerprints"]["azsnapDrift/v1"].as_str().is_some_and(|f| f.len() == 32));
+    }
+    let notes = sarif_run["invocations"][0]["toolExecutionNotifications"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n["message"]["text"].as_str().unwrap().starts_with("group_pim not compared")));
+
+    // JUnit: parsed by a real XML parser (Python's), one test case per compared part, skipped ones with the reason.
+    let run = env.run(&["diff", "a.db", "b.db", "--format", "junit"]);
+    run.expect_code(exit_code::SUCCESS);
+    std::fs::write(env.path("drift.xml"), &run.stdout).unwrap();
+    let script = "import sys, xml.etree.ElementTree as ET\n\
+        root = ET.parse(sys.argv[1]).getroot()\n\
+        for c in root.iter('testcase'):\n\
+        \x20   f, s = c.find('failure'), c.find('skipped')\n\
+        \x20   print(c.get('name'), 'failed' if f is not None else 'skipped' if s is not None else 'passed', (f.get('message') if f is not None else s.get('message') if s is not None else ''))\n";
+    let Ok(out) = std::process::Command::new("python3").arg("-c").arg(script).arg(env.path("drift.xml")).output()
+    else {
+        crate::common::notice("JUnit XML check skipped: python3 is not available");
+        return;
+    };
+    assert!(out.status.success(), "not well-formed XML: {}\n{}", String::from_utf8_lossy(&out.stderr), run.stdout);
+    let cases = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(cases.contains("groups failed 2 differences (2 privileged)"), "{cases}");
+    assert!(cases.contains("azure_role_assignments failed 1 difference (1 privileged)"), "{cases}");
+    assert!(cases.contains("app_role_assignments failed 1 difference (0 privileged)"), "{cases}");
+    assert!(cases.contains("users passed"), "{cases}");
+    assert!(cases.contains("group_pim skipped not compared: not collected in NEW (option --skip-p2)"), "{cases}");
+}
