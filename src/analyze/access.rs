@@ -14,13 +14,20 @@ pub struct Found {
     pub id: String,
     pub name: String,
     pub kind: String,
+    /// What tells it apart from others of its name: a user's UPN, an app's id, a resource's parent.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
 }
 
 /// Why a name did not identify exactly one object.
 #[derive(Debug)]
 pub enum ResolveError {
     NotFound,
-    Ambiguous(Vec<Found>),
+    /// `total` objects match; the first few of them.
+    Ambiguous {
+        total: usize,
+        candidates: Vec<Found>,
+    },
     Store(StoreError),
 }
 
@@ -55,9 +62,22 @@ pub struct Access {
 }
 
 const PRINCIPAL_NAME: &str = "coalesce(display_name, user_principal_name, id)";
+/// The columns a candidate is shown with: id, name, kind, detail.
+const PRINCIPAL_COLUMNS: &str =
+    "id, coalesce(display_name, user_principal_name, id), kind, coalesce(user_principal_name, app_id, '')";
+const RESOURCE_COLUMNS: &str = "id, coalesce(display_name, name, id), kind, coalesce(parent_id, '')";
+/// Candidates listed when a name is ambiguous.
+const SHOWN: usize = 10;
 
 fn found(rs: Vec<Row>) -> Vec<Found> {
-    rs.iter().map(|r| Found { id: col(r, 0), name: col(r, 1), kind: col(r, 2) }).collect()
+    rs.iter()
+        .map(|r| Found {
+            id: col(r, 0),
+            name: col(r, 1),
+            kind: col(r, 2),
+            detail: r.get(3).map(|_| col(r, 3)).unwrap_or_default(),
+        })
+        .collect()
 }
 
 fn one(mut candidates: Vec<Found>) -> Result<Option<Found>, ResolveError> {
@@ -65,8 +85,34 @@ fn one(mut candidates: Vec<Found>) -> Result<Option<Found>, ResolveError> {
     match candidates.len() {
         0 => Ok(None),
         1 => Ok(candidates.pop()),
-        _ => Err(ResolveError::Ambiguous(candidates)),
+        total => {
+            candidates.truncate(SHOWN);
+            Err(ResolveError::Ambiguous { total, candidates })
+        }
     }
+}
+
+/// The objects of `table` whose `filter` holds for `text`: the first few, and (when there are more) how many.
+fn matching(
+    snap: &Snapshot,
+    columns: &str,
+    table: &str,
+    filter: &str,
+    text: &str,
+) -> Result<Option<Found>, ResolveError> {
+    let hits = found(rows(
+        snap,
+        &format!("SELECT {columns} FROM {table} WHERE {filter} ORDER BY id LIMIT {}", SHOWN + 1),
+        &[&text],
+    )?);
+    if hits.len() <= SHOWN {
+        return one(hits);
+    }
+    let count = rows(snap, &format!("SELECT count(DISTINCT id) FROM {table} WHERE {filter}"), &[&text])?;
+    let total = count.first().map(|r| col(r, 0)).and_then(|n| n.parse().ok()).unwrap_or(hits.len());
+    let mut candidates = hits;
+    candidates.truncate(SHOWN);
+    Err(ResolveError::Ambiguous { total, candidates })
 }
 
 /// A principal by object id, application id, user principal name or display name (case-insensitive). An object
@@ -89,15 +135,18 @@ pub fn resolve_principal(snap: &Snapshot, text: &str) -> Result<Found, ResolveEr
         }
         let in_grants = rows(snap, "SELECT 1 FROM grants WHERE principal_id = ?1 LIMIT 1", &[&id])?;
         if !in_grants.is_empty() {
-            return Ok(Found { id: id.to_owned(), name: id.to_owned(), kind: "unknown".to_owned() });
+            return Ok(Found {
+                id: id.to_owned(),
+                name: id.to_owned(),
+                kind: "unknown".to_owned(),
+                detail: String::new(),
+            });
         }
         return Err(ResolveError::NotFound);
     }
     for column in ["user_principal_name", "display_name", "mail"] {
-        let sql = format!(
-            "SELECT id, {PRINCIPAL_NAME}, kind FROM principals WHERE {column} = ?1 COLLATE NOCASE ORDER BY id LIMIT 20"
-        );
-        if let Some(f) = one(found(rows(snap, &sql, &[&text])?))? {
+        let filter = format!("{column} = ?1 COLLATE NOCASE");
+        if let Some(f) = matching(snap, PRINCIPAL_COLUMNS, "principals", &filter, text)? {
             return Ok(f);
         }
     }
@@ -108,7 +157,7 @@ pub fn resolve_principal(snap: &Snapshot, text: &str) -> Result<Found, ResolveEr
 /// object others are granted access on (a group, an application).
 pub fn resolve_resource(snap: &Snapshot, text: &str) -> Result<Found, ResolveError> {
     let text = text.trim();
-    let resource = "SELECT id, coalesce(display_name, name, id), kind FROM resources";
+    let resource = format!("SELECT {RESOURCE_COLUMNS} FROM resources");
     if text.starts_with('/') {
         let id = text.trim_end_matches('/').to_ascii_lowercase();
         let id = if id.is_empty() { "/".to_owned() } else { id };
@@ -120,7 +169,7 @@ pub fn resolve_resource(snap: &Snapshot, text: &str) -> Result<Found, ResolveErr
         return if in_grants.is_empty() {
             Err(ResolveError::NotFound)
         } else {
-            Ok(Found { name: id.clone(), id, kind: "other".to_owned() })
+            Ok(Found { name: id.clone(), id, kind: "other".to_owned(), detail: String::new() })
         };
     }
     if let Ok(guid) = text.parse::<Guid>() {
@@ -129,27 +178,17 @@ pub fn resolve_resource(snap: &Snapshot, text: &str) -> Result<Found, ResolveErr
         let mut hits = found(rows(snap, &format!("{resource} WHERE id = ?1 OR id = ?2"), &[&id, &subscription])?);
         hits.extend(found(rows(
             snap,
-            &format!("SELECT id, {PRINCIPAL_NAME}, kind FROM principals WHERE id = ?1 OR app_id = ?1 ORDER BY id"),
+            &format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE id = ?1 OR app_id = ?1 ORDER BY id"),
             &[&id],
         )?));
         return one(hits)?.ok_or(ResolveError::NotFound);
     }
-    let mut hits = found(rows(
-        snap,
-        &format!("{resource} WHERE name = ?1 COLLATE NOCASE OR display_name = ?1 COLLATE NOCASE ORDER BY id LIMIT 20"),
-        &[&text],
-    )?);
-    if hits.is_empty() {
-        hits = found(rows(
-            snap,
-            &format!(
-                "SELECT id, {PRINCIPAL_NAME}, kind FROM principals WHERE kind IN ('group', 'service_principal', \
-                 'managed_identity') AND display_name = ?1 COLLATE NOCASE ORDER BY id LIMIT 20"
-            ),
-            &[&text],
-        )?);
+    let by_name = "name = ?1 COLLATE NOCASE OR display_name = ?1 COLLATE NOCASE";
+    if let Some(f) = matching(snap, RESOURCE_COLUMNS, "resources", by_name, text)? {
+        return Ok(f);
     }
-    one(hits)?.ok_or(ResolveError::NotFound)
+    let objects = "kind IN ('group', 'service_principal', 'managed_identity') AND display_name = ?1 COLLATE NOCASE";
+    matching(snap, PRINCIPAL_COLUMNS, "principals", objects, text)?.ok_or(ResolveError::NotFound)
 }
 
 fn split_path(path: &str) -> Vec<String> {

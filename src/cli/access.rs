@@ -41,10 +41,14 @@ pub(crate) fn resolved(what: &str, text: &str, r: Result<Found, ResolveError>) -
     r.map_err(|e| match e {
         ResolveError::NotFound => CliError::usage(format!("no {what} matches {text:?} in the snapshot"))
             .with_hint(format!("give the {what}'s object id, or check spelling with `azsnap query SNAP …`")),
-        ResolveError::Ambiguous(list) => {
-            let mut err = CliError::usage(format!("{} {what}s match {text:?}; give an id", list.len()));
-            for f in list.iter().take(10) {
-                err = err.with_hint(format!("{} ({}, {})", f.id, f.kind, f.name));
+        ResolveError::Ambiguous { total, candidates } => {
+            let mut err = CliError::usage(format!("{total} {what}s match {text:?}; give an id"));
+            for f in &candidates {
+                let detail = if f.detail.is_empty() { String::new() } else { format!(", {}", f.detail) };
+                err = err.with_hint(format!("{} ({}, {}{detail})", f.id, f.kind, f.name));
+            }
+            if total > candidates.len() {
+                err = err.with_hint(format!("… and {} more", total - candidates.len()));
             }
             err
         }

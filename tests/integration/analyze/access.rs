@@ -246,3 +246,28 @@ fn tenant_wide_directory_roles_pass_through_groups_and_eligible_membership() {
         "eligible".to_owned()
     )));
 }
+
+#[test]
+fn an_ambiguous_name_says_how_many_match_and_tells_them_apart() {
+    use azsnap::mock::EmulatorOptions;
+    // Fourteen users of one name, told apart by their UPNs.
+    let emu = crate::collect::contoso_with(
+        |t| {
+            for n in 0..14 {
+                let mut u = t.users[0].clone();
+                u.id = format!("10000000-0000-4000-8000-0000000009{n:02}").parse().unwrap();
+                u.props.insert("displayName".into(), "Ben Jansen".into());
+                u.props.insert("userPrincipalName".into(), format!("ben.jansen{n}@contoso.com").into());
+                t.users.push(u);
+            }
+        },
+        EmulatorOptions::default(),
+    );
+    let env = TestEnv::new();
+    crate::collect::collect(&env, &emu, "c.db", &[]).expect_code(exit_code::SUCCESS);
+    let run = env.run(&["access", "c.db", "--principal", "ben jansen"]);
+    run.expect_code(exit_code::USAGE);
+    assert!(run.stderr.contains("14 principals match \"ben jansen\"; give an id"), "{}", run.stderr);
+    assert!(run.stderr.contains("(user, Ben Jansen, ben.jansen0@contoso.com)"), "{}", run.stderr);
+    assert!(run.stderr.contains("… and 4 more"), "{}", run.stderr);
+}
