@@ -148,6 +148,33 @@ fn source_id(snap: &Snapshot, schema: &str, key: [&str; 6]) -> Result<Option<Str
     Ok(grant_source(snap, schema, key)?.filter(|s| !s.is_empty()))
 }
 
+/// Why a removed grant cannot be restored: its principal (or the group it was a member or owner of) is deleted in
+/// the current snapshot — absent from its directory, or known there only as an id grants name (`unresolved`).
+fn gone_in_current(
+    snap: &Snapshot,
+    principal: &str,
+    relation: &str,
+    target: &str,
+) -> Result<Option<String>, PlanError> {
+    let state = |id: &str| -> Result<Option<String>, PlanError> {
+        let found = rows(snap, "SELECT origin FROM new.principals WHERE id = ?1", &[&id])?;
+        Ok(match found.first().map(|r| col(r, 0)) {
+            None => Some("is not in the current snapshot".to_owned()),
+            Some(o) if o == "unresolved" => Some("is deleted in the current snapshot (only grants name it)".to_owned()),
+            Some(_) => None,
+        })
+    };
+    if let Some(why) = state(principal)? {
+        return Ok(Some(format!("the principal {why}: a restore would fail")));
+    }
+    let group_target = matches!(relation, "member" | "owner")
+        && !rows(snap, "SELECT 1 FROM main.principals WHERE id = ?1 AND kind = 'group'", &[&target])?.is_empty();
+    if group_target && let Some(why) = state(target)? {
+        return Ok(Some(format!("the group {why}: a restore would fail")));
+    }
+    Ok(None)
+}
+
 /// Undo the drift from `baseline` to the snapshot at `current`: remove grants added since, restore grants removed.
 pub fn revert(baseline: &Snapshot, current: &Path, ignore: &Ignore, now: Timestamp) -> Result<Plan, PlanError> {
     let privileged = Privileged::builtin();
@@ -181,6 +208,11 @@ pub fn revert(baseline: &Snapshot, current: &Path, ignore: &Ignore, now: Timesta
             let Some(g) = &item.grant else { continue };
             let schema = if pass == "added" { "new" } else { "main" };
             let remove = pass == "added";
+            // A restore to an object the current snapshot knows is gone would only fail.
+            if !remove && let Some(gone) = gone_in_current(baseline, &g.principal_id, &g.relation, &g.target_id)? {
+                plan.not_planned.push(NotPlanned { what: describe(item), reason: gone });
+                continue;
+            }
             let key = [&*g.principal_id, &*g.relation, &*g.target_id, &*g.role_id, &*g.scope, &*g.state];
             let grant = GrantRef {
                 principal: Object {

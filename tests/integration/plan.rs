@@ -249,3 +249,48 @@ fn the_committed_schema_is_the_one_the_code_reads() {
     let all: BTreeSet<String> = Operation::ALL.iter().map(|o| o.as_str().to_owned()).collect();
     assert_eq!(ops, all);
 }
+
+#[test]
+fn revert_does_not_plan_restores_to_deleted_principals() {
+    use azsnap::mock::EmulatorOptions;
+    const BOB: &str = "10000000-0000-4000-8000-000000000002";
+    let env = TestEnv::new();
+    let before = crate::common::emulator::Emu::contoso();
+    crate::collect::collect(&env, &before, "a.db", &[]).expect_code(exit_code::SUCCESS);
+    // The same tenant after Bob's account was deleted: gone from the directory and from every list that named him.
+    let after = crate::collect::contoso_with(
+        |t| {
+            fn forget(v: &mut Value) {
+                match v {
+                    Value::Array(items) => {
+                        items.retain(|i| {
+                            i.as_str() != Some(BOB)
+                                && i["id"] != BOB
+                                && i["principalId"] != BOB
+                                && i["principal_id"] != BOB
+                        });
+                        items.iter_mut().for_each(forget);
+                    }
+                    Value::Object(map) => map.values_mut().for_each(forget),
+                    _ => {}
+                }
+            }
+            let mut v = serde_json::to_value(&*t).unwrap();
+            forget(&mut v);
+            *t = serde_json::from_value(v).unwrap();
+        },
+        EmulatorOptions::default(),
+    );
+    crate::collect::collect(&env, &after, "b.db", &[]).expect_code(exit_code::SUCCESS);
+    env.run(&["plan", "revert", "--baseline", "a.db", "--current", "b.db", "-o", "p.json"])
+        .expect_code(exit_code::SUCCESS);
+    let p = plan(&env, "p.json");
+    let actions = p["actions"].as_array().unwrap();
+    assert!(!actions.iter().any(|a| a.to_string().contains(BOB)), "no restore to a deleted principal: {actions:#?}");
+    let not_planned = p["not_planned"].as_array().unwrap();
+    let bobs: Vec<&Value> = not_planned.iter().filter(|n| n["what"].as_str().unwrap().contains("Bob")).collect();
+    assert!(
+        bobs.iter().any(|n| n["reason"] == "the principal is not in the current snapshot: a restore would fail"),
+        "{not_planned:#?}"
+    );
+}
