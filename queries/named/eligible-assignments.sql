@@ -1,6 +1,6 @@
 -- PIM eligibility (directory roles, Azure roles, group membership and ownership), soonest end first; `days`
 -- limits the list to those ending within that many days of the collection (0 = all).
--- param: days = 0
+-- param: days integer = 0
 SELECT coalesce(p.display_name, p.user_principal_name, g.principal_id) AS principal,
        g.relation,
        coalesce(d.name, t.display_name, nullif(g.role_id, ''), g.target_id) AS role_or_group,

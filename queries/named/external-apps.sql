@@ -1,6 +1,6 @@
 -- Service principals owned by another tenant (Microsoft first-party apps excluded unless `first_party` = 1) and
 -- the application permissions, delegated consents and roles granted to them.
--- param: first_party = 0
+-- param: first_party integer = 0
 SELECT coalesce(p.display_name, p.id) AS application,
        p.app_owner_tenant_id AS owner_tenant,
        g.relation,

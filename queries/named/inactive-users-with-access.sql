@@ -1,6 +1,6 @@
 -- Enabled users holding roles or app roles who have not signed in for `days` days before the collection (or
 -- never); empty when sign-in activity was not collected.
--- param: days = 90
+-- param: days integer = 90
 SELECT coalesce(p.display_name, p.user_principal_name) AS "user",
        p.user_type,
        max(coalesce(p.last_sign_in, ''), coalesce(p.last_non_interactive_sign_in, '')) AS last_sign_in,

@@ -45,6 +45,35 @@ pub const NAMED: &[NamedQuery] = named![
 pub struct Param {
     pub name: String,
     pub default: String,
+    /// `integer`, `real` or `text` (`-- param: days integer = 90`); `None`: numbers bind as numbers.
+    pub kind: Option<ParamKind>,
+}
+
+/// The type a parameter's values are checked against and bound as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    Integer,
+    Real,
+    Text,
+}
+
+impl ParamKind {
+    fn parse(word: &str) -> Option<ParamKind> {
+        match word {
+            "integer" => Some(ParamKind::Integer),
+            "real" => Some(ParamKind::Real),
+            "text" => Some(ParamKind::Text),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            ParamKind::Integer => "an integer",
+            ParamKind::Real => "a number",
+            ParamKind::Text => "text",
+        }
+    }
 }
 
 impl NamedQuery {
@@ -70,13 +99,32 @@ pub fn description(sql: &str) -> String {
     header(sql).filter(|l| !l.starts_with("param:")).collect::<Vec<_>>().join(" ")
 }
 
-/// The `-- param: NAME = DEFAULT` declarations of a query's header.
+/// The `-- param: NAME [integer|real|text] = DEFAULT` declarations of a query's header.
 pub fn params(sql: &str) -> Vec<Param> {
     header(sql)
         .filter_map(|l| l.strip_prefix("param:"))
         .filter_map(|p| p.split_once('='))
-        .map(|(n, d)| Param { name: n.trim().to_owned(), default: d.trim().to_owned() })
+        .map(|(n, d)| {
+            let mut words = n.split_whitespace();
+            let name = words.next().unwrap_or_default().to_owned();
+            let kind = words.next().and_then(ParamKind::parse);
+            Param { name, default: d.trim().to_owned(), kind }
+        })
         .collect()
+}
+
+/// A value for a parameter of `kind` (`None`: a number when it reads as one, else text), or why it is not one.
+pub fn typed_value(name: &str, text: &str, kind: Option<ParamKind>) -> Result<Sql, String> {
+    let wrong = |k: ParamKind| format!("`{name}` takes {}, not `{text}`", k.name());
+    match kind {
+        None => Ok(bind_value(text)),
+        Some(ParamKind::Text) => Ok(Sql::Text(text.to_owned())),
+        Some(ParamKind::Integer) => text.trim().parse::<i64>().map(Sql::Integer).map_err(|_| wrong(ParamKind::Integer)),
+        Some(ParamKind::Real) => match text.trim().parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(Sql::Real(f)),
+            _ => Err(wrong(ParamKind::Real)),
+        },
+    }
 }
 
 /// Parameters every query may use without declaring them.
@@ -139,17 +187,31 @@ pub fn run(
         .collect::<Result<_, _>>()
         .map_err(|i| QueryError::Sql(format!("parameter {i} has no name; use :name parameters")))?;
     for (name, _) in given {
-        if !wanted.contains(name) {
+        let name = name.split_once(':').map_or(name.as_str(), |(n, _)| n);
+        if !wanted.iter().any(|w| w == name) {
             let known = if wanted.is_empty() { "none".to_owned() } else { wanted.join(", ") };
             return Err(QueryError::Usage(format!("the query has no parameter `{name}` (it takes: {known})")));
         }
     }
     let as_of = snap.meta()?.finished_at.unwrap_or_default();
     for (i, name) in wanted.iter().enumerate() {
-        let value = if let Some((_, v)) = given.iter().rev().find(|(n, _)| n == name) {
-            bind_value(v)
+        let kind = declared.iter().find(|p| &p.name == name).and_then(|p| p.kind);
+        // `--param name:text=0123` binds as text whatever the declaration.
+        let given_value = given.iter().rev().find_map(|(n, v)| match n.split_once(':') {
+            Some((n, forced)) if n == name => Some((Some(forced), v)),
+            None if n == name => Some((None, v)),
+            _ => None,
+        });
+        let value = if let Some((forced, v)) = given_value {
+            let kind = match forced {
+                Some(word) => Some(ParamKind::parse(word).ok_or_else(|| {
+                    QueryError::Usage(format!("--param {name}:{word}: the type is integer, real or text"))
+                })?),
+                None => kind,
+            };
+            typed_value(name, v, kind).map_err(QueryError::Usage)?
         } else if let Some(p) = declared.iter().find(|p| &p.name == name) {
-            bind_value(&p.default)
+            typed_value(name, &p.default, p.kind).map_err(QueryError::Sql)?
         } else if name == "privileged_roles" {
             Sql::Text(privileged.ids_json())
         } else if name == "as_of" {
@@ -194,15 +256,27 @@ mod tests {
 
     #[test]
     fn header_gives_description_and_params() {
-        let sql = "-- Line one\n-- line two.\n-- param: days = 90\n-- param: x=a b\nSELECT 1 -- not header\n";
+        let sql = "-- Line one\n-- line two.\n-- param: days integer = 90\n-- param: x=a b\nSELECT 1 -- not header\n";
         assert_eq!(description(sql), "Line one line two.");
         assert_eq!(
             params(sql),
             vec![
-                Param { name: "days".into(), default: "90".into() },
-                Param { name: "x".into(), default: "a b".into() }
+                Param { name: "days".into(), default: "90".into(), kind: Some(ParamKind::Integer) },
+                Param { name: "x".into(), default: "a b".into(), kind: None }
             ]
         );
+    }
+
+    #[test]
+    fn declared_types_are_checked_and_text_keeps_its_zeros() {
+        assert_eq!(typed_value("days", "30", Some(ParamKind::Integer)), Ok(Sql::Integer(30)));
+        assert_eq!(
+            typed_value("days", "abc", Some(ParamKind::Integer)).unwrap_err(),
+            "`days` takes an integer, not `abc`"
+        );
+        assert_eq!(typed_value("pat", "0123", Some(ParamKind::Text)), Ok(Sql::Text("0123".into())));
+        assert_eq!(typed_value("pat", "0123", None), Ok(Sql::Integer(123)), "undeclared: numbers bind as numbers");
+        assert!(typed_value("ratio", "inf", Some(ParamKind::Real)).is_err());
     }
 
     #[test]

@@ -151,3 +151,33 @@ fn writes_unknown_names_and_bad_sql_are_refused() {
     run.expect_code(exit_code::USAGE);
     assert_eq!(std::fs::read(snap_arg()).unwrap(), before, "a refused query changed the snapshot");
 }
+
+#[test]
+fn parameters_are_checked_against_their_declared_type() {
+    let env = TestEnv::new();
+    let run = env.run(&["query", snap_arg(), "inactive-users-with-access", "--param", "days=abc"]);
+    run.expect_code(exit_code::USAGE);
+    assert!(run.stderr.contains("`days` takes an integer, not `abc`"), "{}", run.stderr);
+    env.run(&["query", snap_arg(), "inactive-users-with-access", "--param", "days=30"]).expect_code(exit_code::SUCCESS);
+    // A text parameter keeps its leading zero; an undeclared one can be forced to text.
+    std::fs::write(env.path("pat.sql"), "-- echo\n-- param: pat text = x\nSELECT :pat AS pat, :other AS other\n")
+        .unwrap();
+    let run = env.run(&[
+        "query",
+        snap_arg(),
+        "pat.sql",
+        "--param",
+        "pat=0123",
+        "--param",
+        "other:text=007",
+        "--format",
+        "json",
+    ]);
+    run.expect_code(exit_code::SUCCESS);
+    assert_eq!(run.json(), serde_json::json!([{"pat": "0123", "other": "007"}]));
+    let run = env.run(&["query", snap_arg(), "pat.sql", "--param", "other=007", "--format", "json"]);
+    assert_eq!(run.json()[0]["other"], 7, "undeclared: a number binds as a number");
+    let run = env.run(&["query", snap_arg(), "pat.sql", "--param", "other:date=1"]);
+    run.expect_code(exit_code::USAGE);
+    assert!(run.stderr.contains("the type is integer, real or text"), "{}", run.stderr);
+}
