@@ -1,7 +1,17 @@
--- unused-roles: role assignments (directory, Azure, app roles) held by principals that are disabled, or, when
--- sign-in activity was collected (?2 = 1), that have not signed in since ?1 (an RFC 3339 time) or never have.
+-- unused-roles: role assignments (directory, Azure, app roles), and memberships and ownerships of groups that
+-- carry access (groups holding such a role, directly or through groups they are members of), held by principals
+-- that are disabled, or, when sign-in activity was collected (?2 = 1), that have not signed in since ?1 (an RFC
+-- 3339 time) or never have.
+WITH RECURSIVE carrying(id) AS (
+    SELECT DISTINCT principal_id FROM grants WHERE relation IN ('directory_role', 'azure_role', 'app_role')
+    UNION
+    SELECT m.principal_id FROM grants m JOIN carrying c ON m.target_id = c.id
+    JOIN principals gp ON gp.id = m.principal_id AND gp.kind = 'group'
+    WHERE m.relation = 'member'
+)
 SELECT g.principal_id, coalesce(p.display_name, p.user_principal_name, g.principal_id), coalesce(p.kind, 'unknown'),
-       g.relation, g.role_id, coalesce(d.name, g.role_id), g.target_id,
+       g.relation, g.role_id,
+       CASE WHEN g.relation IN ('member', 'owner') THEN g.relation ELSE coalesce(d.name, g.role_id) END, g.target_id,
        coalesce(t.display_name, r.display_name, r.name, g.target_id), g.scope, g.state,
        CASE
            WHEN p.account_enabled = 0 THEN 'disabled'
@@ -17,7 +27,8 @@ LEFT JOIN resources r ON r.id = g.target_id
 LEFT JOIN role_definitions d ON d.id = g.role_id
     AND d.kind = CASE g.relation WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
     AND d.resource_id = CASE WHEN g.relation IN ('directory_role', 'azure_role') THEN '' ELSE g.target_id END
-WHERE g.relation IN ('directory_role', 'azure_role', 'app_role')
+WHERE (g.relation IN ('directory_role', 'azure_role', 'app_role')
+       OR (g.relation IN ('member', 'owner') AND g.target_id IN (SELECT id FROM carrying)))
   AND (p.account_enabled = 0
     OR p.kind = 'unknown' OR p.id IS NULL
     OR (?2 = 1 AND p.kind = 'user' AND max(coalesce(p.last_sign_in, ''), coalesce(p.last_non_interactive_sign_in, '')) < ?1))

@@ -1,4 +1,5 @@
--- unused-roles: role definitions that no grant uses, active or eligible, at any scope.
+-- unused-roles: role definitions that no grant uses, active or eligible, at any scope: custom roles first, then
+-- application roles, then built-in ones.
 SELECT d.kind, d.id, coalesce(d.name, d.id), coalesce(d.builtin, 0), d.resource_id,
        coalesce(p.display_name, '')
 FROM role_definitions d
@@ -10,4 +11,4 @@ WHERE NOT EXISTS (
         OR (d.kind = 'azure' AND g.relation = 'azure_role')
         OR (d.kind = 'app' AND g.relation = 'app_role' AND g.target_id = d.resource_id))
 )
-ORDER BY d.kind, coalesce(d.builtin, 0), d.name
+ORDER BY coalesce(d.builtin, 0), CASE d.kind WHEN 'app' THEN 1 ELSE 0 END, d.kind, d.name

@@ -38,7 +38,10 @@ pub struct StaleAssignment {
 #[derive(Debug, Clone, Serialize)]
 pub struct UnusedReport {
     pub inactive_days: u32,
+    /// Custom roles first, then application roles, then (with `--builtin`) built-in ones.
     pub unused_roles: Vec<UnusedRole>,
+    /// Built-in roles nobody holds that are left out of `unused_roles` (without `--builtin`).
+    pub builtin_left_out: usize,
     pub stale_assignments: Vec<StaleAssignment>,
     /// What the snapshot could not know.
     pub limits: Vec<String>,
@@ -96,5 +99,5 @@ pub fn unused(snap: &Snapshot, inactive_days: u32, now: crate::model::Timestamp)
             last_sign_in: r.get(11).cloned().flatten(),
         })
         .collect();
-    Ok(UnusedReport { inactive_days, unused_roles, stale_assignments, limits })
+    Ok(UnusedReport { inactive_days, unused_roles, builtin_left_out: 0, stale_assignments, limits })
 }

@@ -14,6 +14,9 @@ pub struct UnusedRolesArgs {
     /// A holder with no sign-in for this many days counts as inactive (when sign-in data was collected).
     #[arg(long, default_value_t = 90, value_name = "N")]
     pub inactive_days: u32,
+    /// List unassigned built-in roles too (a tenant has hundreds: Azure alone ships about 600).
+    #[arg(long)]
+    pub builtin: bool,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
 }
@@ -45,7 +48,12 @@ pub fn tables(r: &UnusedReport) -> (Table, Table) {
 
 pub fn run(args: &UnusedRolesArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let snap = Snapshot::open(&args.snapshot)?;
-    let report = unused(&snap, args.inactive_days, crate::clock::now())?;
+    let mut report = unused(&snap, args.inactive_days, crate::clock::now())?;
+    if !args.builtin {
+        let before = report.unused_roles.len();
+        report.unused_roles.retain(|u| !u.builtin);
+        report.builtin_left_out = before - report.unused_roles.len();
+    }
     let (roles, stale) = tables(&report);
     match args.format {
         Format::Json => write_json(ui.out(), &report)?,
@@ -56,7 +64,11 @@ pub fn run(args: &UnusedRolesArgs, ui: &mut Ui) -> Result<u8, CliError> {
         Format::Table | Format::Markdown => {
             let style = ui.table_style();
             let md = args.format == Format::Markdown;
-            writeln!(ui.out(), "Role definitions nobody holds ({}):", report.unused_roles.len())?;
+            let builtin = match report.builtin_left_out {
+                0 => String::new(),
+                n => format!("; {n} built-in ones with --builtin"),
+            };
+            writeln!(ui.out(), "Role definitions nobody holds ({}{builtin}):", report.unused_roles.len())?;
             if md {
                 roles.write_markdown(ui.out())?
             } else {

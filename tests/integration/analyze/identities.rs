@@ -101,3 +101,49 @@ fn unused_roles_and_stale_assignments() {
     let table = env.run(&["unused-roles", "c.db"]);
     assert!(table.stdout.contains("note: sign-in activity not collected"), "{}", table.stdout);
 }
+
+#[test]
+fn unused_roles_put_custom_and_app_roles_first_and_list_disabled_members_of_groups_with_access() {
+    use azsnap::mock::EmulatorOptions;
+    const DAVE: &str = "10000000-0000-4000-8000-000000000004";
+    // Dave's account is disabled; he is still in Platform Engineers, who hold Contributor on a subscription.
+    let emu = crate::collect::contoso_with(
+        |t| {
+            let platform =
+                t.groups.iter_mut().find(|g| g.id.to_string() == "20000000-0000-4000-8000-000000000002").unwrap();
+            platform.members.push(DAVE.parse().unwrap());
+        },
+        EmulatorOptions::default(),
+    );
+    let env = TestEnv::new();
+    crate::collect::collect(&env, &emu, "c.db", &[]).expect_code(exit_code::SUCCESS);
+    let report = env.run(&["unused-roles", "c.db", "--format", "json"]).json();
+    let roles = report["unused_roles"].as_array().unwrap();
+    assert!(roles.iter().all(|r| r["builtin"] == false), "built-in roles only with --builtin: {roles:#?}");
+    let left_out = report["builtin_left_out"].as_u64().unwrap();
+    assert!(left_out > 0);
+    let all = env.run(&["unused-roles", "c.db", "--format", "json", "--builtin"]).json();
+    let all = all["unused_roles"].as_array().unwrap();
+    assert_eq!(all.len() as u64, roles.len() as u64 + left_out);
+    // Custom roles, then application roles, then built-in ones.
+    let rank = |r: &serde_json::Value| (r["builtin"] == true, r["kind"] == "app");
+    let ranks: Vec<(bool, bool)> = all.iter().map(rank).collect();
+    let mut sorted = ranks.clone();
+    sorted.sort();
+    assert_eq!(ranks, sorted);
+    let table = env.run(&["unused-roles", "c.db"]);
+    assert!(table.stdout.contains("built-in ones with --builtin"), "{}", table.stdout);
+
+    let dave: Vec<&serde_json::Value> =
+        report["stale_assignments"].as_array().unwrap().iter().filter(|s| s["principal_id"] == DAVE).collect();
+    assert!(
+        dave.iter().any(|s| s["relation"] == "member"
+            && s["target_name"] == "Platform Engineers"
+            && s["reason"] == "disabled"),
+        "{dave:#?}"
+    );
+    assert!(
+        dave.iter().any(|s| s["relation"] == "member" && s["target_name"] == "All Staff"),
+        "All Staff holds an app role (Payroll's default access): {dave:#?}"
+    );
+}
