@@ -218,6 +218,7 @@ fn describe(a: &Access, inherited_name: Option<&str>) -> String {
 /// Everything `principal` can reach.
 pub fn for_principal(snap: &Snapshot, principal: &Found, privileged: &Privileged) -> Result<Vec<Access>, StoreError> {
     let rs = rows(snap, include_str!("../../queries/analyze/access_principal.sql"), &[&principal.id])?;
+    let groups = privileged.groups(snap, &["main"])?;
     Ok(rs
         .iter()
         .map(|r| {
@@ -227,7 +228,7 @@ pub fn for_principal(snap: &Snapshot, principal: &Found, privileged: &Privileged
                 principal_id: principal.id.clone(),
                 principal: principal.name.clone(),
                 principal_kind: principal.kind.clone(),
-                privileged: privileged.is_privileged(&relation, &role_id),
+                privileged: privileged.grant(&relation, &role_id, &col(r, 3), &groups),
                 role: col(r, 2),
                 relation,
                 role_id,
@@ -249,6 +250,7 @@ pub fn for_principal(snap: &Snapshot, principal: &Found, privileged: &Privileged
 /// Everyone who can reach `resource`.
 pub fn for_resource(snap: &Snapshot, resource: &Found, privileged: &Privileged) -> Result<Vec<Access>, StoreError> {
     let rs = rows(snap, include_str!("../../queries/analyze/access_resource.sql"), &[&resource.id])?;
+    let groups = privileged.groups(snap, &["main"])?;
     Ok(rs
         .iter()
         .map(|r| {
@@ -260,7 +262,7 @@ pub fn for_resource(snap: &Snapshot, resource: &Found, privileged: &Privileged) 
                 principal_id: col(r, 0),
                 principal: col(r, 1),
                 principal_kind: col(r, 2),
-                privileged: privileged.is_privileged(&relation, &role_id),
+                privileged: privileged.grant(&relation, &role_id, &resource.id, &groups),
                 relation,
                 role_id,
                 role: col(r, 5),

@@ -332,16 +332,9 @@ pub fn diff(
     let new = old.attach(new_path, "new")?;
     let mut ignore = ignore.clone();
     ignore.resolve(old)?;
-    let ids = privileged.ids_json();
-    let privileged_principals: HashSet<String> =
-        rows(old, include_str!("../../queries/diff/privileged_groups.sql"), &[&ids])?
-            .iter()
-            .filter_map(|r| text(&r[0]))
-            .collect();
-    let grant_privileged = |relation: &str, role: &str, target: &str| {
-        privileged.is_privileged(relation, role)
-            || (matches!(relation, "member" | "owner") && privileged_principals.contains(target))
-    };
+    let privileged_principals: HashSet<String> = privileged.groups(old, &["main", "new"])?;
+    let grant_privileged =
+        |relation: &str, role: &str, target: &str| privileged.grant(relation, role, target, &privileged_principals);
     let mut items = Vec::new();
 
     for r in rows(old, include_str!("../../queries/diff/entities_added_removed.sql"), &[])? {

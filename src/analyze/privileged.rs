@@ -1,7 +1,9 @@
 //! The privileged roles list (`queries/privileged_roles.json`): directory and Azure roles whose holders can take
 //! over the tenant or its resources.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+
+use crate::store::{Snapshot, StoreError};
 
 const LIST: &str = include_str!("../../queries/privileged_roles.json");
 
@@ -35,6 +37,29 @@ impl Privileged {
             "azure_role" => self.azure.contains_key(role_id),
             _ => false,
         }
+    }
+
+    /// Groups whose membership or ownership is privileged in the snapshot's `schemas` (`main`, and an attached
+    /// `new`): holders of a privileged role, and the groups nested in them, at any depth.
+    pub fn groups(&self, snap: &Snapshot, schemas: &[&str]) -> Result<HashSet<String>, StoreError> {
+        let ids = self.ids_json();
+        let mut out = HashSet::new();
+        for schema in schemas {
+            let sql = include_str!("../../queries/analyze/privileged_groups.sql").replace("{schema}", schema);
+            let mut stmt = snap.connection().prepare(&sql).map_err(|e| StoreError::corrupt(snap.path(), e))?;
+            let found = stmt
+                .query_map([&ids], |r| r.get::<_, String>(0))
+                .and_then(Iterator::collect::<Result<Vec<String>, _>>)
+                .map_err(|e| StoreError::corrupt(snap.path(), e))?;
+            out.extend(found);
+        }
+        Ok(out)
+    }
+
+    /// Whether a grant is privileged: a privileged role, or membership or ownership of a group in `groups`
+    /// ([`Privileged::groups`]). The one rule `diff`, `plan` and `access` mark by.
+    pub fn grant(&self, relation: &str, role_id: &str, target_id: &str, groups: &HashSet<String>) -> bool {
+        self.is_privileged(relation, role_id) || (matches!(relation, "member" | "owner") && groups.contains(target_id))
     }
 
     /// Every privileged role id, as a JSON array (a bound parameter for SQL).

@@ -257,6 +257,7 @@ pub fn revoke_unused(
     now: Timestamp,
 ) -> Result<Plan, PlanError> {
     let privileged = Privileged::builtin();
+    let privileged_groups = privileged.groups(snap, &["main"])?;
     let report = unused(snap, inactive_days, now)?;
     let humans: HashMap<String, bool> = identities(snap, &privileged)?.into_iter().map(|i| (i.id, i.human)).collect();
     let source = Source {
@@ -291,7 +292,7 @@ pub fn revoke_unused(
             grant,
             true,
             &format!("holder {}", s.reason),
-            privileged.is_privileged(&s.relation, &s.role_id),
+            privileged.grant(&s.relation, &s.role_id, &s.target_id, &privileged_groups),
             what,
         );
     }
@@ -333,6 +334,7 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
     };
     let mut plan = empty_plan(tenant(snap)?, now, source);
     let privileged = Privileged::builtin();
+    let privileged_groups = privileged.groups(snap, &["main"])?;
     let mut seen = BTreeSet::new();
     for (n, row) in table.iter().enumerate().skip(1) {
         let line = n + 1;
@@ -415,7 +417,7 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
             refusal: group_refusal(snap, "main", relation, target)?,
         };
         let what = || format!("row {line}: {relation} of {principal} on {target}");
-        push(&mut plan, grant, true, &reason, privileged.is_privileged(relation, role), what);
+        push(&mut plan, grant, true, &reason, privileged.grant(relation, role, target, &privileged_groups), what);
     }
     Ok(plan)
 }

@@ -457,3 +457,36 @@ fn sarif_and_junit_carry_every_item_for_ci() {
     assert!(cases.contains("users passed"), "{cases}");
     assert!(cases.contains("group_pim skipped not compared: not collected in NEW (option --skip-p2)"), "{cases}");
 }
+
+#[test]
+fn privileged_marking_is_the_same_in_diff_plan_and_access() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "a.db", &[]).expect_code(exit_code::SUCCESS);
+    mutate(&emu);
+    collect(&env, &emu, "b.db", &[]).expect_code(exit_code::SUCCESS);
+    let tier0 = format!("{ERIN}|member|{TIER0}||");
+    let report = env.run(&["diff", "a.db", "b.db", "--format", "json"]).json();
+    let item = report["items"].as_array().unwrap().iter().find(|i| i["key"] == tier0.as_str()).unwrap().clone();
+    assert_eq!(item["privileged"], true);
+    env.run(&["plan", "revert", "--baseline", "a.db", "--current", "b.db", "-o", "p.json"])
+        .expect_code(exit_code::SUCCESS);
+    let plan: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(env.path("p.json")).unwrap()).unwrap();
+    let action = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["principal"]["id"] == ERIN && a["target"]["id"] == TIER0)
+        .unwrap()
+        .clone();
+    assert_eq!(action["privileged"], true, "{action:#}");
+    let access = env.run(&["access", "b.db", "--principal", ERIN, "--format", "json"]).json();
+    let row = access["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["relation"] == "member" && a["target_id"] == TIER0)
+        .unwrap()
+        .clone();
+    assert_eq!(row["privileged"], true, "{row:#}");
+}
