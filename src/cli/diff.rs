@@ -84,9 +84,46 @@ fn details(item: &Item) -> String {
         .join("; ")
 }
 
+/// The items for a job summary: counts per category (the part that produced them) first, then one section per
+/// category, privileged items first within it.
+fn write_markdown_items(out: &mut dyn std::io::Write, report: &DiffReport) -> std::io::Result<()> {
+    if report.items.is_empty() {
+        return Ok(());
+    }
+    let mut parts: Vec<&str> = report.items.iter().map(|i| i.part.as_str()).collect();
+    parts.sort_unstable();
+    parts.dedup();
+    let count = |part: &str, f: &dyn Fn(&Item) -> bool| report.items.iter().filter(|i| i.part == part && f(i)).count();
+    let mut counts = Table::new(["category", "added", "removed", "changed", "privileged"]);
+    for part in &parts {
+        counts.push([
+            (*part).to_owned(),
+            count(part, &|i| i.change == "added").to_string(),
+            count(part, &|i| i.change == "removed").to_string(),
+            count(part, &|i| i.change == "changed").to_string(),
+            count(part, &|i| i.privileged).to_string(),
+        ]);
+    }
+    writeln!(out)?;
+    counts.write_markdown(out)?;
+    for part in &parts {
+        let mut items: Vec<&Item> = report.items.iter().filter(|i| i.part == *part).collect();
+        items.sort_by_key(|i| !i.privileged);
+        writeln!(out)?;
+        writeln!(out, "#### {part} ({})", items.len())?;
+        writeln!(out)?;
+        rows(items.into_iter()).write_markdown(out)?;
+    }
+    Ok(())
+}
+
 pub fn table(report: &DiffReport) -> Table {
+    rows(report.items.iter())
+}
+
+fn rows<'a>(items: impl Iterator<Item = &'a Item>) -> Table {
     let mut t = Table::new(["change", "kind", "privileged", "what", "details"]);
-    for i in &report.items {
+    for i in items {
         t.push([
             i.change.clone(),
             i.kind.clone(),
@@ -243,10 +280,7 @@ pub fn run(args: &DiffArgs, ui: &mut Ui) -> Result<u8, CliError> {
                 writeln!(out)?;
                 writeln!(out, "> {}", crate::model::text::printable(&w))?;
             }
-            if !report.items.is_empty() {
-                writeln!(out)?;
-                table(&report).write_markdown(out)?;
-            }
+            write_markdown_items(out, &report)?;
             let lines = not_compared_lines(&report);
             if !lines.is_empty() {
                 writeln!(out)?;

@@ -106,6 +106,11 @@ fn diff_reports_exactly_the_mutations() {
     let md = env.run(&["diff", "before.db", "after.db", "--format", "markdown"]);
     assert!(md.stdout.starts_with("### Access drift"), "{}", md.stdout);
     assert!(md.stdout.contains("| added | grant | yes | Erin Guest (user) member of Tier0 Admins |"), "{}", md.stdout);
+    // Counts per category first, then a section per category.
+    let counts = md.stdout.find("| category | added | removed | changed | privileged |").expect("the counts");
+    let groups = md.stdout.find("| groups | 1 | 1 | 0 | 2 |").expect("the groups' counts");
+    let section = md.stdout.find("#### groups (2)").expect("the groups' section");
+    assert!(counts < groups && groups < section, "{}", md.stdout);
     let csv = env.run(&["diff", "before.db", "after.db", "--format", "csv"]);
     assert_eq!(csv.stdout.lines().count(), 5, "header and four rows:\n{}", csv.stdout);
 
