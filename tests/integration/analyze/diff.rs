@@ -224,6 +224,16 @@ fn the_demo_runs_offline_and_shows_its_three_changes() {
     assert_eq!(report["summary"]["added"], 3);
 }
 
+/// `a.db` of Contoso, then the demo's changes ([`mutate`]), then `b.db` (collected with `b_options`).
+fn drifted(b_options: &[&str]) -> TestEnv {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "a.db", &[]).expect_code(exit_code::SUCCESS);
+    mutate(&emu);
+    collect(&env, &emu, "b.db", b_options).expect_code(exit_code::SUCCESS);
+    env
+}
+
 fn diff_json(env: &TestEnv, extra: &[&str]) -> (i32, serde_json::Value) {
     let mut args = vec!["diff", "a.db", "b.db", "--format", "json"];
     args.extend_from_slice(extra);
@@ -316,11 +326,7 @@ fn a_lapsed_licence_is_not_removed_access_and_fields_one_side_lacks_are_not_chan
 
 #[test]
 fn ignore_rules_are_as_narrow_as_the_accepted_change() {
-    let emu = Emu::contoso();
-    let env = TestEnv::new();
-    collect(&env, &emu, "a.db", &[]).expect_code(exit_code::SUCCESS);
-    mutate(&emu);
-    collect(&env, &emu, "b.db", &[]).expect_code(exit_code::SUCCESS);
+    let env = drifted(&[]);
     // A BOM, a rule by names for one of Erin's two grants, an expired one for the other, a stale one, and an ARM
     // id in another case with a trailing slash. (Tests run on 2026-11-26.)
     let rules = format!(
@@ -409,11 +415,7 @@ fn ignore_rules_are_as_narrow_as_the_accepted_change() {
 
 #[test]
 fn sarif_and_junit_carry_every_item_for_ci() {
-    let emu = Emu::contoso();
-    let env = TestEnv::new();
-    collect(&env, &emu, "a.db", &[]).expect_code(exit_code::SUCCESS);
-    mutate(&emu);
-    collect(&env, &emu, "b.db", &["--skip-p2"]).expect_code(exit_code::SUCCESS);
+    let env = drifted(&["--skip-p2"]);
     let items = env.run(&["diff", "a.db", "b.db", "--format", "json"]).json()["items"].as_array().unwrap().clone();
     assert_eq!(items.len(), 4);
 
@@ -465,11 +467,7 @@ fn sarif_and_junit_carry_every_item_for_ci() {
 
 #[test]
 fn privileged_marking_is_the_same_in_diff_plan_and_access() {
-    let emu = Emu::contoso();
-    let env = TestEnv::new();
-    collect(&env, &emu, "a.db", &[]).expect_code(exit_code::SUCCESS);
-    mutate(&emu);
-    collect(&env, &emu, "b.db", &[]).expect_code(exit_code::SUCCESS);
+    let env = drifted(&[]);
     let tier0 = format!("{ERIN}|member|{TIER0}||");
     let report = env.run(&["diff", "a.db", "b.db", "--format", "json"]).json();
     let item = report["items"].as_array().unwrap().iter().find(|i| i["key"] == tier0.as_str()).unwrap().clone();
