@@ -12,6 +12,8 @@ const LIST: &str = include_str!("../../queries/privileged_roles.json");
 pub struct Privileged {
     pub directory: BTreeMap<String, String>,
     pub azure: BTreeMap<String, String>,
+    /// Microsoft Graph application permissions (app role ids) that let their holder grant any access.
+    pub graph_app: BTreeMap<String, String>,
 }
 
 impl Privileged {
@@ -27,14 +29,16 @@ impl Privileged {
                 })
                 .unwrap_or_default()
         };
-        Privileged { directory: map("directory"), azure: map("azure") }
+        Privileged { directory: map("directory"), azure: map("azure"), graph_app: map("graph_app") }
     }
 
-    /// Whether `role_id` is privileged for `relation` (`directory_role` or `azure_role`).
+    /// Whether `role_id` is privileged for `relation` (`directory_role`, `azure_role`, or `app_role`: a dangerous
+    /// Graph application permission).
     pub fn is_privileged(&self, relation: &str, role_id: &str) -> bool {
         match relation {
             "directory_role" => self.directory.contains_key(role_id),
             "azure_role" => self.azure.contains_key(role_id),
+            "app_role" => self.graph_app.contains_key(role_id),
             _ => false,
         }
     }
@@ -81,6 +85,17 @@ mod tests {
         );
         assert!(p.is_privileged("azure_role", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"));
         assert!(!p.is_privileged("azure_role", "acdd72a7-3385-48ef-bd42-f606fba81ae7"), "Reader is not");
-        assert!(p.directory.keys().chain(p.azure.keys()).all(|id| crate::model::Guid::is_guid(id)));
+        assert!(
+            p.directory
+                .keys()
+                .chain(p.azure.keys())
+                .chain(p.graph_app.keys())
+                .all(|id| crate::model::Guid::is_guid(id))
+        );
+        assert!(
+            p.is_privileged("app_role", "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8"),
+            "RoleManagement.ReadWrite.Directory"
+        );
+        assert!(!p.is_privileged("app_role", "7ab1d382-f21e-4acd-a863-ba3e13f7da61"), "Directory.Read.All is not");
     }
 }
