@@ -218,6 +218,7 @@ fn describe(a: &Access, inherited_name: Option<&str>) -> String {
 /// Everything `principal` can reach.
 pub fn for_principal(snap: &Snapshot, principal: &Found, privileged: &Privileged) -> Result<Vec<Access>, StoreError> {
     let rs = rows(snap, include_str!("../../queries/analyze/access_principal.sql"), &[&principal.id])?;
+    let privileged = &privileged.with_custom_roles(snap, &["main"])?;
     let groups = privileged.groups(snap, &["main"])?;
     Ok(rs
         .iter()
@@ -250,6 +251,7 @@ pub fn for_principal(snap: &Snapshot, principal: &Found, privileged: &Privileged
 /// Everyone who can reach `resource`.
 pub fn for_resource(snap: &Snapshot, resource: &Found, privileged: &Privileged) -> Result<Vec<Access>, StoreError> {
     let rs = rows(snap, include_str!("../../queries/analyze/access_resource.sql"), &[&resource.id])?;
+    let privileged = &privileged.with_custom_roles(snap, &["main"])?;
     let groups = privileged.groups(snap, &["main"])?;
     Ok(rs
         .iter()

@@ -330,6 +330,7 @@ pub fn diff(
     ignore: &Ignore,
 ) -> Result<DiffReport, IgnoreError> {
     let new = old.attach(new_path, "new")?;
+    let privileged = &privileged.with_custom_roles(old, &["main", "new"])?;
     let mut ignore = ignore.clone();
     ignore.resolve(old)?;
     let privileged_principals: HashSet<String> = privileged.groups(old, &["main", "new"])?;

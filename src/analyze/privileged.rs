@@ -60,6 +60,30 @@ impl Privileged {
         Ok(out)
     }
 
+    /// This list plus the snapshot's custom Azure roles that can do anything (`*`) or hand out access
+    /// (`Microsoft.Authorization/*/write`, `…/*`, `…/roleAssignments/write`), in its `schemas` (`main`, and an
+    /// attached `new`).
+    pub fn with_custom_roles(&self, snap: &Snapshot, schemas: &[&str]) -> Result<Privileged, StoreError> {
+        let mut out = self.clone();
+        for schema in schemas {
+            let sql = format!(
+                "SELECT id, coalesce(name, id), coalesce(permissions, '[]') FROM {schema}.role_definitions \
+                 WHERE kind = 'azure' AND coalesce(builtin, 0) = 0"
+            );
+            let mut stmt = snap.connection().prepare(&sql).map_err(|e| StoreError::corrupt(snap.path(), e))?;
+            let roles = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+                .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+                .map_err(|e| StoreError::corrupt(snap.path(), e))?;
+            for (id, name, permissions) in roles {
+                if grants_everything(&permissions) {
+                    out.azure.insert(id.to_ascii_lowercase(), name);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether a grant is privileged: a privileged role, or membership or ownership of a group in `groups`
     /// ([`Privileged::groups`]). The one rule `diff`, `plan` and `access` mark by.
     pub fn grant(&self, relation: &str, role_id: &str, target_id: &str, groups: &HashSet<String>) -> bool {
@@ -72,9 +96,33 @@ impl Privileged {
     }
 }
 
+/// Whether an Azure role's permissions (ARM's `permissions` list, as JSON) include every action or the right to
+/// change role assignments.
+fn grants_everything(permissions: &str) -> bool {
+    let v: serde_json::Value = serde_json::from_str(permissions).unwrap_or_default();
+    let lists = v.as_array().map(Vec::as_slice).unwrap_or_default();
+    lists.iter().flat_map(|p| p["actions"].as_array().into_iter().flatten()).filter_map(|a| a.as_str()).any(|a| {
+        matches!(
+            a.to_ascii_lowercase().as_str(),
+            "*" | "microsoft.authorization/*"
+                | "microsoft.authorization/*/write"
+                | "microsoft.authorization/roleassignments/write"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn custom_roles_that_can_do_anything_or_grant_access_are_privileged() {
+        assert!(grants_everything(r#"[{"actions": ["*"], "notActions": ["Microsoft.Compute/*"]}]"#));
+        assert!(grants_everything(r#"[{"actions": ["Microsoft.Authorization/*/Write"]}]"#));
+        assert!(grants_everything(r#"[{"actions": ["microsoft.authorization/roleAssignments/write"]}]"#));
+        assert!(!grants_everything(r#"[{"actions": ["Microsoft.Compute/virtualMachines/*"]}]"#));
+        assert!(!grants_everything("not json"));
+    }
 
     #[test]
     fn the_list_parses_and_names_the_key_roles() {

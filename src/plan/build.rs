@@ -256,7 +256,7 @@ pub fn revoke_unused(
     non_human_only: bool,
     now: Timestamp,
 ) -> Result<Plan, PlanError> {
-    let privileged = Privileged::builtin();
+    let privileged = Privileged::builtin().with_custom_roles(snap, &["main"])?;
     let privileged_groups = privileged.groups(snap, &["main"])?;
     let report = unused(snap, inactive_days, now)?;
     let humans: HashMap<String, bool> = identities(snap, &privileged)?.into_iter().map(|i| (i.id, i.human)).collect();
@@ -333,7 +333,7 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
         options: serde_json::json!({}),
     };
     let mut plan = empty_plan(tenant(snap)?, now, source);
-    let privileged = Privileged::builtin();
+    let privileged = Privileged::builtin().with_custom_roles(snap, &["main"])?;
     let privileged_groups = privileged.groups(snap, &["main"])?;
     let mut seen = BTreeSet::new();
     for (n, row) in table.iter().enumerate().skip(1) {

@@ -538,3 +538,29 @@ fn dangerous_graph_application_permissions_are_privileged() {
         "{access:#}"
     );
 }
+
+#[test]
+fn custom_azure_roles_that_can_hand_out_access_are_privileged() {
+    use azsnap::mock::EmulatorOptions;
+    // Storage Auditor, made able to write role assignments: whoever holds it can make themselves Owner.
+    let emu = crate::collect::contoso_with(
+        |t| {
+            let mut v = serde_json::to_value(&*t).unwrap();
+            let role = v["roleDefinitions"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|r| r["roleName"] == "Storage Auditor")
+                .unwrap();
+            role["actions"].as_array_mut().unwrap().push(json!("Microsoft.Authorization/*/write"));
+            *t = serde_json::from_value(v).unwrap();
+        },
+        EmulatorOptions::default(),
+    );
+    let env = TestEnv::new();
+    collect(&env, &emu, "c.db", &[]).expect_code(exit_code::SUCCESS);
+    let access = env.run(&["access", "c.db", "--resource", "stcontosodata", "--format", "json"]).json();
+    let rows: Vec<&serde_json::Value> =
+        access["access"].as_array().unwrap().iter().filter(|a| a["role"] == "Storage Auditor").collect();
+    assert!(!rows.is_empty() && rows.iter().all(|a| a["privileged"] == true), "{access:#}");
+}
