@@ -7,6 +7,32 @@ use crate::store::{Snapshot, StoreError};
 
 const LIST: &str = include_str!("../../queries/privileged_roles.json");
 
+/// Role ids a user adds (`--privileged-roles FILE`), for every list this process builds.
+static EXTRA: std::sync::OnceLock<BTreeMap<String, String>> = std::sync::OnceLock::new();
+
+/// Parses a privileged-roles file: one role id (a GUID) a line, an optional name after it, `#` comments, a BOM
+/// allowed. Errors name the line.
+pub fn parse_extra(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut out = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (id, name) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let id: crate::model::Guid =
+            id.parse().map_err(|_| format!("line {}: `{id}` is not a role id (a GUID)", n + 1))?;
+        out.insert(id.to_string(), name.trim().to_owned());
+    }
+    Ok(out)
+}
+
+/// Adds `extra` to every privileged list built from now on (once a process).
+pub fn add_extra(extra: BTreeMap<String, String>) {
+    let _ = EXTRA.set(extra);
+}
+
 /// Privileged role ids (lower case) with their names.
 #[derive(Debug, Clone)]
 pub struct Privileged {
@@ -14,6 +40,8 @@ pub struct Privileged {
     pub azure: BTreeMap<String, String>,
     /// Microsoft Graph application permissions (app role ids) that let their holder grant any access.
     pub graph_app: BTreeMap<String, String>,
+    /// Role ids added by the user, of any kind.
+    pub extra: BTreeMap<String, String>,
 }
 
 impl Privileged {
@@ -29,18 +57,24 @@ impl Privileged {
                 })
                 .unwrap_or_default()
         };
-        Privileged { directory: map("directory"), azure: map("azure"), graph_app: map("graph_app") }
+        Privileged {
+            directory: map("directory"),
+            azure: map("azure"),
+            graph_app: map("graph_app"),
+            extra: EXTRA.get().cloned().unwrap_or_default(),
+        }
     }
 
     /// Whether `role_id` is privileged for `relation` (`directory_role`, `azure_role`, or `app_role`: a dangerous
     /// Graph application permission).
     pub fn is_privileged(&self, relation: &str, role_id: &str) -> bool {
-        match relation {
+        let listed = match relation {
             "directory_role" => self.directory.contains_key(role_id),
             "azure_role" => self.azure.contains_key(role_id),
             "app_role" => self.graph_app.contains_key(role_id),
-            _ => false,
-        }
+            _ => return false,
+        };
+        listed || self.extra.contains_key(role_id)
     }
 
     /// Groups whose membership or ownership is privileged in the snapshot's `schemas` (`main`, and an attached
@@ -92,7 +126,8 @@ impl Privileged {
 
     /// Every privileged role id, as a JSON array (a bound parameter for SQL).
     pub fn ids_json(&self) -> String {
-        serde_json::to_string(&self.directory.keys().chain(self.azure.keys()).collect::<Vec<_>>()).unwrap_or_default()
+        let ids: Vec<&String> = self.directory.keys().chain(self.azure.keys()).chain(self.extra.keys()).collect();
+        serde_json::to_string(&ids).unwrap_or_default()
     }
 }
 
@@ -114,6 +149,13 @@ fn grants_everything(permissions: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_privileged_roles_file_lists_guids_and_names_bad_lines() {
+        let extra = parse_extra("\u{feff}# ours\n60000000-0000-4000-8000-00000000000A Storage Auditor\n\n").unwrap();
+        assert_eq!(extra.get("60000000-0000-4000-8000-00000000000a").map(String::as_str), Some("Storage Auditor"));
+        assert_eq!(parse_extra("\nStorage Auditor").unwrap_err(), "line 2: `Storage` is not a role id (a GUID)");
+    }
 
     #[test]
     fn custom_roles_that_can_do_anything_or_grant_access_are_privileged() {

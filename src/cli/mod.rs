@@ -50,6 +50,11 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// Role ids to treat as privileged besides the built-in list (one GUID a line, `#` comments): directory roles,
+    /// Azure roles or app roles. Every command that marks privileged access uses them.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub privileged_roles: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -103,10 +108,11 @@ pub fn main() -> ExitCode {
     if !matches!(cli.command, Command::Mock(mock::MockCommand::Serve(_))) {
         on_interrupt();
     }
-    let result = run(&cli.command, &mut ui).and_then(|code| {
-        ui.flush()?;
-        Ok(code)
-    });
+    let result =
+        extra_privileged(cli.privileged_roles.as_deref()).and_then(|()| run(&cli.command, &mut ui)).and_then(|code| {
+            ui.flush()?;
+            Ok(code)
+        });
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -114,6 +120,17 @@ pub fn main() -> ExitCode {
             ExitCode::from(e.code)
         }
     }
+}
+
+/// Reads `--privileged-roles FILE` into the privileged list every command uses.
+fn extra_privileged(path: Option<&std::path::Path>) -> Result<(), CliError> {
+    let Some(path) = path else { return Ok(()) };
+    let text = crate::files::read_text(path, crate::files::limit::IGNORE)
+        .map_err(|e| CliError::bad_input(format!("cannot read the privileged roles file {e}")))?;
+    let extra = crate::analyze::privileged::parse_extra(&text)
+        .map_err(|e| CliError::bad_input(format!("{}: {e}", path.display())))?;
+    crate::analyze::privileged::add_extra(extra);
+    Ok(())
 }
 
 /// On Ctrl-C (SIGINT) or SIGTERM: remove the partial files this process is writing, say so in one line, and

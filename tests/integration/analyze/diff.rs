@@ -564,3 +564,29 @@ fn custom_azure_roles_that_can_hand_out_access_are_privileged() {
         access["access"].as_array().unwrap().iter().filter(|a| a["role"] == "Storage Auditor").collect();
     assert!(!rows.is_empty() && rows.iter().all(|a| a["privileged"] == true), "{access:#}");
 }
+
+#[test]
+fn a_privileged_roles_file_adds_to_the_built_in_list_everywhere() {
+    let env = TestEnv::new();
+    collect(&env, &Emu::contoso(), "c.db", &[]).expect_code(exit_code::SUCCESS);
+    let auditor_rows = |extra: &[&str]| -> Vec<bool> {
+        let mut args = vec!["access", "c.db", "--resource", "stcontosodata", "--format", "json"];
+        args.extend_from_slice(extra);
+        let access = env.run(&args).json();
+        access["access"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["role"] == "Storage Auditor")
+            .map(|a| a["privileged"] == true)
+            .collect()
+    };
+    assert!(auditor_rows(&[]).iter().all(|p| !p), "not privileged by default");
+    std::fs::write(env.path("ours.txt"), "# our own\n60000000-0000-4000-8000-000000000001 Storage Auditor\n").unwrap();
+    let marked = auditor_rows(&["--privileged-roles", "ours.txt"]);
+    assert!(!marked.is_empty() && marked.iter().all(|p| *p), "{marked:?}");
+    std::fs::write(env.path("bad.txt"), "Storage Auditor\n").unwrap();
+    let run = env.run(&["--privileged-roles", "bad.txt", "access", "c.db", "--resource", "stcontosodata"]);
+    run.expect_code(exit_code::BAD_INPUT);
+    assert!(run.stderr.contains("bad.txt: line 1: `Storage` is not a role id"), "{}", run.stderr);
+}
