@@ -501,36 +501,23 @@ fn dangerous_graph_application_permissions_are_privileged() {
     const GRAPH_SP: &str = "30000000-0000-4000-8000-000000000005";
     const ROLE_MANAGEMENT: &str = "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8";
     let env = TestEnv::new();
-    collect(&env, &Emu::contoso(), "a.db", &[]).expect_code(exit_code::SUCCESS);
-    // The writer app granted RoleManagement.ReadWrite.Directory: it can make anyone Global Administrator.
-    let emu = crate::collect::contoso_with(
+    // Before: the writer app without its Graph application permissions. After (the fixture as it is): granted
+    // what its tokens claim, RoleManagement.ReadWrite.Directory among them — it can make anyone Global
+    // Administrator.
+    let before = crate::collect::contoso_with(
         |t| {
-            let mut v = serde_json::to_value(&*t).unwrap();
-            let graph =
-                v["servicePrincipals"].as_array_mut().unwrap().iter_mut().find(|s| s["id"] == GRAPH_SP).unwrap();
-            graph["appRoles"].as_array_mut().unwrap().push(json!({
-                "id": ROLE_MANAGEMENT, "value": "RoleManagement.ReadWrite.Directory",
-                "displayName": "Read and write all directory RBAC settings", "description": "",
-                "allowedMemberTypes": ["Application"], "isEnabled": true, "origin": "Application"
-            }));
-            v["appRoleAssignments"].as_array_mut().unwrap().push(json!({
-                "id": "ara-writer-rbac", "appRoleId": ROLE_MANAGEMENT, "principalId": WRITER_SP,
-                "resourceId": GRAPH_SP, "createdDateTime": "2026-11-20T10:00:00Z"
-            }));
-            *t = serde_json::from_value(v).unwrap();
+            t.app_role_assignments
+                .retain(|a| !(a.principal_id.to_string() == WRITER_SP && a.resource_id.to_string() == GRAPH_SP))
         },
         EmulatorOptions::default(),
     );
-    collect(&env, &emu, "b.db", &[]).expect_code(exit_code::SUCCESS);
+    collect(&env, &before, "a.db", &[]).expect_code(exit_code::SUCCESS);
+    collect(&env, &Emu::contoso(), "b.db", &[]).expect_code(exit_code::SUCCESS);
     let report = env.run(&["diff", "a.db", "b.db", "--format", "json"]).json();
-    let grant = report["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["kind"] == "grant" && i["grant"]["role_id"] == ROLE_MANAGEMENT)
-        .unwrap_or_else(|| panic!("{report:#}"))
-        .clone();
-    assert_eq!(grant["privileged"], true, "{grant:#}");
+    let granted: Vec<&serde_json::Value> =
+        report["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "grant" && i["change"] == "added").collect();
+    assert_eq!(granted.len(), 3, "the writer's three Graph permissions: {report:#}");
+    assert!(granted.iter().all(|g| g["privileged"] == true), "{granted:#?}");
     env.run(&["diff", "a.db", "b.db", "--fail-on", "privileged"]).expect_code(exit_code::FINDINGS);
     let access = env.run(&["access", "b.db", "--principal", WRITER_SP, "--format", "json"]).json();
     assert!(
