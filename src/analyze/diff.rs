@@ -66,9 +66,15 @@ pub struct GrantView {
     pub principal_id: String,
     pub principal_name: String,
     pub principal_kind: String,
+    /// The principal's UPN (or application id): two principals of one name differ here.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub principal_detail: String,
     pub relation: String,
     pub target_id: String,
     pub target_name: String,
+    /// An Azure target's path of names below its subscription (`rg-app/stdata/c1`), empty for other targets.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub target_path: String,
     pub role_id: String,
     pub role_name: String,
     pub scope: String,
@@ -394,13 +400,16 @@ pub fn diff(
     for (change, key, values, old_values) in merge_grants(old, new_path)? {
         let k: Vec<&str> = key.split('\0').collect();
         let v = split_values(&values);
-        let (principal_name, principal_kind, target_name, role_name): (String, String, String, String) = names
-            .query_row((k[0], k[2], k[3], k[1]), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        type Names = (String, String, String, String, String);
+        let (principal_name, principal_kind, target_name, role_name, principal_detail): Names = names
+            .query_row((k[0], k[2], k[3], k[1]), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
             .map_err(|e| StoreError::corrupt(old.path(), e))?;
         let view = GrantView {
             principal_id: k[0].to_owned(),
             relation: k[1].to_owned(),
             target_id: k[2].to_owned(),
+            target_path: arm_path_names(k[2]),
+            principal_detail,
             role_id: k[3].to_owned(),
             scope: k[4].to_owned(),
             state: k[5].to_owned(),
@@ -570,6 +579,34 @@ pub fn diff(
     })
 }
 
+/// The names in an ARM id below its subscription, skipping provider namespaces, types and the blob service
+/// (`…/resourcegroups/rg-app/providers/microsoft.storage/storageaccounts/stdata/blobservices/default/containers/c1`
+/// → `rg-app/stdata/c1`); empty for a subscription, a management group or a directory object.
+pub fn arm_path_names(id: &str) -> String {
+    let segments: Vec<&str> = id.split('/').filter(|s| !s.is_empty()).collect();
+    let Some(rg) = segments.iter().position(|s| s.eq_ignore_ascii_case("resourcegroups")) else { return String::new() };
+    let mut names = Vec::new();
+    let mut i = rg + 1;
+    if let Some(name) = segments.get(i) {
+        names.push(*name);
+    }
+    i += 1;
+    while i < segments.len() {
+        if segments[i].eq_ignore_ascii_case("providers") {
+            i += 2; // the namespace
+            continue;
+        }
+        // A type and its name; the blob service's `default` is not a name anyone gave.
+        if let Some(name) = segments.get(i + 1)
+            && !(segments[i].eq_ignore_ascii_case("blobservices") && name.eq_ignore_ascii_case("default"))
+        {
+            names.push(*name);
+        }
+        i += 2;
+    }
+    names.join("/")
+}
+
 /// Tenant ids of two snapshots, when they differ.
 pub fn tenant_mismatch(old: &Snapshot, new: &Snapshot) -> Result<Option<(String, String)>, StoreError> {
     let (a, b) = (old.meta()?.tenant_id.unwrap_or_default(), new.meta()?.tenant_id.unwrap_or_default());
@@ -584,4 +621,18 @@ pub fn by_kind(s: &Summary) -> BTreeMap<&'static str, &Counts> {
         ("role_definitions", &s.role_definitions),
         ("grants", &s.grants),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arm_targets_are_named_by_their_path_below_the_subscription() {
+        let c = "/subscriptions/s/resourcegroups/rg-app/providers/microsoft.storage/storageaccounts/stdata/blobservices/default/containers/c1";
+        assert_eq!(arm_path_names(c), "rg-app/stdata/c1");
+        assert_eq!(arm_path_names("/subscriptions/s/resourceGroups/rg-app"), "rg-app");
+        assert_eq!(arm_path_names("/subscriptions/s"), "");
+        assert_eq!(arm_path_names("20000000-0000-4000-8000-000000000007"), "");
+    }
 }

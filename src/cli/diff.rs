@@ -58,10 +58,19 @@ pub struct DiffArgs {
     pub allow_tenant_mismatch: bool,
 }
 
-/// A grant in one line: `Alice (user) holds Owner on Contoso Production`.
+/// A grant in one line: `Alice (user, alice@contoso.com) Owner on Contoso Production`. The principal's UPN (or app
+/// id) and an Azure target's path (`rg-app/stdata/c1`) tell apart objects that share a name.
 pub fn describe(item: &Item) -> String {
     let Some(g) = &item.grant else { return format!("{} ({})", item.name, item.object_kind) };
-    let who = format!("{} ({})", g.principal_name, g.principal_kind);
+    let who = match g.principal_detail.as_str() {
+        "" => format!("{} ({})", g.principal_name, g.principal_kind),
+        d if d.eq_ignore_ascii_case(&g.principal_name) => format!("{} ({})", g.principal_name, g.principal_kind),
+        d => format!("{} ({}, {d})", g.principal_name, g.principal_kind),
+    };
+    let g = &crate::analyze::diff::GrantView {
+        target_name: if g.target_path.is_empty() { g.target_name.clone() } else { g.target_path.clone() },
+        ..g.clone()
+    };
     let state = if g.state == "eligible" { " [eligible]" } else { "" };
     let until = g.end_at.as_ref().map(|e| format!(" until {e}")).unwrap_or_default();
     let what = match g.relation.as_str() {
@@ -115,6 +124,39 @@ fn write_markdown_items(out: &mut dyn std::io::Write, report: &DiffReport) -> st
         rows(items.into_iter()).write_markdown(out)?;
     }
     Ok(())
+}
+
+/// The CSV form: the table's columns, then the ids behind its names (a spreadsheet filters on them).
+fn csv_table(report: &DiffReport) -> Table {
+    let mut t = Table::new([
+        "change",
+        "kind",
+        "privileged",
+        "what",
+        "details",
+        "principal_id",
+        "target_id",
+        "role_id",
+        "scope",
+        "key",
+    ]);
+    for i in &report.items {
+        let g = i.grant.as_ref();
+        let id = |f: fn(&crate::analyze::diff::GrantView) -> &String| g.map(|g| f(g).clone()).unwrap_or_default();
+        t.push([
+            i.change.clone(),
+            i.kind.clone(),
+            if i.privileged { "yes".to_owned() } else { String::new() },
+            describe(i),
+            details(i),
+            id(|g| &g.principal_id),
+            id(|g| &g.target_id),
+            id(|g| &g.role_id),
+            id(|g| &g.scope),
+            i.key.clone(),
+        ]);
+    }
+    t
 }
 
 pub fn table(report: &DiffReport) -> Table {
@@ -247,7 +289,7 @@ pub fn run(args: &DiffArgs, ui: &mut Ui) -> Result<u8, CliError> {
     note_rules(&report.ignore_rules, ui);
     match args.format {
         DiffFormat::Json => write_json(ui.out(), &report)?,
-        DiffFormat::Csv => table(&report).write_csv(ui.out())?,
+        DiffFormat::Csv => csv_table(&report).write_csv(ui.out())?,
         DiffFormat::Sarif => {
             let artifact = args.new.to_string_lossy();
             write_json(ui.out(), &crate::report::drift::sarif(&report, &artifact, describe))?;

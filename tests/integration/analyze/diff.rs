@@ -105,7 +105,13 @@ fn diff_reports_exactly_the_mutations() {
     }
     let md = env.run(&["diff", "before.db", "after.db", "--format", "markdown"]);
     assert!(md.stdout.starts_with("### Access drift"), "{}", md.stdout);
-    assert!(md.stdout.contains("| added | grant | yes | Erin Guest (user) member of Tier0 Admins |"), "{}", md.stdout);
+    assert!(
+        md.stdout.contains(
+            "| added | grant | yes | Erin Guest (user, erin_fabrikam.com#EXT#@contoso.onmicrosoft.com) member of Tier0 Admins |"
+        ),
+        "{}",
+        md.stdout
+    );
     // Counts per category first, then a section per category.
     let counts = md.stdout.find("| category | added | removed | changed | privileged |").expect("the counts");
     let groups = md.stdout.find("| groups | 1 | 1 | 0 | 2 |").expect("the groups' counts");
@@ -576,4 +582,41 @@ fn a_privileged_roles_file_adds_to_the_built_in_list_everywhere() {
     let run = env.run(&["--privileged-roles", "bad.txt", "access", "c.db", "--resource", "stcontosodata"]);
     run.expect_code(exit_code::BAD_INPUT);
     assert!(run.stderr.contains("bad.txt: line 1: `Storage` is not a role id"), "{}", run.stderr);
+}
+
+#[test]
+fn principals_of_one_name_are_told_apart_in_diff_output() {
+    use azsnap::mock::EmulatorOptions;
+    let twins = |joined: bool| {
+        move |t: &mut azsnap::mock::TenantFile| {
+            for n in 0..2 {
+                let mut u = t.users[0].clone();
+                u.id = format!("10000000-0000-4000-8000-00000000099{n}").parse().unwrap();
+                u.props.insert("displayName".into(), "Ben Jansen".into());
+                u.props.insert("userPrincipalName".into(), format!("ben.jansen{n}@contoso.com").into());
+                if joined {
+                    let tier0 = t.groups.iter_mut().find(|g| g.id.to_string() == TIER0).unwrap();
+                    tier0.members.push(u.id.clone());
+                }
+                t.users.push(u);
+            }
+        }
+    };
+    let env = TestEnv::new();
+    collect(&env, &crate::collect::contoso_with(twins(false), EmulatorOptions::default()), "a.db", &[])
+        .expect_code(exit_code::SUCCESS);
+    collect(&env, &crate::collect::contoso_with(twins(true), EmulatorOptions::default()), "b.db", &[])
+        .expect_code(exit_code::SUCCESS);
+    for format in ["table", "markdown", "csv"] {
+        let out = env.run(&["diff", "a.db", "b.db", "--format", format]).stdout;
+        for n in 0..2 {
+            assert!(
+                out.contains(&format!("Ben Jansen (user, ben.jansen{n}@contoso.com) member of Tier0 Admins")),
+                "{format}: {out}"
+            );
+        }
+    }
+    let csv = env.run(&["diff", "a.db", "b.db", "--format", "csv"]).stdout;
+    assert!(csv.lines().next().unwrap().ends_with("principal_id,target_id,role_id,scope,key"), "{csv}");
+    assert!(csv.contains("10000000-0000-4000-8000-000000000990,20000000-0000-4000-8000-000000000007"), "{csv}");
 }
