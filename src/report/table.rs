@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{ContentArrangement, presets};
+use comfy_table::{ColumnConstraint, ContentArrangement, presets};
 
 use crate::model::text;
 
@@ -36,7 +36,23 @@ impl Table {
 
     /// Renders aligned columns.
     pub fn write_text(&self, out: &mut dyn Write, style: TableStyle) -> io::Result<()> {
+        self.write_text_width(out, style, None)
+    }
+
+    /// Whether every cell of column `i` is an id (a GUID or an ARM id: no spaces): such a column is never wrapped
+    /// mid-string; the free-text columns give way instead.
+    fn is_id_column(&self, i: usize) -> bool {
+        let mut cells = self.rows.iter().filter_map(|r| r.get(i)).filter(|c| !c.is_empty()).peekable();
+        cells.peek().is_some()
+            && cells.all(|c| !c.contains(char::is_whitespace) && (c.starts_with('/') || crate::model::Guid::is_guid(c)))
+    }
+
+    /// [`Table::write_text`] at a given terminal width (`None`: the terminal's own).
+    pub fn write_text_width(&self, out: &mut dyn Write, style: TableStyle, width: Option<u16>) -> io::Result<()> {
         let mut t = comfy_table::Table::new();
+        if let Some(w) = width {
+            t.set_width(w);
+        }
         match style {
             TableStyle::Terminal => t.load_style(presets::UTF8_FULL_CONDENSED),
             TableStyle::Plain => t.load_style(presets::ASCII_MARKDOWN),
@@ -53,6 +69,14 @@ impl Table {
         }
         for row in &self.rows {
             t.add_row(cells(row));
+        }
+        if style == TableStyle::Terminal {
+            let columns = self.headers.len().max(self.rows.first().map_or(0, Vec::len));
+            for i in (0..columns).filter(|i| self.is_id_column(*i)) {
+                if let Some(c) = t.column_mut(i) {
+                    c.set_constraint(ColumnConstraint::ContentWidth);
+                }
+            }
         }
         writeln!(out, "{t}")
     }
@@ -110,6 +134,23 @@ fn csv_io(e: csv::Error) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_columns_never_wrap_on_a_narrow_terminal() {
+        let mut t = Table::new(["what", "id"]);
+        let id = "/subscriptions/50000000-0000-4000-8000-000000000002/resourcegroups/rg-platform";
+        t.push(["a long free-text description of the access that may well wrap over lines", id]);
+        t.push(["short", "20000000-0000-4000-8000-000000000007"]);
+        let mut out = Vec::new();
+        t.write_text_width(&mut out, TableStyle::Terminal, Some(100)).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(id), "the ARM id is on one line:\n{text}");
+        assert!(text.contains("20000000-0000-4000-8000-000000000007"), "{text}");
+        assert!(
+            !text.contains("a long free-text description of the access that may well wrap over lines"),
+            "the text wraps instead:\n{text}"
+        );
+    }
 
     fn sample() -> Table {
         let mut t = Table::new(["name", "note"]);
