@@ -27,7 +27,7 @@ for size in "${sizes[@]}"; do
   users=$(python3 -c "import json,sys; d=json.load(open('$work/$size.json')); print(len(d['users']))")
   "$bin" mock serve --tenant "$work/$size.json" --port 0 --throttle documented --latency-ms "$latency" >"$work/serve.out" 2>&1 &
   pid=$!
-  until grep -q listening "$work/serve.out"; do sleep 0.2; done
+  until grep -qs listening "$work/serve.out"; do sleep 0.2; done
   base=$(sed -n 's/^listening on //p' "$work/serve.out")
   rm -f "$work/$size.db"
   AZURE_TENANT_ID=$tenant AZURE_CLIENT_ID=a1b2c3d4-0000-4000-8000-000000000001 AZURE_CLIENT_SECRET=contoso-reader-secret \
