@@ -26,7 +26,7 @@ WITH RECURSIVE
 SELECT h.principal_id, coalesce(p.display_name, p.user_principal_name, h.principal_id), coalesce(p.kind, 'unknown'),
        h.relation, h.role_id, coalesce(d.name, nullif(h.role_id, '')),
        h.target_id, coalesce(tp.display_name, tr.display_name, tr.name, h.target_id),
-       h.scope, h.state, h.end_at, h.path, h.depth
+       h.scope, h.state, h.end_at, h.path, h.depth, coalesce(p.user_principal_name, p.app_id, '')
 FROM holders h
 LEFT JOIN principals p ON p.id = h.principal_id
 LEFT JOIN principals tp ON tp.id = h.target_id

@@ -43,11 +43,17 @@ pub struct Access {
     pub principal_id: String,
     pub principal: String,
     pub principal_kind: String,
+    /// The principal's UPN or application id: two principals of one name differ here.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub principal_detail: String,
     pub relation: String,
     pub role_id: String,
     pub role: String,
     pub target_id: String,
     pub target: String,
+    /// An Azure target's path of names below its subscription (`rg-app/stdata/c1`), when it has one.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub target_path: String,
     /// The scope of the assignment as stored (`''` when the relation has none).
     pub scope: String,
     pub state: String,
@@ -229,6 +235,8 @@ pub fn for_principal(snap: &Snapshot, principal: &Found, privileged: &Privileged
                 principal_id: principal.id.clone(),
                 principal: principal.name.clone(),
                 principal_kind: principal.kind.clone(),
+                principal_detail: principal.detail.clone(),
+                target_path: crate::analyze::diff::arm_path_names(&col(r, 3)),
                 privileged: privileged.grant(&relation, &role_id, &col(r, 3), &groups),
                 role: col(r, 2),
                 relation,
@@ -264,6 +272,8 @@ pub fn for_resource(snap: &Snapshot, resource: &Found, privileged: &Privileged) 
                 principal_id: col(r, 0),
                 principal: col(r, 1),
                 principal_kind: col(r, 2),
+                principal_detail: r.get(13).map(|_| col(r, 13)).unwrap_or_default(),
+                target_path: crate::analyze::diff::arm_path_names(&resource.id),
                 privileged: privileged.grant(&relation, &role_id, &resource.id, &groups),
                 relation,
                 role_id,

@@ -80,10 +80,14 @@ pub fn run(args: &AccessArgs, ui: &mut Ui) -> Result<u8, CliError> {
             "member" | "owner" => a.relation.clone(),
             _ => a.role.clone(),
         };
+        // Names that identify: an Azure target by its path, a principal with its UPN or app id.
         let (who, kind) = if subject_type == "principal" {
-            (a.target.clone(), a.relation.clone())
-        } else {
+            let target = if a.target_path.is_empty() { a.target.clone() } else { a.target_path.clone() };
+            (target, a.relation.clone())
+        } else if a.principal_detail.is_empty() || a.principal_detail.eq_ignore_ascii_case(&a.principal) {
             (a.principal.clone(), a.principal_kind.clone())
+        } else {
+            (format!("{} ({})", a.principal, a.principal_detail), a.principal_kind.clone())
         };
         t.push([who, kind, what, a.state.clone(), if a.privileged { "yes" } else { "" }.to_owned(), a.path.clone()]);
     }

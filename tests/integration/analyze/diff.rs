@@ -619,4 +619,9 @@ fn principals_of_one_name_are_told_apart_in_diff_output() {
     let csv = env.run(&["diff", "a.db", "b.db", "--format", "csv"]).stdout;
     assert!(csv.lines().next().unwrap().ends_with("principal_id,target_id,role_id,scope,key"), "{csv}");
     assert!(csv.contains("10000000-0000-4000-8000-000000000990,20000000-0000-4000-8000-000000000007"), "{csv}");
+    // And in `access`: who reaches the group, each with their UPN.
+    let access = env.run(&["access", "b.db", "--resource", TIER0]).stdout;
+    for n in 0..2 {
+        assert!(access.contains(&format!("Ben Jansen (ben.jansen{n}@contoso.com)")), "{access}");
+    }
 }
