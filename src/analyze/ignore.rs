@@ -266,10 +266,6 @@ impl Ignore {
         Ok(Ignore { rules })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
-    }
-
     /// Resolves the quoted names against both snapshots (`old` with the newer one attached as `new`): a name of
     /// more than one object is an error, listing them; a name of none matches nothing.
     pub fn resolve(&mut self, old: &Snapshot) -> Result<(), IgnoreError> {

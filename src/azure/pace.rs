@@ -14,7 +14,7 @@
 //! smaller than documented, is found without a retry storm.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -171,9 +171,6 @@ pub struct Pacer {
     start: tokio::time::Instant,
     /// Requests waiting for this pacer now.
     waiting: AtomicUsize,
-    /// Requests that had to wait, and the 429s this tier was answered.
-    delayed: AtomicU64,
-    throttled: AtomicU64,
 }
 
 /// What a progress display shows of a pacer.
@@ -184,20 +181,11 @@ pub struct PacerState {
     pub waiting: usize,
     /// Requests (or resource units) per second it lets through now: the slowest of its budgets.
     pub rate: f64,
-    pub delayed: u64,
-    pub throttled: u64,
 }
 
 impl Pacer {
     pub fn new(name: &'static str, budgets: Vec<Budget>) -> Self {
-        Pacer {
-            name,
-            budgets: Mutex::new(budgets),
-            start: tokio::time::Instant::now(),
-            waiting: AtomicUsize::new(0),
-            delayed: AtomicU64::new(0),
-            throttled: AtomicU64::new(0),
-        }
+        Pacer { name, budgets: Mutex::new(budgets), start: tokio::time::Instant::now(), waiting: AtomicUsize::new(0) }
     }
 
     fn now(&self) -> f64 {
@@ -233,7 +221,6 @@ impl Pacer {
             }
             if !counted {
                 counted = true;
-                self.delayed.fetch_add(1, Ordering::Relaxed);
                 self.waiting.fetch_add(1, Ordering::Relaxed);
             }
             tokio::time::sleep(Duration::from_secs_f64(wait.min(60.0))).await;
@@ -244,7 +231,6 @@ impl Pacer {
     }
 
     pub fn throttled(&self, retry_after: Duration) {
-        self.throttled.fetch_add(1, Ordering::Relaxed);
         let now = self.now();
         self.with(|budgets| budgets.iter_mut().for_each(|b| b.throttled(retry_after.as_secs_f64(), now)));
     }
@@ -269,8 +255,6 @@ impl Pacer {
             name: self.name,
             waiting: self.waiting.load(Ordering::Relaxed),
             rate: self.with(|budgets| budgets.iter().map(Budget::rate).fold(f64::INFINITY, f64::min)),
-            delayed: self.delayed.load(Ordering::Relaxed),
-            throttled: self.throttled.load(Ordering::Relaxed),
         }
     }
 }
@@ -409,8 +393,6 @@ impl Pacers {
                 Some(o) => {
                     o.waiting += s.waiting;
                     o.rate = o.rate.min(s.rate);
-                    o.delayed += s.delayed;
-                    o.throttled += s.throttled;
                 }
                 None => out.push(s),
             }

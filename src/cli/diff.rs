@@ -143,18 +143,8 @@ fn csv_table(report: &DiffReport) -> Table {
     for i in &report.items {
         let g = i.grant.as_ref();
         let id = |f: fn(&crate::analyze::diff::GrantView) -> &String| g.map(|g| f(g).clone()).unwrap_or_default();
-        t.push([
-            i.change.clone(),
-            i.kind.clone(),
-            if i.privileged { "yes".to_owned() } else { String::new() },
-            describe(i),
-            details(i),
-            id(|g| &g.principal_id),
-            id(|g| &g.target_id),
-            id(|g| &g.role_id),
-            id(|g| &g.scope),
-            i.key.clone(),
-        ]);
+        let ids = [id(|g| &g.principal_id), id(|g| &g.target_id), id(|g| &g.role_id), id(|g| &g.scope), i.key.clone()];
+        t.push(cells(i).into_iter().chain(ids));
     }
     t
 }
@@ -166,15 +156,20 @@ pub fn table(report: &DiffReport) -> Table {
 fn rows<'a>(items: impl Iterator<Item = &'a Item>) -> Table {
     let mut t = Table::new(["change", "kind", "privileged", "what", "details"]);
     for i in items {
-        t.push([
-            i.change.clone(),
-            i.kind.clone(),
-            if i.privileged { "yes".to_owned() } else { String::new() },
-            describe(i),
-            details(i),
-        ]);
+        t.push(cells(i));
     }
     t
+}
+
+/// An item's cells in the human columns: change, kind, privileged, what, details.
+fn cells(i: &Item) -> [String; 5] {
+    [
+        i.change.clone(),
+        i.kind.clone(),
+        if i.privileged { "yes".to_owned() } else { String::new() },
+        describe(i),
+        details(i),
+    ]
 }
 
 pub fn summary_line(r: &DiffReport) -> String {

@@ -188,7 +188,7 @@ mod tests {
     }
 
     fn pacer(name: &'static str, waiting: usize, rate: f64) -> PacerState {
-        PacerState { name, waiting, rate, delayed: 0, throttled: 0 }
+        PacerState { name, waiting, rate }
     }
 
     #[test]

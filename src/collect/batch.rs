@@ -48,11 +48,6 @@ fn tiers<'a>(client: &AzureClient, urls: impl Iterator<Item = &'a str>) -> Vec<(
     out
 }
 
-/// Whether `url` is paced by `pacer`.
-fn same(client: &AzureClient, url: &str, pacer: &Arc<Pacer>) -> bool {
-    client.pacers.graph(GraphTier::of(url)).is_some_and(|p| Arc::ptr_eq(p, pacer))
-}
-
 /// Runs GET `urls` (relative to the Graph version root, e.g. `/users/{id}/mailboxSettings/userPurpose`) and calls
 /// `each(index, answer)` for every one, in no particular order. 429, 5xx and expired-token items are retried;
 /// other statuses are answers. Fails only if a whole batch call fails or items stay throttled.
@@ -105,24 +100,20 @@ pub async fn get_all(
             let answers = body["responses"].as_array().map_or(&[][..], Vec::as_slice);
             let throttled = answers.iter().filter(|r| r["status"].as_u64() == Some(429)).count() as u64;
             client.note_inner(Service::Graph, answers.len() as u64, throttled);
-            // Each tier hears of its own items: throttled ones slow it down (once a call, after the longest
-            // Retry-After among them), answered ones let it creep back.
+            // Each tier hears of its own items: a throttled one pauses and slows its tier (once a burst, until the
+            // longest Retry-After), answered ones let theirs creep back (once a call).
             let url_of = |r: &Value| r["id"].as_str().and_then(|s| s.parse::<usize>().ok()).and_then(|i| urls.get(i));
             let is_429 = |r: &&Value| r["status"].as_u64() == Some(429);
-            let throttled_urls = answers.iter().filter(is_429).filter_map(url_of).map(String::as_str);
-            let throttled_tiers = tiers(client, throttled_urls);
-            for (pacer, _) in &throttled_tiers {
-                let after = answers
-                    .iter()
-                    .filter(is_429)
-                    .filter(|r| url_of(r).is_some_and(|u| same(client, u, pacer)))
-                    .filter_map(|r| r["headers"]["Retry-After"].as_str().and_then(|s| s.parse::<f64>().ok()))
-                    .fold(1.0f64, f64::max);
+            let mut slowed: Vec<Arc<Pacer>> = Vec::new();
+            for r in answers.iter().filter(is_429) {
+                let Some(pacer) = url_of(r).and_then(|u| client.pacers.graph(GraphTier::of(u))) else { continue };
+                let after = r["headers"]["Retry-After"].as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(1.0);
                 pacer.throttled(Duration::from_secs_f64(after.clamp(0.0, 120.0)));
+                slowed.push(pacer.clone());
             }
             let answered_urls = answers.iter().filter(|r| !is_429(r)).filter_map(url_of).map(String::as_str);
             for (pacer, _) in tiers(client, answered_urls) {
-                if !throttled_tiers.iter().any(|(t, _)| Arc::ptr_eq(t, &pacer)) {
+                if !slowed.iter().any(|t| Arc::ptr_eq(t, &pacer)) {
                     pacer.admitted();
                 }
             }
