@@ -39,7 +39,7 @@ SELECT h.principal_id, coalesce(p.display_name, p.user_principal_name, h.princip
        h.role_id, coalesce(d.name, nullif(h.role_id, '')), h.scope, h.state,
        coalesce(h.start_at, h.created_at), h.end_at,
        nullif(max(coalesce(p.last_sign_in, ''), coalesce(p.last_non_interactive_sign_in, '')), ''),
-       h.via, h.via_id, h.holder_id
+       h.via, h.via_id, h.holder_id, p.app_id
 FROM holders h
 LEFT JOIN principals p ON p.id = h.principal_id
 LEFT JOIN principals tp ON tp.id = h.target_id

@@ -9,7 +9,7 @@ SELECT g.principal_id, coalesce(p.display_name, p.user_principal_name, g.princip
        g.role_id, coalesce(d.name, nullif(g.role_id, '')), g.scope, g.state,
        coalesce(g.start_at, g.created_at), g.end_at,
        nullif(max(coalesce(p.last_sign_in, ''), coalesce(p.last_non_interactive_sign_in, '')), ''),
-       '', NULL, g.principal_id
+       '', NULL, g.principal_id, p.app_id
 FROM grants g
 LEFT JOIN principals p ON p.id = g.principal_id
 LEFT JOIN principals tp ON tp.id = g.target_id

@@ -406,7 +406,7 @@ pub fn export(
 ) -> Result<Manifest, ExportError> {
     let meta = snap.meta()?;
     let fingerprint_verified = meta.fingerprint.as_deref() == Some(snap.compute_fingerprint()?.as_str());
-    let privileged = Privileged::builtin();
+    let privileged = Privileged::builtin().with_custom_roles(snap, &["main"])?;
     let mut files = Vec::new();
     for table in TABLES {
         progress(table);

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::analyze::diff::arm_path_names;
 use crate::analyze::identity::classify_facts;
 use crate::analyze::privileged::Privileged;
 use crate::analyze::sql::{col, each_row};
@@ -13,6 +14,7 @@ pub const COLUMNS: &[&str] = &[
     "principal",
     "principal_id",
     "upn",
+    "app_id",
     "class",
     "human",
     "relation",
@@ -39,9 +41,12 @@ pub struct ReviewRow {
     pub principal: String,
     pub principal_id: String,
     pub upn: String,
+    /// The application id of a service principal, which tells namesakes apart as a UPN does for users.
+    pub app_id: String,
     pub class: String,
     pub human: bool,
     pub relation: String,
+    /// The target's name; for an Azure resource, its names from the resource group down (`rg-app/stdata/c1`).
     pub target: String,
     pub target_id: String,
     pub role: String,
@@ -68,6 +73,7 @@ impl ReviewRow {
             self.principal.clone(),
             self.principal_id.clone(),
             self.upn.clone(),
+            self.app_id.clone(),
             self.class.clone(),
             yes(self.human),
             self.relation.clone(),
@@ -91,7 +97,8 @@ impl ReviewRow {
 }
 
 /// Calls `f` with each row for grants on `target` and below (all when `None`), streaming; `effective` expands
-/// groups and, for an ARM target, adds the assignments inherited from above it.
+/// groups and, for an ARM target, adds the assignments inherited from above it. A row is privileged by
+/// [`Privileged::grant`], as in `diff`, `plan` and `access`: membership of a group holding a privileged role is.
 pub fn review<E: From<StoreError>>(
     snap: &Snapshot,
     target: Option<&str>,
@@ -100,6 +107,7 @@ pub fn review<E: From<StoreError>>(
     mut f: impl FnMut(ReviewRow) -> Result<(), E>,
 ) -> Result<(), E> {
     let tenant = snap.meta()?.tenant_id.unwrap_or_default();
+    let privileged_groups = privileged.groups(snap, &["main"])?;
     let direct = include_str!("../../queries/analyze/review_direct.sql");
     let expanded = include_str!("../../queries/analyze/review.sql");
     let (sql, flag) = if effective { (expanded, 1) } else { (direct, 0) };
@@ -108,16 +116,19 @@ pub fn review<E: From<StoreError>>(
         let (class, human, _) = classify_facts(r, 3, &tenant);
         let relation = col(r, 12);
         let role_id = col(r, 15);
+        let target_id = col(r, 13);
+        let path = arm_path_names(&target_id);
         f(ReviewRow {
             principal_id: col(r, 0),
             principal: col(r, 1),
             upn: col(r, 2),
             class: class.to_owned(),
             human,
-            privileged: privileged.is_privileged(&relation, &role_id),
+            app_id: col(r, 25),
+            privileged: privileged.grant(&relation, &role_id, &target_id, &privileged_groups),
             relation,
-            target_id: col(r, 13),
-            target: col(r, 14),
+            target: if path.is_empty() { col(r, 14) } else { path },
+            target_id,
             role_id,
             role: col(r, 16),
             scope: col(r, 17),

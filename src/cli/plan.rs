@@ -135,16 +135,38 @@ fn show(plan: &Plan, format: Format, ui: &mut Ui) -> Result<u8, CliError> {
         write_json(ui.out(), plan)?;
         return Ok(exit_code::SUCCESS);
     }
-    let mut t = Table::new(["#", "action", "operation", "privileged", "reason", "id"]);
+    // CSV carries the ids next to the names, for a spreadsheet to sort and join on.
+    let ids = format == Format::Csv;
+    let mut headers = vec!["#", "action", "operation", "privileged", "reason", "id"];
+    if ids {
+        let id_columns =
+            ["principal", "principal_detail", "principal_id", "target", "target_id", "role", "role_id", "scope"];
+        headers.extend(id_columns);
+    }
+    let mut t = Table::new(headers);
     for (i, a) in plan.actions.iter().enumerate() {
-        t.push([
+        let mut row = vec![
             (i + 1).to_string(),
             a.describe(),
             a.operation.to_string(),
             if a.privileged { "yes" } else { "" }.to_owned(),
             a.reason.clone(),
             a.id.clone(),
-        ]);
+        ];
+        if ids {
+            let role = a.role.as_ref();
+            row.extend([
+                a.principal.name.clone(),
+                a.principal.detail.clone().unwrap_or_default(),
+                a.principal.id.clone(),
+                a.target.place().to_owned(),
+                a.target.id.clone(),
+                role.map(|r| r.name.clone()).unwrap_or_default(),
+                role.map(|r| r.id.clone()).unwrap_or_default(),
+                a.scope.clone().unwrap_or_default(),
+            ]);
+        }
+        t.push(row);
     }
     let md = format == Format::Markdown;
     if format != Format::Csv {

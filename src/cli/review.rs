@@ -45,7 +45,8 @@ pub fn run(args: &ReviewArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let mut csv = CsvOut::new(&mut file);
     csv.row(COLUMNS).map_err(write_err)?;
     let (mut rows, mut privileged, mut non_human) = (0u64, 0u64, 0u64);
-    review(&snap, target.as_deref(), args.effective, &Privileged::builtin(), |row| {
+    let list = Privileged::builtin().with_custom_roles(&snap, &["main"])?;
+    review(&snap, target.as_deref(), args.effective, &list, |row| {
         if args.privileged && !row.privileged {
             return Ok(());
         }

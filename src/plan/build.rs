@@ -8,7 +8,7 @@ use super::review_csv;
 use super::{
     Action, FileUsed, NotPlanned, Object, Operation, PLAN_KIND, PLAN_VERSION, Plan, PlanError, SnapshotUsed, Source,
 };
-use crate::analyze::diff::{Ignore, Item, diff};
+use crate::analyze::diff::{Ignore, Item, arm_path_names, diff};
 use crate::analyze::identity::identities;
 use crate::analyze::privileged::Privileged;
 use crate::analyze::sql::{col, rows};
@@ -90,7 +90,8 @@ fn push(plan: &mut Plan, g: GrantRef<'_>, remove: bool, reason: &str, privileged
     }
 }
 
-/// The name and kind of a directory object or resource, from `schema` (`main` or `new`) and then `main`.
+/// The name, kind and telling detail of a directory object or resource, from `schema` (`main` or `new`) and then
+/// `main`.
 fn object(snap: &Snapshot, schema: &str, id: &str, fallback_name: &str) -> Result<Object, PlanError> {
     let sql = format!(
         "SELECT coalesce((SELECT coalesce(display_name, user_principal_name) FROM {schema}.principals WHERE id = ?1),
@@ -98,12 +99,21 @@ fn object(snap: &Snapshot, schema: &str, id: &str, fallback_name: &str) -> Resul
                          (SELECT coalesce(display_name, user_principal_name) FROM main.principals WHERE id = ?1),
                          (SELECT coalesce(display_name, name) FROM main.resources WHERE id = ?1)),
                 coalesce((SELECT kind FROM {schema}.principals WHERE id = ?1), (SELECT kind FROM {schema}.resources WHERE id = ?1),
-                         (SELECT kind FROM main.principals WHERE id = ?1), (SELECT kind FROM main.resources WHERE id = ?1), 'unknown')"
+                         (SELECT kind FROM main.principals WHERE id = ?1), (SELECT kind FROM main.resources WHERE id = ?1), 'unknown'),
+                coalesce((SELECT coalesce(user_principal_name, app_id) FROM {schema}.principals WHERE id = ?1),
+                         (SELECT coalesce(user_principal_name, app_id) FROM main.principals WHERE id = ?1))"
     );
     let r = rows(snap, &sql, &[&id])?;
     let row = r.first().cloned().unwrap_or_default();
     let name = row.first().cloned().flatten().unwrap_or_else(|| fallback_name.to_owned());
-    Ok(Object { id: id.to_owned(), name, kind: col(&row, 1) })
+    let path = arm_path_names(id);
+    Ok(Object {
+        id: id.to_owned(),
+        name,
+        kind: col(&row, 1),
+        detail: row.get(2).cloned().flatten(),
+        path: (!path.is_empty()).then_some(path),
+    })
 }
 
 /// Why membership or ownership of group `id` cannot be changed through Graph, if so.
@@ -130,6 +140,8 @@ fn role_object(relation: &str, id: &str, name: &str) -> Option<Object> {
         id: id.to_owned(),
         name: name.to_owned(),
         kind: relation.to_owned(),
+        detail: None,
+        path: None,
     })
 }
 
@@ -219,6 +231,8 @@ pub fn revert(baseline: &Snapshot, current: &Path, ignore: &Ignore, now: Timesta
                     id: g.principal_id.clone(),
                     name: g.principal_name.clone(),
                     kind: g.principal_kind.clone(),
+                    detail: (!g.principal_detail.is_empty()).then(|| g.principal_detail.clone()),
+                    path: None,
                 },
                 relation: &g.relation,
                 target: object(baseline, schema, &g.target_id, &g.target_name)?,
@@ -273,11 +287,7 @@ pub fn revoke_unused(
         }
         let key = [&*s.principal_id, &*s.relation, &*s.target_id, &*s.role_id, &*s.scope, &*s.state];
         let grant = GrantRef {
-            principal: Object {
-                id: s.principal_id.clone(),
-                name: s.principal_name.clone(),
-                kind: s.principal_kind.clone(),
-            },
+            principal: object(snap, "main", &s.principal_id, &s.principal_name)?,
             relation: &s.relation,
             target: object(snap, "main", &s.target_id, &s.target_name)?,
             role: role_object(&s.relation, &s.role_id, &s.role_name),

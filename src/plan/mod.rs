@@ -188,6 +188,27 @@ pub struct Object {
     pub id: String,
     pub name: String,
     pub kind: String,
+    /// What tells a principal apart from others of its name: a user's UPN, a service principal's application id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// An Azure resource's names from its resource group down (`rg-app/stdata/c1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl Object {
+    /// A principal as people are shown it: `Ben Jansen (ben@contoso.com)`, or the name alone.
+    pub fn label(&self) -> String {
+        match &self.detail {
+            Some(d) if !d.eq_ignore_ascii_case(&self.name) => format!("{} ({d})", self.name),
+            _ => self.name.clone(),
+        }
+    }
+
+    /// A target as people are shown it: an Azure resource by its path (`rg-app/stdata/c1`), else its name.
+    pub fn place(&self) -> &str {
+        self.path.as_deref().unwrap_or(&self.name)
+    }
 }
 
 /// One step of a plan.
@@ -230,11 +251,11 @@ impl Action {
         format!("a-{}", crate::model::hex(&digest[..6]))
     }
 
-    /// One line for people: `remove Erin Guest from group Tier0 Admins`.
+    /// One line for people: `remove Erin Guest (erin@fabrikam.com) from group Tier0 Admins`.
     pub fn describe(&self) -> String {
         let role = self.role.as_ref().map_or("", |r| r.name.as_str());
-        let on = &self.target.name;
-        let p = &self.principal.name;
+        let on = self.target.place();
+        let p = &self.principal.label();
         match self.operation {
             Operation::GroupMemberAdd => format!("add {p} to group {on}"),
             Operation::GroupMemberRemove => format!("remove {p} from group {on}"),

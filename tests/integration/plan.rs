@@ -193,7 +193,13 @@ fn show_renders_and_bad_plans_are_refused_naming_the_problem() {
         .expect_code(exit_code::SUCCESS);
     let shown = env.run(&["plan", "show", "p.json"]);
     shown.expect_code(exit_code::SUCCESS);
-    assert!(shown.stdout.contains("remove Erin Guest from group Tier0 Admins"), "{}", shown.stdout);
+    assert!(
+        shown
+            .stdout
+            .contains("remove Erin Guest (erin_fabrikam.com#EXT#@contoso.onmicrosoft.com) from group Tier0 Admins"),
+        "{}",
+        shown.stdout
+    );
     let json = env.run(&["plan", "show", "p.json", "--format", "json"]).json();
     assert_eq!(json, plan(&env, "p.json"));
 

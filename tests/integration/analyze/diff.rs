@@ -619,6 +619,27 @@ fn principals_of_one_name_are_told_apart_in_diff_output() {
     let csv = env.run(&["diff", "a.db", "b.db", "--format", "csv"]).stdout;
     assert!(csv.lines().next().unwrap().ends_with("principal_id,target_id,role_id,scope,key"), "{csv}");
     assert!(csv.contains("10000000-0000-4000-8000-000000000990,20000000-0000-4000-8000-000000000007"), "{csv}");
+    // In a plan to revert it: each removal names whom it removes, and CSV carries the ids.
+    env.run(&["plan", "revert", "--baseline", "a.db", "--current", "b.db", "-o", "p.json"])
+        .expect_code(exit_code::SUCCESS);
+    for format in ["table", "markdown", "csv"] {
+        let out = env.run(&["plan", "show", "p.json", "--format", format]).stdout;
+        for n in 0..2 {
+            let line = format!("remove Ben Jansen (ben.jansen{n}@contoso.com) from group Tier0 Admins");
+            assert!(out.contains(&line), "{format}: {out}");
+        }
+    }
+    let csv = env.run(&["plan", "show", "p.json", "--format", "csv"]).stdout;
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with("principal,principal_detail,principal_id,target,target_id,role,role_id,scope")
+    );
+    assert!(
+        csv.contains("Ben Jansen,ben.jansen1@contoso.com,10000000-0000-4000-8000-000000000991,Tier0 Admins,"),
+        "{csv}"
+    );
     // And in `access`: who reaches the group, each with their UPN.
     let access = env.run(&["access", "b.db", "--resource", TIER0]).stdout;
     for n in 0..2 {

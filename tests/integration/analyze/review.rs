@@ -38,6 +38,44 @@ fn one_row_per_grant_with_empty_decisions() {
 }
 
 #[test]
+fn rows_tell_holders_and_targets_apart_and_mark_privileged_groups() {
+    let env = TestEnv::new();
+    let rows = sheet(&env, "r.csv", &[]);
+    let h = &rows[0];
+    // An Azure target by its path from the resource group down; its id alongside.
+    let account = rows
+        .iter()
+        .find(|r| r[at(h, "target_id")].ends_with("/storageaccounts/stcontosodata"))
+        .expect("a grant on the storage account");
+    assert_eq!(account[at(h, "target")], "rg-data/stcontosodata");
+    // Service principals and managed identities with their application id, as a user has a UPN.
+    let stored = column(
+        contoso_snapshot(),
+        "SELECT p.id || ' ' || p.app_id FROM principals p WHERE p.app_id IS NOT NULL AND EXISTS (SELECT 1 FROM grants g WHERE g.principal_id = p.id) ORDER BY 1",
+    );
+    let mut seen: Vec<String> = rows[1..]
+        .iter()
+        .filter(|r| !r[at(h, "app_id")].is_empty())
+        .map(|r| format!("{} {}", r[at(h, "principal_id")], r[at(h, "app_id")]))
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert!(!stored.is_empty());
+    assert_eq!(seen, stored);
+    // Membership of a group that holds a privileged role is privileged, as in `diff`, `plan` and `access`.
+    let tier0 = rows
+        .iter()
+        .find(|r| r[at(h, "relation")] == "member" && r[at(h, "target")] == "Tier0 Admins")
+        .expect("a Tier0 Admins membership");
+    assert_eq!(tier0[at(h, "privileged")], "yes");
+    let plain = rows
+        .iter()
+        .find(|r| r[at(h, "relation")] == "member" && r[at(h, "target")] == "Storage Readers")
+        .expect("a Storage Readers membership");
+    assert_eq!(plain[at(h, "privileged")], "no");
+}
+
+#[test]
 fn scope_limits_to_the_subtree_and_effective_adds_inherited_and_nested() {
     let env = TestEnv::new();
     let rg = "/subscriptions/50000000-0000-4000-8000-000000000001/resourcegroups/rg-data";
