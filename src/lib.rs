@@ -3,7 +3,8 @@
 //! Layers, each importing only the ones below it (see `docs/architecture.md`):
 //!
 //! - L0 [`model`], [`exit_code`], [`clock`]: domain types and ID newtypes, no I/O.
-//! - L1 [`store`]: the SQLite snapshot file (schema, writer, reader, fingerprint).
+//! - L0 [`signing`]: Ed25519 keys and SSHSIG signatures in OpenSSH's formats.
+//! - L1 [`store`]: the SQLite snapshot file (schema, writer, reader, fingerprint, seal).
 //! - L4 [`report`]: rendering of tables as text, JSON or CSV.
 //! - L5 [`cli`]: argument parsing, dispatch, error printing. Nothing imports it.
 
@@ -19,4 +20,5 @@ pub mod mock;
 pub mod model;
 pub mod plan;
 pub mod report;
+pub mod signing;
 pub mod store;

@@ -55,6 +55,8 @@ pub struct CollectArgs {
     /// Leave out these parts (comma-separated), and the parts that need them.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub skip_parts: Vec<String>,
+    #[command(flatten)]
+    pub signing: crate::cli::keys::SigningKeyArg,
 }
 
 fn external(path: &std::path::Path) -> Result<External, CliError> {
@@ -76,6 +78,7 @@ pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
         return Err(CliError::usage(format!("{}: already exists", args.output.display()))
             .with_hint("pass --force to replace it, or choose another --output"));
     }
+    let signing_key = args.signing.load()?.map(Arc::new);
     let client = args.azure.client(args.concurrency.max(1))?;
     let external = args.external_identities.as_deref().map(external).transpose()?;
     let recorded = json!({
@@ -103,6 +106,7 @@ pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
         skip_p2: args.skip_p2,
         concurrency: args.concurrency.max(1),
         external,
+        signing_key,
     };
     let runtime = crate::cli::runtime()?;
     let started = crate::clock::now();

@@ -66,6 +66,13 @@ impl From<StoreError> for CliError {
     }
 }
 
+impl From<crate::signing::SignError> for CliError {
+    /// A key, signature or trust file that cannot be used is a bad input file.
+    fn from(e: crate::signing::SignError) -> Self {
+        CliError::bad_input(e.to_string())
+    }
+}
+
 impl From<crate::analyze::ignore::IgnoreError> for CliError {
     fn from(e: crate::analyze::ignore::IgnoreError) -> Self {
         match e {

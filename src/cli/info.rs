@@ -31,6 +31,11 @@ struct InfoReport {
     part_objects: BTreeMap<String, u64>,
     counts: Counts,
     request_stats: Vec<RequestStats>,
+    /// The seal's SHA-256 (format 1.2 and later); `verify` checks it.
+    seal: Option<String>,
+    /// Who signed the seal, as `ssh-keygen -l` prints a key (`SHA256:… (ED25519)`); the signature is checked over
+    /// the stored statement, not against a trusted key (that is `verify --key`).
+    signed_by: Option<String>,
     warnings: Vec<String>,
 }
 
@@ -38,9 +43,23 @@ pub fn run(args: &InfoArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let snap = Snapshot::open(&args.snapshot)?;
     let meta = snap.meta()?;
     let parts = snap.parts()?;
+    let stored_seal = snap.stored_seal()?;
+    let mut warnings = warnings(&snap, &meta, &parts);
+    let signed_by = match &stored_seal {
+        Some((statement, _, Some(signature))) => match crate::signing::check(signature, statement.as_bytes()) {
+            Ok(signer) => Some(format!("{} ({})", signer.fingerprint(), signer.algorithm())),
+            Err(e) => {
+                warnings.push(format!("the signature is not valid: {e}"));
+                None
+            }
+        },
+        _ => None,
+    };
     let report = InfoReport {
         path: args.snapshot.display().to_string(),
-        warnings: warnings(&snap, &meta, &parts),
+        seal: stored_seal.map(|(_, sha, _)| sha),
+        signed_by,
+        warnings,
         parts: parts.iter().map(|p| (p.name.clone(), p.describe())).collect(),
         part_objects: parts.iter().map(|p| (p.name.clone(), p.objects)).collect(),
         counts: snap.counts()?,
@@ -90,6 +109,8 @@ fn render(r: &InfoReport, parts: &[Part], ui: &mut Ui) -> std::io::Result<()> {
     about.push(["finished", &opt(&r.meta.finished_at)]);
     about.push(["complete", if r.meta.complete { "yes" } else { "no" }]);
     about.push(["fingerprint", &opt(&r.meta.fingerprint)]);
+    about.push(["seal", r.seal.as_deref().unwrap_or("none (format before 1.2)")]);
+    about.push(["signed by", r.signed_by.as_deref().unwrap_or("not signed")]);
     about.write_text(ui.out(), style)?;
 
     if !parts.is_empty() {

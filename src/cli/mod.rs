@@ -13,6 +13,7 @@ mod error;
 mod export;
 mod identities;
 mod info;
+mod keys;
 mod mock;
 mod output;
 mod plan;
@@ -70,8 +71,10 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Show a snapshot's metadata, completeness, counts per kind and fingerprint.
     Info(info::InfoArgs),
-    /// Check a snapshot's integrity and recompute its fingerprint; exit 3 if it was changed or is corrupt.
+    /// Check a snapshot's integrity, fingerprint, seal and signature; exit 3 if it was changed or is corrupt.
     Verify(verify::VerifyArgs),
+    /// Write a new Ed25519 signing key pair (FILE and FILE.pub) for signing snapshots, bundles and plans.
+    Keygen(keys::KeygenArgs),
     /// Show what changed between two snapshots; `--fail-on` turns drift into exit code 1.
     Diff(diff::DiffArgs),
     /// List role definitions nobody holds, and assignments held by disabled or inactive principals.
@@ -178,6 +181,7 @@ pub fn run(command: &Command, ui: &mut Ui) -> Result<u8, CliError> {
         Command::Demo(args) => demo::run(args, ui),
         Command::Info(args) => info::run(args, ui),
         Command::Verify(args) => verify::run(args, ui),
+        Command::Keygen(args) => keys::keygen(args, ui),
         Command::Diff(args) => diff::run(args, ui),
         Command::UnusedRoles(args) => unused_roles::run(args, ui),
         Command::Identities(args) => identities::run(args, ui),

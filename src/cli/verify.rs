@@ -1,18 +1,23 @@
-//! `azsnap verify SNAP`: SQLite integrity check plus fingerprint recomputation.
+//! `azsnap verify SNAP [--key KEY.pub | --allowed-signers FILE]`: SQLite integrity, the data fingerprint, the seal
+//! over metadata, part statuses and statistics, and the signature.
 //!
-//! Exit 0 when the file is sound and its data matches the fingerprint sealed into it; exit 3 otherwise.
+//! Exit 0 when every check passes (and, with a trusted key, the seal is signed by it); exit 3 otherwise, naming
+//! what disagrees.
 
 use std::path::PathBuf;
 
+use crate::cli::keys::{TrustArgs, require_trusted};
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
 use crate::report::{RecordFormat, Table, write_json};
-use crate::store::Snapshot;
+use crate::store::{SealCheck, SignatureCheck, Snapshot, Verification};
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
     /// The snapshot file.
     pub snapshot: PathBuf,
+    #[command(flatten)]
+    pub trust: TrustArgs,
     #[arg(long, value_enum, default_value = "table")]
     pub format: RecordFormat,
 }
@@ -21,61 +26,95 @@ pub struct VerifyArgs {
 struct VerifyReport {
     path: String,
     verified: bool,
-    integrity_problems: Vec<String>,
-    stored_fingerprint: Option<String>,
-    computed_fingerprint: String,
+    #[serde(flatten)]
+    checks: Verification,
+    /// With `--key`/`--allowed-signers`: whether the signature is by a trusted key, and its principals.
+    trusted: Option<bool>,
+    trusted_as: Option<String>,
 }
 
 pub fn run(args: &VerifyArgs, ui: &mut Ui) -> Result<u8, CliError> {
+    let trusted = args.trust.load()?;
     let snap = Snapshot::open(&args.snapshot)?;
     let path = args.snapshot.display().to_string();
-    let integrity_problems = snap.integrity_problems()?;
-    let computed_fingerprint = snap.compute_fingerprint()?;
-    let stored_fingerprint = snap.stored_fingerprint()?;
+    let checks = snap.verify()?;
+    let mut failure = checks.problem().map(|p| CliError::bad_input(format!("{path}: {p}")));
+    let mut trusted_as = None;
+    if let Some(trusted) = &trusted {
+        let why = match (&checks.seal, &checks.signature) {
+            (SealCheck::NotSealed, _) => Some(format!(
+                "format {} has no seal to sign; collect it again with this azsnap and --signing-key",
+                snap.format_version()
+            )),
+            (_, SignatureCheck::Unsigned) => Some("the snapshot is not signed".to_owned()),
+            (_, SignatureCheck::Valid { signer, .. }) => {
+                match require_trusted(trusted, &args.trust.source(), signer, "the seal") {
+                    Ok(principals) => {
+                        trusted_as = Some(principals.to_owned());
+                        None
+                    }
+                    Err(e) => Some(e.message),
+                }
+            }
+            (_, SignatureCheck::Invalid { .. }) => None, // already the failure
+        };
+        if let Some(why) = why
+            && failure.is_none()
+        {
+            failure = Some(CliError::bad_input(format!("{path}: {why}")));
+        }
+    }
     let report = VerifyReport {
-        verified: integrity_problems.is_empty() && stored_fingerprint.as_ref() == Some(&computed_fingerprint),
+        verified: failure.is_none(),
+        trusted: trusted.as_ref().map(|_| trusted_as.is_some()),
+        trusted_as,
         path,
-        integrity_problems,
-        stored_fingerprint,
-        computed_fingerprint,
+        checks,
     };
     match args.format {
         RecordFormat::Json => write_json(ui.out(), &report)?,
-        RecordFormat::Table => {
-            let mut t = Table::key_value();
-            t.push(["snapshot", report.path.as_str()]);
-            let integrity = if report.integrity_problems.is_empty() {
-                "ok".to_owned()
-            } else {
-                report.integrity_problems.join("; ")
-            };
-            t.push(["integrity", &integrity]);
-            t.push(["stored fingerprint", report.stored_fingerprint.as_deref().unwrap_or("(none)")]);
-            t.push(["computed fingerprint", &report.computed_fingerprint]);
-            t.push(["verified", if report.verified { "yes" } else { "no" }]);
-            let style = ui.table_style();
-            t.write_text(ui.out(), style)?;
-        }
+        RecordFormat::Table => render(&report, ui)?,
     }
-    if let Some(problem) = report.integrity_problems.first() {
-        return Err(CliError::bad_input(format!(
-            "{}: snapshot is corrupt ({} integrity problem(s), first: {problem})",
+    if matches!(report.checks.seal, SealCheck::NotSealed) && failure.is_none() {
+        ui.note(&format!(
+            "note: {}: format {} predates seals: the data is checked, its metadata (times, tenant, options, part \
+             statuses, statistics) is not sealed",
             report.path,
-            report.integrity_problems.len()
-        )));
+            snap.format_version()
+        ));
     }
-    match &report.stored_fingerprint {
-        None => Err(CliError::bad_input(format!("{}: snapshot was never sealed (it has no fingerprint)", report.path))),
-        Some(stored) if *stored != report.computed_fingerprint => Err(CliError::bad_input(format!(
-            "{}: fingerprint mismatch: the data was changed after the snapshot was written (sealed {}, now {})",
-            report.path,
-            short(stored),
-            short(&report.computed_fingerprint)
-        ))),
-        Some(_) => Ok(exit_code::SUCCESS),
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(exit_code::SUCCESS),
     }
 }
 
-fn short(fp: &str) -> &str {
-    fp.get(..12).unwrap_or(fp)
+fn render(r: &VerifyReport, ui: &mut Ui) -> std::io::Result<()> {
+    let c = &r.checks;
+    let mut t = Table::key_value();
+    t.push(["snapshot", r.path.as_str()]);
+    let integrity = if c.integrity_problems.is_empty() { "ok".to_owned() } else { c.integrity_problems.join("; ") };
+    t.push(["integrity", &integrity]);
+    t.push(["stored fingerprint", c.stored_fingerprint.as_deref().unwrap_or("(none)")]);
+    t.push(["computed fingerprint", &c.computed_fingerprint]);
+    let seal = match &c.seal {
+        SealCheck::NotSealed => "not sealed (format before 1.2)".to_owned(),
+        SealCheck::Intact { sha256 } => format!("intact ({sha256})"),
+        SealCheck::Broken { differences } => format!("broken: {}", differences.join("; ")),
+    };
+    t.push(["seal", &seal]);
+    let signature = match &c.signature {
+        SignatureCheck::Unsigned => "none".to_owned(),
+        SignatureCheck::Valid { fingerprint, algorithm, .. } => format!("valid, by {fingerprint} ({algorithm})"),
+        SignatureCheck::Invalid { reason } => format!("invalid: {reason}"),
+    };
+    t.push(["signature", &signature]);
+    match (r.trusted, &r.trusted_as) {
+        (Some(true), Some(who)) => t.push(["trusted", &format!("yes ({who})")]),
+        (Some(_), _) => t.push(["trusted", "no"]),
+        (None, _) => {}
+    }
+    t.push(["verified", if r.verified { "yes" } else { "no" }]);
+    let style = ui.table_style();
+    t.write_text(ui.out(), style)
 }

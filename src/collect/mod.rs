@@ -43,6 +43,8 @@ pub struct CollectOptions {
     pub external: Option<External>,
     /// Parts left out (`--parts`, `--skip-parts`, `--skip-sign-in-activity`), each with the option that says so.
     pub skip_parts: std::collections::BTreeMap<&'static str, String>,
+    /// The key the snapshot's seal is signed with (`--signing-key`).
+    pub signing_key: Option<std::sync::Arc<crate::signing::SigningKey>>,
 }
 
 /// Identities taken from another snapshot (`--external-identities`).
@@ -261,7 +263,10 @@ pub async fn collect(
         options: recorded_options,
         started_at: started,
     };
-    let writer = SnapshotWriter::create(output, &new, overwrite)?;
+    let mut writer = SnapshotWriter::create(output, &new, overwrite)?;
+    if let Some(key) = &options.signing_key {
+        writer.sign_with(key.clone());
+    }
     let (sink, writer_task) = sink::start(writer, progress.clone());
     let written = sink.counter();
     let mut tenant_row = Resource::new(tenant_id.to_string(), ResourceKind::Tenant);

@@ -11,16 +11,18 @@ mod meta;
 mod open;
 mod reader;
 mod schema;
+mod seal;
 mod writer;
 
 pub use error::StoreError;
 pub use journal::Journal;
 pub use meta::{FormatVersion, NewSnapshot, SnapshotMeta};
 pub use reader::{Counts, Snapshot};
+pub use seal::{SealCheck, SignatureCheck, Verification};
 pub use writer::{Batch, Consolidate, Finished, SignIn, SnapshotWriter};
 
 /// The snapshot format this build writes. Readers accept any minor version of the same major.
-pub const FORMAT: FormatVersion = FormatVersion { major: 1, minor: 1 };
+pub const FORMAT: FormatVersion = FormatVersion { major: 1, minor: 2 };
 
 /// `PRAGMA application_id` of every snapshot ("azsn"), so other SQLite files are told apart at once.
 pub const APPLICATION_ID: i32 = 0x617a_736e;

@@ -6,6 +6,7 @@ use rusqlite::Connection;
 pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_snapshot_v1.sql", include_str!("../../queries/migrations/0001_snapshot_v1.sql")),
     ("0002_request_stats_inner.sql", include_str!("../../queries/migrations/0002_request_stats_inner.sql")),
+    ("0003_seal.sql", include_str!("../../queries/migrations/0003_seal.sql")),
 ];
 
 /// The tables that hold data (as opposed to bookkeeping), in the order the fingerprint covers them.

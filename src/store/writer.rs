@@ -81,6 +81,8 @@ pub struct SnapshotWriter {
     partial: PathBuf,
     target: PathBuf,
     finished: bool,
+    /// The key the seal is signed with, if any.
+    signing_key: Option<std::sync::Arc<crate::signing::SigningKey>>,
     /// The lock on the partial file, held until the snapshot is renamed into place or removed.
     _lock: (std::fs::File, crate::store::exclusive::Writing),
 }
@@ -106,6 +108,7 @@ impl SnapshotWriter {
             partial: partial.clone(),
             target: path.to_owned(),
             finished: false,
+            signing_key: None,
             _lock: lock,
         };
         let conn = open::create(&partial)?;
@@ -125,6 +128,11 @@ impl SnapshotWriter {
             writer.set_meta(&[(key::TENANT_NAME, name.clone())])?;
         }
         Ok(writer)
+    }
+
+    /// Signs the seal with `key` when the snapshot is finished.
+    pub fn sign_with(&mut self, key: std::sync::Arc<crate::signing::SigningKey>) {
+        self.signing_key = Some(key);
     }
 
     /// The path of the partial file being written.
@@ -218,8 +226,9 @@ impl SnapshotWriter {
         self.set_meta(&[(key::TENANT_NAME, name.to_owned())])
     }
 
-    /// Seals the snapshot: computes the fingerprint, records completeness and the finish time, and renames the
-    /// partial file to its final name. `complete` is false for an explicitly partial snapshot.
+    /// Seals the snapshot: computes the fingerprint, records completeness and the finish time, writes the seal over
+    /// them (signed when [`SnapshotWriter::sign_with`] gave a key), and renames the partial file to its final name.
+    /// `complete` is false for an explicitly partial snapshot.
     pub fn finish(mut self, finished_at: Timestamp, complete: bool) -> Result<Finished, StoreError> {
         let conn = self.conn.as_ref().ok_or_else(|| self.write_err(std::io::Error::other("writer is closed")))?;
         let fingerprint = fingerprint::compute(conn).map_err(|e| self.sql_err(e))?;
@@ -228,6 +237,9 @@ impl SnapshotWriter {
             (key::COMPLETE, complete.to_string()),
             (key::FINGERPRINT, fingerprint.clone()),
         ])?;
+        if let Some(conn) = self.conn.as_ref() {
+            crate::store::seal::write(conn, &self.partial, self.signing_key.as_deref())?;
+        }
         if let Some(conn) = self.conn.take() {
             conn.execute_batch("PRAGMA optimize").map_err(|e| self.sql_err(e))?;
             conn.close().map_err(|(_, e)| self.sql_err(e))?;

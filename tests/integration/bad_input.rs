@@ -123,8 +123,10 @@ fn newer_minor_format_version_is_read_with_a_warning() {
     let run = env.run(&["info", "minor.db"]);
     run.expect_code(exit_code::SUCCESS);
     assert!(run.stderr.contains("format 1.7"), "{}", run.stderr);
-    // The version is not covered by the fingerprint: the data is as sealed.
-    env.run(&["verify", "minor.db"]).expect_code(exit_code::SUCCESS);
+    // The data is as it was, but the version is sealed metadata: an edit of it is caught and named.
+    let verify = env.run(&["verify", "minor.db"]);
+    verify.expect_code(exit_code::BAD_INPUT);
+    assert!(verify.stderr.contains(r#"meta format_version: sealed "1.2", now "1.7""#), "{}", verify.stderr);
 }
 
 #[test]

@@ -13,7 +13,7 @@ fn json_reports_meta_parts_and_counts_of_what_was_written() {
     run.expect_code(exit_code::SUCCESS);
     let j = run.json();
 
-    assert_eq!(j["format_version"], "1.1");
+    assert_eq!(j["format_version"], "1.2");
     assert_eq!(j["tenant_id"], sample::TENANT);
     assert_eq!(j["tenant_name"], "Contoso");
     assert_eq!(j["complete"], true);
@@ -102,7 +102,7 @@ fn a_format_1_0_file_reads_its_request_stats_without_inner_counts() {
         let c = rusqlite::Connection::open(env.path("old.db")).unwrap();
         c.execute_batch(
             "ALTER TABLE request_stats DROP COLUMN inner_requests; ALTER TABLE request_stats DROP COLUMN inner_throttled;
-             UPDATE meta SET value = '1.0' WHERE key = 'format_version'; PRAGMA user_version = 1;",
+             DROP TABLE seal; UPDATE meta SET value = '1.0' WHERE key = 'format_version'; PRAGMA user_version = 1;",
         )
         .unwrap();
     }
@@ -110,5 +110,10 @@ fn a_format_1_0_file_reads_its_request_stats_without_inner_counts() {
     assert_eq!(j["format_version"], "1.0");
     assert_eq!(j["request_stats"][0]["requests"], 12);
     assert_eq!(j["request_stats"][0]["inner_requests"], 0);
-    env.run(&["verify", "old.db"]).expect_code(exit_code::SUCCESS);
+    assert_eq!(j["seal"], serde_json::Value::Null);
+    // Verified as before (the data against its fingerprint), with a note that the metadata is not sealed; a
+    // trusted key cannot be satisfied by a file that has no seal to sign.
+    let verify = env.run(&["verify", "old.db"]);
+    verify.expect_code(exit_code::SUCCESS);
+    assert!(verify.stderr.contains("format 1.0 predates seals"), "{}", verify.stderr);
 }

@@ -11,6 +11,7 @@ mod cli;
 mod collect;
 mod docs;
 mod emulator;
+mod evidence;
 mod fingerprint;
 mod hostile;
 mod hostile_files;
