@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::analyze::privileged::Privileged;
 use crate::analyze::review::{COLUMNS, review};
 use crate::analyze::sql::{col, each_row, rows};
-use crate::store::{Snapshot, StoreError};
+use crate::store::{SealCheck, SignatureCheck, Snapshot, StoreError, Verification};
 
 /// File format of the exported tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -89,7 +89,12 @@ pub struct Manifest {
     pub exported_at: String,
     pub format: ExportFormat,
     pub snapshot: SnapshotFacts,
+    /// Whether the export was asked to go ahead although the snapshot failed `verify` (`--allow-unverified`).
+    pub allow_unverified: bool,
     pub files: Vec<ExportedFile>,
+    /// The bundle's other files: the seal statement and its signature (`seal.json`, `seal.json.sig`), the snapshot
+    /// itself (`--include-snapshot`). `SHA256SUMS` covers them all, and this manifest.
+    pub other_files: Vec<String>,
 }
 
 /// What identifies the exported snapshot.
@@ -99,6 +104,14 @@ pub struct SnapshotFacts {
     pub fingerprint: Option<String>,
     /// Whether the snapshot's data still matched its fingerprint when exported.
     pub fingerprint_verified: bool,
+    /// Whether the snapshot passed every `verify` check (integrity, fingerprint, seal, signature) when exported.
+    pub verified: bool,
+    /// Why it did not, when it did not.
+    pub verification_problem: Option<String>,
+    /// The snapshot's seal (format 1.2 and later).
+    pub seal: Option<String>,
+    /// The key that signed the seal, as `ssh-keygen -l` prints it, when the signature checks out.
+    pub signed_by: Option<String>,
     pub tenant_id: Option<String>,
     pub tenant_name: Option<String>,
     pub collection_started_at: Option<String>,
@@ -114,6 +127,13 @@ pub enum ExportError {
     Store(#[from] StoreError),
     #[error("{path}: cannot write: {detail}")]
     Write { path: String, detail: String },
+}
+
+/// The SHA-256 of a file's bytes, read in a stream.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    let mut h = Sha256::new();
+    io::copy(&mut std::fs::File::open(path)?, &mut h)?;
+    Ok(crate::model::hex(&h.finalize()))
 }
 
 /// A writer that counts and hashes what passes through it.
@@ -397,15 +417,18 @@ fn export_effective(
 }
 
 /// Writes every table of `snap` into `dir` (which must exist) and returns the manifest, which the caller writes.
+/// `checks` is the snapshot's [`Verification`], recorded in the manifest. The caller decides whether an unverified
+/// snapshot may be exported, and adds the other files.
 pub fn export(
     snap: &Snapshot,
     dir: &Path,
     format: ExportFormat,
     exported_at: String,
+    checks: &Verification,
     mut progress: impl FnMut(&str),
 ) -> Result<Manifest, ExportError> {
     let meta = snap.meta()?;
-    let fingerprint_verified = meta.fingerprint.as_deref() == Some(snap.compute_fingerprint()?.as_str());
+    let fingerprint_verified = meta.fingerprint.as_deref() == Some(checks.computed_fingerprint.as_str());
     let privileged = Privileged::builtin().with_custom_roles(snap, &["main"])?;
     let mut files = Vec::new();
     for table in TABLES {
@@ -430,6 +453,16 @@ pub fn export(
             file: snap.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             fingerprint: meta.fingerprint,
             fingerprint_verified,
+            verified: checks.ok(),
+            verification_problem: checks.problem(),
+            seal: match &checks.seal {
+                SealCheck::Intact { sha256 } => Some(sha256.clone()),
+                _ => None,
+            },
+            signed_by: match &checks.signature {
+                SignatureCheck::Valid { fingerprint, algorithm, .. } => Some(format!("{fingerprint} ({algorithm})")),
+                _ => None,
+            },
             tenant_id: meta.tenant_id,
             tenant_name: meta.tenant_name,
             collection_started_at: meta.started_at,
@@ -438,6 +471,8 @@ pub fn export(
             format_version: meta.format_version,
             collected_by: meta.tool_version,
         },
+        allow_unverified: false,
         files,
+        other_files: Vec::new(),
     })
 }

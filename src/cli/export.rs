@@ -21,7 +21,23 @@ pub struct ExportArgs {
     /// nothing else.
     #[arg(long)]
     pub force: bool,
+    /// Export a snapshot that fails `azsnap verify` (edited, re-sealed, badly signed); the manifest records it.
+    #[arg(long)]
+    pub allow_unverified: bool,
+    /// Copy the snapshot file itself into the bundle (covered by SHA256SUMS).
+    #[arg(long)]
+    pub include_snapshot: bool,
+    /// Sign SHA256SUMS (`SHA256SUMS.sig`, an SSHSIG that `ssh-keygen -Y verify -n azsnap` checks).
+    #[command(flatten)]
+    pub signing: crate::cli::keys::SigningKeyArg,
 }
+
+/// The checksum list of a bundle, in the format `sha256sum -c` reads, and its signature.
+const SUMS: &str = "SHA256SUMS";
+const SUMS_SIG: &str = "SHA256SUMS.sig";
+/// The seal statement and its signature, copied out of the snapshot for `ssh-keygen`.
+const SEAL: &str = "seal.json";
+const SEAL_SIG: &str = "seal.json.sig";
 
 /// The most of a `manifest.json` read to decide whether a directory is an earlier export.
 const MANIFEST_LIMIT: u64 = 16 << 20;
@@ -91,9 +107,10 @@ fn earlier_export(dir: &Path) -> Result<Vec<String>, CliError> {
     if manifest["kind"] != crate::analyze::export::MANIFEST_KIND {
         return Err(not_replaced(dir, "it is not an azsnap export (its manifest.json has another kind)"));
     }
-    let mut names = vec!["manifest.json".to_owned()];
-    for f in manifest["files"].as_array().into_iter().flatten() {
-        let name = f["file"].as_str().unwrap_or_default();
+    let mut names = vec!["manifest.json".to_owned(), SUMS.to_owned(), SUMS_SIG.to_owned()];
+    let listed = manifest["files"].as_array().into_iter().flatten().map(|f| &f["file"]);
+    for name in listed.chain(manifest["other_files"].as_array().into_iter().flatten()) {
+        let name = name.as_str().unwrap_or_default();
         if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
             return Err(not_replaced(dir, &format!("its manifest lists {name:?}, which is not a file name")));
         }
@@ -103,9 +120,18 @@ fn earlier_export(dir: &Path) -> Result<Vec<String>, CliError> {
 }
 
 pub fn run(args: &ExportArgs, ui: &mut Ui) -> Result<u8, CliError> {
+    let key = args.signing.load()?;
     let snap = Snapshot::open(&args.snapshot)?;
     let dir = &args.output;
     let target = check_target(dir, args.force)?;
+    let checks = snap.verify()?;
+    if let Some(problem) = checks.problem() {
+        if !args.allow_unverified {
+            return Err(CliError::bad_input(format!("{}: {problem}; not exported", args.snapshot.display()))
+                .with_hint("evidence is exported only from a snapshot that verifies; --allow-unverified exports it anyway and says so in the manifest"));
+        }
+        ui.note(&format!("warning: {}: {problem}; exported anyway (--allow-unverified)", args.snapshot.display()));
+    }
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     // A new, unique staging directory beside the target; dropped (and removed) on every error path.
@@ -118,7 +144,7 @@ pub fn run(args: &ExportArgs, ui: &mut Ui) -> Result<u8, CliError> {
     staging.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777));
     let staging = staging.tempdir_in(parent).map_err(|e| write_error(dir, e))?;
     let writing = crate::store::exclusive::writing(staging.path());
-    let manifest = write_bundle(&snap, staging.path(), args.format, ui)?;
+    let manifest = write_bundle(&snap, &checks, staging.path(), args, key.as_ref(), ui)?;
     if let Target::Replace(files) = target {
         for f in &files {
             std::fs::remove_file(f).map_err(|e| write_error(f, e))?;
@@ -130,21 +156,63 @@ pub fn run(args: &ExportArgs, ui: &mut Ui) -> Result<u8, CliError> {
     drop(writing);
     let rows: usize = manifest.files.iter().map(|f| f.rows).sum();
     ui.note(&format!(
-        "exported {} files ({} rows) and manifest.json to {}; snapshot fingerprint {}",
-        manifest.files.len(),
+        "exported {} files ({} rows), manifest.json and {SUMS}{} to {}; snapshot fingerprint {}; check with \
+         `sha256sum -c {SUMS}` in the bundle",
+        manifest.files.len() + manifest.other_files.len(),
         rows,
+        if key.is_some() { format!(" (signed, {SUMS_SIG})") } else { String::new() },
         dir.display(),
         manifest.snapshot.fingerprint.as_deref().unwrap_or("missing")
     ));
-    if !manifest.snapshot.fingerprint_verified {
-        ui.note("warning: the snapshot's data does not match its stored fingerprint; run `azsnap verify`");
-    }
     Ok(exit_code::SUCCESS)
 }
 
-fn write_bundle(snap: &Snapshot, staging: &Path, format: ExportFormat, ui: &mut Ui) -> Result<Manifest, CliError> {
+/// The snapshot's file name in the bundle: its own when it is a plain name (what `sha256sum` prints unescaped),
+/// else `snapshot.db`.
+fn snapshot_name(path: &Path) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        && ![SUMS, SUMS_SIG, SEAL, SEAL_SIG, "manifest.json"].contains(&name.as_str());
+    if plain { name } else { "snapshot.db".to_owned() }
+}
+
+/// `SHA256SUMS`: a line `HEX  NAME` for every file in `dir`, sorted by name, as `sha256sum` writes it.
+fn write_sums(dir: &Path) -> Result<String, CliError> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| write_error(dir, e))?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| write_error(dir, e))?;
+    names.sort();
+    let mut text = String::new();
+    for name in names.iter().filter(|n| *n != SUMS && *n != SUMS_SIG) {
+        let path = dir.join(name);
+        let sha = crate::analyze::export::sha256_file(&path).map_err(|e| write_error(&path, e))?;
+        text.push_str(&format!("{sha}  {name}\n"));
+    }
+    write_file(&dir.join(SUMS), text.as_bytes())?;
+    Ok(text)
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write as _;
+    let mut file = OutputFile::create(path, true)?;
+    file.write_all(bytes).map_err(|e| write_error(path, e))?;
+    file.commit()
+}
+
+fn write_bundle(
+    snap: &Snapshot,
+    checks: &crate::store::Verification,
+    staging: &Path,
+    args: &ExportArgs,
+    key: Option<&crate::signing::SigningKey>,
+    ui: &mut Ui,
+) -> Result<Manifest, CliError> {
     let show = ui.wants_progress();
-    let manifest = export(snap, staging, format, crate::clock::now().to_string(), |table| {
+    let mut manifest = export(snap, staging, args.format, crate::clock::now().to_string(), checks, |table| {
         if show {
             ui.note(&format!("exporting {table}"));
         }
@@ -153,9 +221,28 @@ fn write_bundle(snap: &Snapshot, staging: &Path, format: ExportFormat, ui: &mut 
         ExportError::Store(e) => e.into(),
         other => CliError::usage(other.to_string()),
     })?;
+    manifest.allow_unverified = args.allow_unverified;
+    if let Some((statement, _, signature)) = snap.stored_seal()? {
+        write_file(&staging.join(SEAL), statement.as_bytes())?;
+        manifest.other_files.push(SEAL.to_owned());
+        if let Some(sig) = signature {
+            write_file(&staging.join(SEAL_SIG), sig.as_bytes())?;
+            manifest.other_files.push(SEAL_SIG.to_owned());
+        }
+    }
+    if args.include_snapshot {
+        let name = snapshot_name(&args.snapshot);
+        let copy = staging.join(&name);
+        std::fs::copy(&args.snapshot, &copy).map_err(|e| write_error(&copy, e))?;
+        manifest.other_files.push(name);
+    }
     let path = staging.join("manifest.json");
     let mut file = OutputFile::create(&path, true)?;
     write_json(&mut file, &manifest).map_err(|e| write_error(&path, e))?;
     file.commit()?;
+    let sums = write_sums(staging)?;
+    if let Some(key) = key {
+        write_file(&staging.join(SUMS_SIG), key.sign(sums.as_bytes())?.as_bytes())?;
+    }
     Ok(manifest)
 }

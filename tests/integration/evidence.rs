@@ -235,3 +235,70 @@ fn keys_azsnap_cannot_sign_with_are_refused_before_collecting() {
         .expect_code(exit_code::SUCCESS);
     env.run(&["verify", "e.db", "--key", "k.pub"]).expect_code(exit_code::SUCCESS);
 }
+
+/// Runs `program args…` in `dir`; its success and its stdout and stderr together.
+fn tool(dir: &Path, program: &str, args: &[&str], stdin: Option<&Path>) -> (bool, String) {
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(dir);
+    if let Some(input) = stdin {
+        cmd.stdin(std::fs::File::open(dir.join(input)).unwrap());
+    }
+    let out = cmd.output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn a_bundle_checks_with_sha256sum_and_ssh_keygen_alone() {
+    let env = TestEnv::new();
+    keygen(&env, "k");
+    signed_snapshot(&env, "s.db", "k");
+    let run = env.run(&["export", "s.db", "-o", "bundle", "--include-snapshot", "--signing-key", "k"]);
+    run.expect_code(exit_code::SUCCESS);
+    let bundle = env.path("bundle");
+    assert_eq!(std::fs::read(bundle.join("s.db")).unwrap(), std::fs::read(env.path("s.db")).unwrap());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["other_files"], serde_json::json!(["seal.json", "seal.json.sig", "s.db"]));
+    assert_eq!(manifest["snapshot"]["signed_by"], env.run(&["info", "s.db", "--format", "json"]).json()["signed_by"]);
+    if Command::new("sha256sum").arg("--version").output().is_ok() {
+        let (ok, out) = tool(&bundle, "sha256sum", &["-c", "SHA256SUMS"], None);
+        assert!(ok && out.contains("manifest.json: OK") && out.contains("s.db: OK"), "{out}");
+        std::fs::write(bundle.join("grants.csv"), "forged\n").unwrap();
+        let (ok, out) = tool(&bundle, "sha256sum", &["-c", "SHA256SUMS"], None);
+        assert!(!ok && out.contains("grants.csv: FAILED"), "{out}");
+    } else {
+        crate::common::notice("sha256sum is not installed; the coreutils cross-check is skipped");
+    }
+    if ssh_keygen() {
+        let public = std::fs::read_to_string(env.path("k.pub")).unwrap();
+        std::fs::write(bundle.join("allowed_signers"), format!("collector@contoso.com {public}")).unwrap();
+        for (message, sig) in [("SHA256SUMS", "SHA256SUMS.sig"), ("seal.json", "seal.json.sig")] {
+            let args =
+                ["-Y", "verify", "-f", "allowed_signers", "-I", "collector@contoso.com", "-n", "azsnap", "-s", sig];
+            let (ok, out) = tool(&bundle, "ssh-keygen", &args, Some(Path::new(message)));
+            assert!(ok && out.contains("Good \"azsnap\" signature"), "{message}: {out}");
+        }
+    }
+}
+
+#[test]
+fn a_snapshot_that_fails_verify_is_not_exported_unless_allowed() {
+    let env = TestEnv::new();
+    keygen(&env, "k");
+    signed_snapshot(&env, "s.db", "k");
+    sql(&env.path("s.db"), "UPDATE meta SET value = 'false' WHERE key = 'complete'");
+    let run = env.run(&["export", "s.db", "-o", "bundle"]);
+    run.expect_code(exit_code::BAD_INPUT);
+    assert!(run.stderr.contains("the seal is broken") && run.stderr.contains("not exported"), "{}", run.stderr);
+    assert!(!env.path("bundle").exists());
+    let partials: Vec<_> = std::fs::read_dir(env.root()).unwrap().filter_map(Result::ok).collect();
+    assert!(partials.iter().all(|e| !e.file_name().to_string_lossy().contains("partial")), "{partials:?}");
+    env.run(&["export", "s.db", "-o", "bundle", "--allow-unverified"]).expect_code(exit_code::SUCCESS);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("bundle/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["allow_unverified"], true);
+    assert_eq!(manifest["snapshot"]["verified"], false);
+    assert!(manifest["snapshot"]["verification_problem"].as_str().unwrap().contains("meta complete"));
+    // An earlier bundle, SHA256SUMS and seal files included, is what --force replaces.
+    env.run(&["export", "s.db", "-o", "bundle", "--allow-unverified", "--force"]).expect_code(exit_code::SUCCESS);
+}

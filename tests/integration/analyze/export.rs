@@ -43,9 +43,22 @@ fn manifest_names_the_snapshot_and_hashes_every_file() {
             .collect();
         on_disk.sort();
         let mut listed: Vec<String> = files.iter().map(|f| f["file"].as_str().unwrap().to_owned()).collect();
-        listed.push("manifest.json".to_owned());
+        let others = manifest["other_files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_owned());
+        listed.extend(others);
+        listed.extend(["manifest.json".to_owned(), "SHA256SUMS".to_owned()]);
         listed.sort();
         assert_eq!(on_disk, listed, "{format}: files on disk and in the manifest differ");
+        assert_eq!(manifest["snapshot"]["verified"], true);
+        assert_eq!(manifest["allow_unverified"], false);
+        // SHA256SUMS: every other file, sorted, in `sha256sum`'s format.
+        let sums = std::fs::read_to_string(env.path(format).join("SHA256SUMS")).unwrap();
+        let summed: Vec<&str> = sums.lines().map(|l| l.split_once("  ").unwrap().1).collect();
+        let expected: Vec<&str> = on_disk.iter().map(String::as_str).filter(|n| *n != "SHA256SUMS").collect();
+        assert_eq!(summed, expected);
+        for line in sums.lines() {
+            let (sha, name) = line.split_once("  ").unwrap();
+            assert_eq!(sha, sha256(&env.path(format).join(name)), "{name}");
+        }
         for f in files {
             let path = env.path(format).join(f["file"].as_str().unwrap());
             assert_eq!(f["sha256"], sha256(&path).as_str(), "{path:?}");
