@@ -64,6 +64,23 @@ pub struct Outcome {
     pub action_id: String,
     pub status: Status,
     pub detail: String,
+    /// The service's id of the write request (`request-id` / `x-ms-request-id`), when one was sent and answered.
+    pub request_id: Option<String>,
+    /// The host the write went to.
+    pub host: Option<String>,
+}
+
+/// Who runs this apply and on whose approval: recorded with every attempt in the journal.
+#[derive(Debug, Clone, Default)]
+pub struct RunInfo {
+    pub run_id: String,
+    /// The SHA-256 of the plan file's bytes: the journal's key for the plan.
+    pub plan_sha256: String,
+    pub actor_tid: String,
+    pub actor_oid: String,
+    pub actor_appid: Option<String>,
+    /// `plan sign`'s approver (`principals (SHA256:…)`), when `--require-signature` checked one.
+    pub approved_by: Option<String>,
 }
 
 /// Why applying stopped altogether.
@@ -85,16 +102,21 @@ pub fn token_claims(token: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// Who is applying: (tenant id, object id) from a Graph token.
-pub async fn identity(client: &AzureClient) -> Result<(String, String), ApiError> {
+/// Who is applying: (tenant id, object id, application id) from a Graph token (`tid`, `oid`, and `appid` or
+/// `azp`; the application id only when it is a GUID).
+pub async fn identity(client: &AzureClient) -> Result<(String, String, Option<String>), ApiError> {
     let claims = token_claims(&client.token(Service::Graph).await?);
+    let app = ["appid", "azp"]
+        .iter()
+        .find_map(|k| claims[*k].as_str().and_then(|v| v.parse::<Guid>().ok()))
+        .map(|g| g.to_string());
     let guid = |k: &str| {
         let v = claims[k].as_str().unwrap_or_default();
         v.parse::<Guid>()
             .map(|g| g.to_string())
             .map_err(|_| untrusted(Service::Graph, format!("the access token's `{k}` claim {v:?} is not a GUID")))
     };
-    Ok((guid("tid")?, guid("oid")?))
+    Ok((guid("tid")?, guid("oid")?, app))
 }
 
 fn untrusted(service: Service, message: String) -> ApiError {
@@ -301,12 +323,15 @@ fn principal_type(kind: &str) -> Option<&'static str> {
 
 /// Executes one action whose live state was `present`. `Ok(None)` = done, `Ok(Some(why))` = the API said it was
 /// already done.
-async fn execute(
-    client: &AzureClient,
-    a: &Action,
-    present: Option<&str>,
-    plan_sha: &str,
-) -> Result<Option<String>, ApiError> {
+/// What a write did.
+enum Written {
+    /// Done; the service's request id, when it gave one.
+    Done { request_id: Option<String> },
+    /// The service said it was already so ("already exists", 404 on a delete).
+    Already(String),
+}
+
+async fn execute(client: &AzureClient, a: &Action, present: Option<&str>, plan_sha: &str) -> Result<Written, ApiError> {
     use reqwest::Method;
     let p = a.principal.id.as_str();
     let t = a.target.id.as_str();
@@ -374,9 +399,9 @@ async fn execute(
     match client.send(service_of(a), method, &url, &[], body.as_ref()).await {
         Ok(reply) => match written_elsewhere(a, &reply.body) {
             Some(why) => Err(untrusted(service_of(a), why)),
-            None => Ok(None),
+            None => Ok(Written::Done { request_id: reply.request_id }),
         },
-        Err(e) if already(&e, a.operation) => Ok(Some(e.to_string())),
+        Err(e) if already(&e, a.operation) => Ok(Written::Already(e.to_string())),
         Err(e) => Err(e),
     }
 }
@@ -428,12 +453,13 @@ fn already(e: &ApiError, op: Operation) -> bool {
 pub async fn apply(
     client: &AzureClient,
     plan: &Plan,
-    plan_sha: &str,
     journal: Option<&Journal>,
     options: &Options,
     me: &Applier,
+    run: &RunInfo,
     mut report: impl FnMut(&Action, &Outcome),
 ) -> Result<Vec<Outcome>, ApplyError> {
+    let plan_sha = run.plan_sha256.as_str();
     let earlier: HashMap<String, (String, String)> = match journal {
         Some(j) => j.outcomes(plan_sha)?,
         None => HashMap::new(),
@@ -445,6 +471,8 @@ pub async fn apply(
                 action_id: a.id.clone(),
                 status: Status::Skipped,
                 detail: format!("already {status} by an earlier run ({detail})"),
+                request_id: None,
+                host: None,
             },
             _ => run_one(client, a, plan_sha, options, me).await.map_err(ApplyError::Api)?,
         };
@@ -452,8 +480,22 @@ pub async fn apply(
             && !options.dry_run
             && matches!(outcome.status, Status::Done | Status::Skipped | Status::Failed | Status::Refused)
         {
-            let at = crate::clock::now().to_string();
-            j.record(plan_sha, &a.id, outcome.status.as_str(), &outcome.detail, &at)?;
+            j.record(&crate::store::Attempt {
+                run_id: run.run_id.clone(),
+                plan_sha256: plan_sha.to_owned(),
+                action_id: a.id.clone(),
+                operation: a.operation.to_string(),
+                status: outcome.status.as_str().to_owned(),
+                detail: outcome.detail.clone(),
+                at: crate::clock::now().to_string(),
+                actor_tid: Some(run.actor_tid.clone()),
+                actor_oid: Some(run.actor_oid.clone()),
+                actor_appid: run.actor_appid.clone(),
+                request_id: outcome.request_id.clone(),
+                host: outcome.host.clone(),
+                approved_by: run.approved_by.clone(),
+                ..Default::default()
+            })?;
         }
         report(a, &outcome);
         outcomes.push(outcome);
@@ -469,7 +511,8 @@ async fn run_one(
     options: &Options,
     me: &Applier,
 ) -> Result<Outcome, ApiError> {
-    let out = |status, detail: String| Ok(Outcome { action_id: a.id.clone(), status, detail });
+    let out =
+        |status, detail: String| Ok(Outcome { action_id: a.id.clone(), status, detail, request_id: None, host: None });
     let fail = |e: ApiError| -> Result<Outcome, ApiError> {
         if matches!(e, ApiError::Auth(_)) { Err(e) } else { out(Status::Failed, e.to_string()) }
     };
@@ -491,10 +534,16 @@ async fn run_one(
     if options.dry_run {
         return out(Status::WouldDo, format!("would {}", a.describe()));
     }
+    let host = url::Url::parse(&client.url(service_of(a), "/")).ok().and_then(|u| u.host_str().map(str::to_owned));
+    let sent = |o: Result<Outcome, ApiError>, request_id: Option<String>| {
+        o.map(|o| Outcome { request_id, host: host.clone(), ..o })
+    };
     match execute(client, a, present.as_deref(), plan_sha).await {
-        Ok(None) => out(Status::Done, a.describe()),
-        Ok(Some(answer)) => out(Status::Skipped, format!("the service says it is already done: {answer}")),
-        Err(e) => fail(e),
+        Ok(Written::Done { request_id }) => sent(out(Status::Done, a.describe()), request_id),
+        Ok(Written::Already(answer)) => {
+            sent(out(Status::Skipped, format!("the service says it is already done: {answer}")), None)
+        }
+        Err(e) => sent(fail(e), None),
     }
 }
 

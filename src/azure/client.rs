@@ -100,6 +100,18 @@ impl Default for Limits {
 pub struct Reply {
     pub status: u16,
     pub body: Value,
+    /// The service's id of the request (`request-id` from Graph, `x-ms-request-id` from ARM), for support cases
+    /// and the apply journal; only when it is a plain token (letters, digits, `-`), at most 64 characters.
+    pub request_id: Option<String>,
+}
+
+/// The service's request id among `headers`, when it is a plain token.
+fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    ["request-id", "x-ms-request-id"].iter().find_map(|name| {
+        let v = headers.get(*name)?.to_str().ok()?.trim();
+        (!v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            .then(|| v.to_owned())
+    })
 }
 
 pub struct AzureClient {
@@ -443,6 +455,7 @@ impl AzureClient {
                     Ok(resp) => {
                         let status = resp.status().as_u16();
                         let wait = retry_after(resp.headers());
+                        let id = request_id(resp.headers());
                         if let Some(p) = &pacer {
                             let left: Vec<Option<f64>> = remaining_headers
                                 .iter()
@@ -455,7 +468,7 @@ impl AzureClient {
                         }
                         read_body(resp, limits.max_body).await.map(|bytes| {
                             self.note(service, |s| s.bytes += bytes.len() as u64);
-                            (status, wait, bytes)
+                            (status, wait, bytes, id)
                         })
                     }
                     Err(e) => {
@@ -472,7 +485,7 @@ impl AzureClient {
                 }
             };
             let (delay, last) = match outcome {
-                Ok((status, _, bytes)) if (200..300).contains(&status) => {
+                Ok((status, _, bytes, request_id)) if (200..300).contains(&status) => {
                     if let Some(p) = &pacer {
                         p.admitted();
                     }
@@ -487,15 +500,15 @@ impl AzureClient {
                             PageError::Json(message) => ApiError::Json { url: url.to_owned(), message },
                         })?,
                     };
-                    return Ok(Reply { status, body });
+                    return Ok(Reply { status, body, request_id });
                 }
                 // A token that expired between the credential's cache and the service: again with a fresh one; and once
                 // more a second later, when the clocks disagree about the last second of a token's life (the cache
                 // may hand out the same token until its own clock says it expired).
-                Ok((401, _, _)) if attempt <= 2 => {
+                Ok((401, _, _, _)) if attempt <= 2 => {
                     (if attempt == 1 { Duration::ZERO } else { Duration::from_secs(1) }, "HTTP 401".to_owned())
                 }
-                Ok((status, wait, _)) if retryable(status) => {
+                Ok((status, wait, _, _)) if retryable(status) => {
                     if status == 429 {
                         self.note(service, |s| s.throttled += 1);
                     }
@@ -513,12 +526,12 @@ impl AzureClient {
                     }
                     (wait.unwrap_or_else(|| self.backoff(attempt)), format!("HTTP {status}"))
                 }
-                Ok((status, _, _)) if (300..400).contains(&status) => {
+                Ok((status, _, _, _)) if (300..400).contains(&status) => {
                     return failed(untrusted(format!(
                         "answered {status} (a redirect it was not allowed to make) ({url})"
                     )));
                 }
-                Ok((status, _, bytes)) => {
+                Ok((status, _, bytes, _)) => {
                     let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
                     let code = v["error"]["code"].as_str().or(v["error"].as_str()).unwrap_or("").to_owned();
                     let message = v["error"]["message"].as_str().unwrap_or("").to_owned();

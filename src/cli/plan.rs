@@ -56,11 +56,20 @@ pub enum PlanCommand {
         #[command(flatten)]
         out: PlanOutput,
     },
-    /// Render a plan for a person.
+    /// Render a plan for a person, with its SHA-256 (what `apply --expect-sha256` takes) and who signed it.
     Show {
         plan: PathBuf,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+    },
+    /// Approve a plan: write PLAN.sig, an SSHSIG over the plan's bytes that `apply --require-signature` checks.
+    Sign {
+        plan: PathBuf,
+        #[command(flatten)]
+        signing: crate::cli::keys::SigningKeyArg,
+        /// Replace an existing signature file.
+        #[arg(long)]
+        force: bool,
     },
     /// Print the JSON Schema of plan files.
     Schema,
@@ -79,7 +88,8 @@ impl From<PlanError> for CliError {
 pub fn run(cmd: &PlanCommand, ui: &mut Ui) -> Result<u8, CliError> {
     let now = crate::clock::now();
     let (plan, out) = match cmd {
-        PlanCommand::Show { plan, format } => return show(&Plan::load(plan)?, *format, ui),
+        PlanCommand::Show { plan, format } => return show(plan, *format, ui),
+        PlanCommand::Sign { plan, signing, force } => return sign(plan, signing, *force, ui),
         PlanCommand::Schema => {
             write_json(ui.out(), &Plan::schema())?;
             return Ok(exit_code::SUCCESS);
@@ -130,11 +140,76 @@ fn save(plan: &Plan, path: &Path, force: bool) -> Result<(), CliError> {
     file.commit()
 }
 
-fn show(plan: &Plan, format: Format, ui: &mut Ui) -> Result<u8, CliError> {
+/// `PLAN.sig`, beside the plan.
+pub fn signature_path(plan: &Path) -> PathBuf {
+    let mut p = plan.as_os_str().to_owned();
+    p.push(".sig");
+    PathBuf::from(p)
+}
+
+/// A plan file read once: its bytes (what is hashed and signed) and the plan they hold.
+pub struct PlanFile {
+    pub plan: Plan,
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+}
+
+impl PlanFile {
+    pub fn read(path: &Path) -> Result<PlanFile, CliError> {
+        let bytes =
+            crate::files::read(path, crate::files::limit::PLAN).map_err(|e| CliError::bad_input(e.to_string()))?;
+        let plan = Plan::from_bytes(path, &bytes)?;
+        Ok(PlanFile { sha256: crate::model::sha256_hex(&bytes), plan, bytes })
+    }
+
+    /// The signer of `PLAN.sig` over these bytes: `None` when there is no signature file, an error (exit 3) when
+    /// it does not check out.
+    pub fn signer(&self, path: &Path) -> Result<Option<crate::signing::Signer>, CliError> {
+        let sig_path = signature_path(path);
+        if !sig_path.exists() {
+            return Ok(None);
+        }
+        let armored = crate::files::read_text(&sig_path, crate::files::limit::SECRET)
+            .map_err(|e| CliError::bad_input(e.to_string()))?;
+        let signer = crate::signing::check(&armored, &self.bytes).map_err(|e| {
+            CliError::bad_input(format!("{}: {e} (was the plan changed after it was signed?)", sig_path.display()))
+        })?;
+        Ok(Some(signer))
+    }
+}
+
+fn sign(path: &Path, signing: &crate::cli::keys::SigningKeyArg, force: bool, ui: &mut Ui) -> Result<u8, CliError> {
+    let key = signing
+        .load()?
+        .ok_or_else(|| CliError::usage("plan sign needs a key: --signing-key FILE or AZSNAP_SIGNING_KEY_FILE"))?;
+    let file = PlanFile::read(path)?;
+    let out = signature_path(path);
+    crate::cli::output::check_new(&out, force)?;
+    let mut f = OutputFile::create(&out, force)?;
+    std::io::Write::write_all(&mut f, key.sign(&file.bytes)?.as_bytes()).map_err(|e| write_error(&out, e))?;
+    f.commit()?;
+    ui.note(&format!(
+        "signed plan {} (sha256 {}) with {}: {}; apply it with `azsnap apply {} --require-signature --allowed-signers FILE`",
+        path.display(),
+        file.sha256,
+        key.fingerprint(),
+        out.display(),
+        path.display()
+    ));
+    Ok(exit_code::SUCCESS)
+}
+
+fn show(path: &Path, format: Format, ui: &mut Ui) -> Result<u8, CliError> {
+    let file = PlanFile::read(path)?;
+    let plan = &file.plan;
     if format == Format::Json {
         write_json(ui.out(), plan)?;
         return Ok(exit_code::SUCCESS);
     }
+    let signed = match file.signer(path)? {
+        Some(s) => format!("signed by {} ({})", s.fingerprint(), s.algorithm()),
+        None => "not signed".to_owned(),
+    };
     // CSV carries the ids next to the names, for a spreadsheet to sort and join on.
     let ids = format == Format::Csv;
     let mut headers = vec!["#", "action", "operation", "privileged", "reason", "id"];
@@ -185,6 +260,7 @@ fn show(plan: &Plan, format: Format, ui: &mut Ui) -> Result<u8, CliError> {
             plan.actions.len()
         );
         writeln!(ui.out(), "{}{line}\n", if md { "### " } else { "" })?;
+        writeln!(ui.out(), "sha256 {} ({signed})\n", file.sha256)?;
     }
     ui.print(format, &t, &plan.actions)?;
     if !plan.not_planned.is_empty() && format != Format::Csv {

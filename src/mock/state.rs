@@ -295,7 +295,8 @@ impl Emulator {
             return graph_headers(req, r);
         }
         count("arm");
-        self.answer_arm(req, top_level, &segments)
+        let r = self.answer_arm(req, top_level, &segments);
+        arm_headers(req, r)
     }
 
     /// Graph: authenticate, then (except for `$batch`, whose items go through here one by one) faults, throttling.
@@ -515,6 +516,16 @@ fn slowed(mut r: ApiResponse, slow: bool) -> ApiResponse {
     if slow {
         r.headers.push((FAULT_HEADER.to_owned(), "slow".to_owned()));
     }
+    r
+}
+
+/// Headers every ARM answer carries: `x-ms-request-id` and `x-ms-correlation-request-id` (the client's
+/// `x-ms-client-request-id`, echoed, when it sends one).
+fn arm_headers(req: &ApiRequest, mut r: ApiResponse) -> ApiResponse {
+    let id = Guid::derived(&format!("{}{}{:?}", req.method, req.path, std::time::Instant::now())).to_string();
+    let correlation = req.header("x-ms-client-request-id").map_or_else(|| id.clone(), str::to_owned);
+    r.headers.push(("x-ms-request-id".to_owned(), id));
+    r.headers.push(("x-ms-correlation-request-id".to_owned(), correlation));
     r
 }
 

@@ -14,6 +14,11 @@ impl Timestamp {
     pub fn as_datetime(&self) -> DateTime<Utc> {
         self.0
     }
+
+    /// Whole days from `earlier` to this time (negative when `earlier` is later).
+    pub fn days_since(&self, earlier: &Timestamp) -> i64 {
+        (self.0 - earlier.0).num_days()
+    }
 }
 
 impl From<DateTime<Utc>> for Timestamp {

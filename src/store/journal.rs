@@ -1,12 +1,47 @@
-//! The apply journal: what happened to each action of a plan, so an interrupted apply resumes without repeating
-//! what it already did.
+//! The apply journal: an append-only record of every attempt at every action of a plan — what, when, by whom,
+//! with the service's request id — so an interrupted apply resumes without repeating what it already did, and an
+//! auditor sees every run. Each run ends with a seal over all rows so far (signed with `--signing-key`).
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
 
+use crate::signing::SigningKey;
 use crate::store::{StoreError, open};
+
+/// One attempt at an action, as recorded.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Attempt {
+    pub seq: i64,
+    pub run_id: String,
+    pub plan_sha256: String,
+    pub action_id: String,
+    pub operation: String,
+    pub status: String,
+    pub detail: String,
+    pub at: String,
+    pub actor_tid: Option<String>,
+    pub actor_oid: Option<String>,
+    pub actor_appid: Option<String>,
+    pub request_id: Option<String>,
+    pub host: Option<String>,
+    pub approved_by: Option<String>,
+}
+
+/// A run's seal, checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSeal {
+    pub run_id: String,
+    pub last_seq: i64,
+    /// Whether the rows up to `last_seq` (and the previous seal) are still what was sealed.
+    pub intact: bool,
+    /// The signing key, `SHA256:… (ED25519)`, when the signature checks out.
+    pub signed_by: Option<String>,
+    /// Why the seal or its signature does not check out.
+    pub problem: Option<String>,
+}
 
 /// An open journal.
 pub struct Journal {
@@ -16,42 +51,198 @@ pub struct Journal {
     _lock: std::fs::File,
 }
 
+const COLUMNS: &str = "seq, run_id, plan_sha256, action_id, operation, status, detail, at, actor_tid, actor_oid, \
+                       actor_appid, request_id, host, approved_by";
+
+fn attempt(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attempt> {
+    Ok(Attempt {
+        seq: r.get(0)?,
+        run_id: r.get(1)?,
+        plan_sha256: r.get(2)?,
+        action_id: r.get(3)?,
+        operation: r.get(4)?,
+        status: r.get(5)?,
+        detail: r.get(6)?,
+        at: r.get(7)?,
+        actor_tid: r.get(8)?,
+        actor_oid: r.get(9)?,
+        actor_appid: r.get(10)?,
+        request_id: r.get(11)?,
+        host: r.get(12)?,
+        approved_by: r.get(13)?,
+    })
+}
+
 impl Journal {
-    /// Opens (creating if needed) the journal at `path` and locks it for this run.
+    /// Opens (creating if needed) the journal at `path` and locks it for this run. A journal written before it was
+    /// append-only (one `outcomes` row per action) has its rows moved into `attempts` once, as run `earlier`.
     pub fn open(path: &Path) -> Result<Journal, StoreError> {
-        let conn = open::journal(path)?;
+        let mut conn = open::journal(path)?;
         let lock = crate::store::exclusive::try_lock(path)
             .map_err(|source| StoreError::Read { path: path.to_owned(), source })?
             .ok_or_else(|| StoreError::InUse { path: path.to_owned(), what: "apply of this plan" })?;
+        let sql_err = |source| StoreError::WriteSql { path: path.to_owned(), source };
+        let old: bool = conn
+            .query_row("SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'outcomes'", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql_err)?;
+        if old {
+            let tx = conn.transaction().map_err(sql_err)?;
+            tx.execute_batch(
+                "INSERT INTO attempts (run_id, plan_sha256, action_id, operation, status, detail, at)
+                     SELECT 'earlier', plan_sha256, action_id, '', status, detail, at FROM outcomes ORDER BY at;
+                 DROP TABLE outcomes;",
+            )
+            .map_err(sql_err)?;
+            tx.commit().map_err(sql_err)?;
+        }
         Ok(Journal { conn, path: path.to_owned(), _lock: lock })
     }
 
-    /// The recorded status and detail of each action of the plan with this hash.
+    /// Opens a journal to read it (no lock, no changes).
+    pub fn read(path: &Path) -> Result<Journal, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::NotFound { path: path.to_owned() });
+        }
+        let conn = open::journal(path)?;
+        let lock = std::fs::File::open(path).map_err(|source| StoreError::Read { path: path.to_owned(), source })?;
+        Ok(Journal { conn, path: path.to_owned(), _lock: lock })
+    }
+
+    fn corrupt(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::corrupt(&self.path, e)
+    }
+
+    /// The latest recorded status and detail of each action of the plan with this hash.
     pub fn outcomes(&self, plan_sha256: &str) -> Result<HashMap<String, (String, String)>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT action_id, status, detail FROM outcomes WHERE plan_sha256 = ?1")
-            .map_err(|e| StoreError::corrupt(&self.path, e))?;
+            .prepare("SELECT action_id, status, detail FROM attempts WHERE plan_sha256 = ?1 ORDER BY seq")
+            .map_err(|e| self.corrupt(e))?;
         stmt.query_map([plan_sha256], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
             .and_then(Iterator::collect)
-            .map_err(|e| StoreError::corrupt(&self.path, e))
+            .map_err(|e| self.corrupt(e))
     }
 
-    /// Records (or replaces) an action's outcome, durably, before the next action starts.
-    pub fn record(
-        &self,
-        plan_sha256: &str,
-        action_id: &str,
-        status: &str,
-        detail: &str,
-        at: &str,
-    ) -> Result<(), StoreError> {
+    /// Appends an attempt, durably, before the next action starts.
+    pub fn record(&self, a: &Attempt) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "INSERT OR REPLACE INTO outcomes (plan_sha256, action_id, status, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                (plan_sha256, action_id, status, detail, at),
+                "INSERT INTO attempts (run_id, plan_sha256, action_id, operation, status, detail, at, actor_tid,
+                     actor_oid, actor_appid, request_id, host, approved_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                rusqlite::params![
+                    a.run_id,
+                    a.plan_sha256,
+                    a.action_id,
+                    a.operation,
+                    a.status,
+                    a.detail,
+                    a.at,
+                    a.actor_tid,
+                    a.actor_oid,
+                    a.actor_appid,
+                    a.request_id,
+                    a.host,
+                    a.approved_by
+                ],
             )
             .map(|_| ())
             .map_err(|source| StoreError::WriteSql { path: self.path.clone(), source })
+    }
+
+    /// Every attempt, oldest first.
+    pub fn attempts(&self) -> Result<Vec<Attempt>, StoreError> {
+        let mut stmt =
+            self.conn.prepare(&format!("SELECT {COLUMNS} FROM attempts ORDER BY seq")).map_err(|e| self.corrupt(e))?;
+        stmt.query_map([], attempt).and_then(Iterator::collect).map_err(|e| self.corrupt(e))
+    }
+
+    /// The statement sealing every attempt up to `last_seq` after the seal `previous`.
+    fn statement(&self, run_id: &str, last_seq: i64, previous: Option<&str>) -> Result<String, StoreError> {
+        let rows: Vec<Attempt> = self.attempts()?.into_iter().filter(|a| a.seq <= last_seq).collect();
+        let lines: String = rows.iter().map(|a| serde_json::to_string(a).unwrap_or_default() + "\n").collect();
+        let statement = serde_json::json!({
+            "kind": "azsnap-journal-seal",
+            "seal_version": 1,
+            "run_id": run_id,
+            "last_seq": last_seq,
+            "rows": rows.len(),
+            "rows_sha256": crate::model::sha256_hex(lines.as_bytes()),
+            "previous": previous,
+        });
+        Ok(serde_json::to_string(&statement).unwrap_or_default() + "\n")
+    }
+
+    fn previous_seal(&self, before_seq: i64) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT sha256 FROM seals WHERE last_seq < ?1 ORDER BY last_seq DESC LIMIT 1",
+                [before_seq],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.corrupt(e))
+    }
+
+    /// Seals the journal at the end of run `run_id`: a statement over every row so far and the previous seal, its
+    /// SHA-256, and an SSHSIG with `key`. A run that recorded nothing is not sealed.
+    pub fn seal(&self, run_id: &str, key: Option<&SigningKey>) -> Result<(), StoreError> {
+        let last: Option<i64> = self
+            .conn
+            .query_row("SELECT max(seq) FROM attempts WHERE run_id = ?1", [run_id], |r| r.get(0))
+            .map_err(|e| self.corrupt(e))?;
+        let Some(last_seq) = last else { return Ok(()) };
+        let previous = self.previous_seal(last_seq)?;
+        let text = self.statement(run_id, last_seq, previous.as_deref())?;
+        let write_err = |source| StoreError::WriteSql { path: self.path.clone(), source };
+        let signature = match key {
+            Some(k) => Some(k.sign(text.as_bytes()).map_err(|e| StoreError::Write {
+                path: self.path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?),
+            None => None,
+        };
+        self.conn
+            .execute(
+                "INSERT INTO seals (run_id, last_seq, statement, sha256, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![run_id, last_seq, text, crate::model::sha256_hex(text.as_bytes()), signature],
+            )
+            .map(|_| ())
+            .map_err(write_err)
+    }
+
+    /// Every run's seal, checked against the rows as they are now.
+    pub fn check_seals(&self) -> Result<Vec<RunSeal>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT run_id, last_seq, statement, sha256, signature FROM seals ORDER BY last_seq")
+            .map_err(|e| self.corrupt(e))?;
+        type Row = (String, i64, String, String, Option<String>);
+        let seals: Vec<Row> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.corrupt(e))?;
+        let mut out = Vec::new();
+        for (run_id, last_seq, text, sha, signature) in seals {
+            let previous = self.previous_seal(last_seq)?;
+            let now = self.statement(&run_id, last_seq, previous.as_deref())?;
+            let mut problem = None;
+            if now != text || crate::model::sha256_hex(text.as_bytes()) != sha {
+                problem =
+                    Some(format!("the rows up to #{last_seq} are not the ones sealed at the end of run {run_id}"));
+            }
+            let signed_by = match signature.as_deref().map(|s| crate::signing::check(s, text.as_bytes())) {
+                Some(Ok(signer)) => Some(format!("{} ({})", signer.fingerprint(), signer.algorithm())),
+                Some(Err(e)) => {
+                    problem.get_or_insert_with(|| format!("the signature of run {run_id} is not valid: {e}"));
+                    None
+                }
+                None => None,
+            };
+            out.push(RunSeal { run_id, last_seq, intact: problem.is_none(), signed_by, problem });
+        }
+        Ok(out)
     }
 }

@@ -15,7 +15,7 @@ mod seal;
 mod writer;
 
 pub use error::StoreError;
-pub use journal::Journal;
+pub use journal::{Attempt, Journal, RunSeal};
 pub use meta::{FormatVersion, NewSnapshot, SnapshotMeta};
 pub use reader::{Counts, Snapshot};
 pub use seal::{SealCheck, SignatureCheck, Verification};

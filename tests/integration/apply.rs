@@ -248,7 +248,7 @@ fn journaled(path: &std::path::Path) -> i64 {
         return 0;
     }
     rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .and_then(|c| c.query_row("SELECT count(*) FROM outcomes", [], |r| r.get(0)))
+        .and_then(|c| c.query_row("SELECT count(*) FROM attempts", [], |r| r.get(0)))
         .unwrap_or(0)
 }
 
@@ -404,4 +404,105 @@ fn a_second_apply_of_a_plan_that_is_running_is_refused() {
     assert_eq!(writes(&emu).len(), before);
     drop(held);
     apply(&env, &emu, "p.json", &["--yes"]).expect_code(exit_code::SUCCESS);
+}
+
+#[test]
+fn plans_are_bound_to_what_was_reviewed_and_the_journal_keeps_every_run_with_its_actor() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "before.db", &[]).expect_code(exit_code::SUCCESS);
+    mutate(&emu);
+    collect(&env, &emu, "after.db", &[]).expect_code(exit_code::SUCCESS);
+    env.run(&["plan", "revert", "--baseline", "before.db", "--current", "after.db", "-o", "p.json"])
+        .expect_code(exit_code::SUCCESS);
+    let sha = azsnap::model::sha256_hex(&std::fs::read(env.path("p.json")).unwrap());
+    let shown = env.run(&["plan", "show", "p.json"]);
+    assert!(shown.stdout.contains(&format!("sha256 {sha} (not signed)")), "{}", shown.stdout);
+    let before = writes(&emu).len();
+
+    // Another plan than the one reviewed: refused before any request.
+    let other = apply(&env, &emu, "p.json", &["--yes", "--expect-sha256", &"0".repeat(64)]);
+    other.expect_code(exit_code::BAD_INPUT);
+    assert!(other.stderr.contains("it is not the plan that was reviewed"), "{}", other.stderr);
+    // Four eyes: unsigned, then signed by someone the allowed-signers file does not list, then by the approver.
+    for who in ["approver", "stranger"] {
+        env.run(&["keygen", "-o", who, "--comment", &format!("{who}@contoso.com")]).expect_code(exit_code::SUCCESS);
+    }
+    let public = std::fs::read_to_string(env.path("approver.pub")).unwrap();
+    std::fs::write(env.path("allowed"), format!("approver@contoso.com {public}")).unwrap();
+    let gated = ["--yes", "--require-signature", "--allowed-signers", "allowed"];
+    let unsigned = apply(&env, &emu, "p.json", &gated);
+    unsigned.expect_code(exit_code::BAD_INPUT);
+    assert!(unsigned.stderr.contains("not signed"), "{}", unsigned.stderr);
+    env.run(&["plan", "sign", "p.json", "--signing-key", "stranger"]).expect_code(exit_code::SUCCESS);
+    let stranger = apply(&env, &emu, "p.json", &gated);
+    stranger.expect_code(exit_code::BAD_INPUT);
+    assert!(stranger.stderr.contains("which allowed does not trust"), "{}", stranger.stderr);
+    env.run(&["plan", "sign", "p.json", "--signing-key", "approver", "--force"]).expect_code(exit_code::SUCCESS);
+    assert_eq!(writes(&emu).len(), before, "a refused apply wrote");
+
+    let first = apply(&env, &emu, "p.json", &[&gated[..], &["--expect-sha256", &sha.to_uppercase()]].concat());
+    first.expect_code(exit_code::SUCCESS);
+    let second = apply(&env, &emu, "p.json", &["--yes"]);
+    second.expect_code(exit_code::SUCCESS);
+    assert!(statuses(&second).keys().all(|s| s == "skipped"), "{}", second.stdout);
+
+    // Both runs' rows are there, each with who acted; the first run's `done` rows are unchanged.
+    let report = env.run(&["apply", "p.json", "--journal-report", "--format", "json"]);
+    report.expect_code(exit_code::SUCCESS);
+    let j = report.json();
+    let attempts = j["attempts"].as_array().unwrap();
+    let actions = plan_json(&env, "p.json")["actions"].as_array().unwrap().len();
+    assert_eq!(attempts.len(), 2 * actions, "{j:#}");
+    let runs: std::collections::BTreeSet<&str> = attempts.iter().map(|a| a["run_id"].as_str().unwrap()).collect();
+    assert_eq!(runs.len(), 2);
+    for a in attempts {
+        assert_eq!(a["actor_appid"], WRITER);
+        assert_eq!(a["actor_tid"], emu.tenant.as_str());
+        assert!(a["actor_oid"].as_str().is_some_and(|o| o.len() == 36), "{a}");
+    }
+    let (done, skipped): (Vec<&Value>, Vec<&Value>) = attempts.iter().partition(|a| a["status"] == "done");
+    assert_eq!((done.len(), skipped.len()), (actions, actions));
+    assert!(done.iter().all(|a| a["request_id"].as_str().is_some_and(|r| !r.is_empty())), "{done:#?}");
+    assert!(done.iter().all(|a| a["approved_by"].as_str().is_some_and(|r| r.starts_with("approver@contoso.com"))));
+    assert_eq!(j["seals"].as_array().unwrap().len(), 2);
+    assert!(j["seals"].as_array().unwrap().iter().all(|s| s["intact"] == true));
+    // The journal cannot be rewritten through SQLite's front door, and an edit behind it breaks the seal.
+    let journal = env.path("p.json.journal");
+    #[expect(clippy::disallowed_methods, reason = "the test edits a journal as someone with sqlite3 would")]
+    let c = rusqlite::Connection::open(&journal).unwrap();
+    assert!(c.execute("UPDATE attempts SET status = 'failed'", []).is_err(), "the journal took an update");
+    c.execute_batch("DROP TRIGGER attempts_are_not_updated; UPDATE attempts SET actor_oid = NULL WHERE seq = 1;")
+        .unwrap();
+    drop(c);
+    let broken = env.run(&["apply", "p.json", "--journal-report"]);
+    broken.expect_code(exit_code::BAD_INPUT);
+    assert!(broken.stderr.contains("are not the ones sealed"), "{}", broken.stderr);
+}
+
+#[test]
+fn a_plan_from_an_old_snapshot_is_refused_with_max_age_and_warned_about_without() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    collect(&env, &emu, "before.db", &[]).expect_code(exit_code::SUCCESS);
+    mutate(&emu);
+    collect(&env, &emu, "after.db", &[]).expect_code(exit_code::SUCCESS);
+    env.run(&["plan", "revert", "--baseline", "before.db", "--current", "after.db", "-o", "p.json"])
+        .expect_code(exit_code::SUCCESS);
+    // Two weeks after the collection (the tests' clock is pinned; AZSNAP_NOW moves it).
+    let later = "2026-12-10T08:00:00Z";
+    let vars = [
+        ("AZURE_TENANT_ID", emu.tenant.as_str()),
+        ("AZURE_CLIENT_ID", WRITER),
+        ("AZURE_CLIENT_SECRET", WRITER_SECRET),
+        ("AZSNAP_NOW", later),
+    ];
+    let base = ["apply", "p.json", "--endpoint", emu.base.as_str(), "--format", "json", "--dry-run"];
+    let refused = env.run_with_env(&[&base[..], &["--max-age", "7"]].concat(), &vars);
+    refused.expect_code(exit_code::BAD_INPUT);
+    assert!(refused.stderr.contains("more than --max-age 7"), "{}", refused.stderr);
+    let warned = env.run_with_env(&base, &vars);
+    warned.expect_code(exit_code::SUCCESS);
+    assert!(warned.stderr.contains("warning: the plan was built from a snapshot collected"), "{}", warned.stderr);
+    env.run_with_env(&[&base[..], &["--max-age", "30"]].concat(), &vars).expect_code(exit_code::SUCCESS);
 }

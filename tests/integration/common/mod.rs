@@ -61,8 +61,8 @@ impl TestEnv {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_azsnap"));
         cmd.args(args)
             .env_clear()
-            .envs(vars.iter().copied())
             .env("AZSNAP_NOW", NOW)
+            .envs(vars.iter().copied())
             .env("HOME", self.dir.path())
             .current_dir(self.dir.path());
         cmd
