@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     actor_appid TEXT,
     request_id  TEXT,
     host        TEXT,
-    approved_by TEXT
+    approved_by TEXT,
+    reviewed_by TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS attempts_by_action ON attempts (plan_sha256, action_id, seq);
 CREATE TRIGGER IF NOT EXISTS attempts_are_not_updated BEFORE UPDATE ON attempts

@@ -10,7 +10,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::analyze::privileged::Privileged;
-use crate::analyze::review::{COLUMNS, review};
+use crate::analyze::review::{COLUMNS, REVIEW_COLUMNS, review};
 use crate::analyze::sql::{col, each_row, rows};
 use crate::store::{SealCheck, SignatureCheck, Snapshot, StoreError, Verification};
 
@@ -388,8 +388,7 @@ fn export_effective(
     format: ExportFormat,
     path: &Path,
 ) -> Result<ExportedFile, ExportError> {
-    let names: Vec<String> =
-        COLUMNS.iter().filter(|c| !matches!(**c, "decision" | "comment")).map(|c| (*c).to_owned()).collect();
+    let names: Vec<String> = COLUMNS.iter().filter(|c| !REVIEW_COLUMNS.contains(c)).map(|c| (*c).to_owned()).collect();
     // `since`, `until` and `last_sign_in` come from these columns: timestamps when all of them read as times.
     let mut times = true;
     for (table, column) in [
@@ -411,7 +410,8 @@ fn export_effective(
         .collect();
     write_table(path, format, names, kinds, |emit| {
         review(snap, None, true, privileged, |row| {
-            emit(row.cells().into_iter().take(COLUMNS.len() - 2).map(|c| (!c.is_empty()).then_some(c)).collect())
+            let data = row.cells("").into_iter().take(COLUMNS.len() - REVIEW_COLUMNS.len());
+            emit(data.map(|c| (!c.is_empty()).then_some(c)).collect())
         })
     })
 }

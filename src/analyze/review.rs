@@ -33,7 +33,13 @@ pub const COLUMNS: &[&str] = &[
     "holder_id",
     "decision",
     "comment",
+    "reviewer",
+    "snapshot_fingerprint",
 ];
+
+/// The sheet's last columns: for the reviewer to fill in (`decision`, `comment`, `reviewer`), and the fingerprint of
+/// the snapshot the sheet was made from, which `plan from-review` checks.
+pub const REVIEW_COLUMNS: &[&str] = &["decision", "comment", "reviewer", "snapshot_fingerprint"];
 
 /// One line of the sheet.
 #[derive(Debug, Clone, Serialize)]
@@ -66,8 +72,9 @@ pub struct ReviewRow {
 }
 
 impl ReviewRow {
-    /// The cells in [`COLUMNS`] order, with `decision` and `comment` empty.
-    pub fn cells(&self) -> Vec<String> {
+    /// The cells in [`COLUMNS`] order, with `decision`, `comment` and `reviewer` empty, and the snapshot's
+    /// `fingerprint` last.
+    pub fn cells(&self, fingerprint: &str) -> Vec<String> {
         let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
         vec![
             self.principal.clone(),
@@ -92,6 +99,8 @@ impl ReviewRow {
             self.holder_id.clone(),
             String::new(),
             String::new(),
+            String::new(),
+            fingerprint.to_owned(),
         ]
     }
 }

@@ -494,6 +494,7 @@ pub async fn apply(
                 request_id: outcome.request_id.clone(),
                 host: outcome.host.clone(),
                 approved_by: run.approved_by.clone(),
+                reviewed_by: a.reviewed_by.clone(),
                 ..Default::default()
             })?;
         }

@@ -46,6 +46,7 @@ pub fn run(args: &ReviewArgs, ui: &mut Ui) -> Result<u8, CliError> {
     csv.row(COLUMNS).map_err(write_err)?;
     let (mut rows, mut privileged, mut non_human) = (0u64, 0u64, 0u64);
     let list = Privileged::builtin().with_custom_roles(&snap, &["main"])?;
+    let fingerprint = snap.stored_fingerprint()?.unwrap_or_default();
     review(&snap, target.as_deref(), args.effective, &list, |row| {
         if args.privileged && !row.privileged {
             return Ok(());
@@ -53,13 +54,13 @@ pub fn run(args: &ReviewArgs, ui: &mut Ui) -> Result<u8, CliError> {
         rows += 1;
         privileged += u64::from(row.privileged);
         non_human += u64::from(!row.human && row.class != "group");
-        csv.row(&row.cells()).map_err(write_err)
+        csv.row(&row.cells(&fingerprint)).map_err(write_err)
     })?;
     csv.finish().map_err(write_err)?;
     file.commit()?;
     ui.note(&format!(
         "review sheet {}: {rows} rows ({privileged} privileged, {non_human} held by non-human identities); fill in \
-         `decision` (keep/revoke)",
+         `decision` (keep/revoke), and `comment` and `reviewer`",
         args.output.display(),
     ));
     Ok(exit_code::SUCCESS)

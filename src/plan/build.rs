@@ -56,6 +56,8 @@ struct GrantRef<'a> {
     source_id: Option<String>,
     /// Why the target cannot take this change (a dynamic or on-premises-synced group), if so.
     refusal: Option<String>,
+    /// The reviewer who decided it (`from-review`).
+    reviewed_by: Option<String>,
 }
 
 /// Adds the action for `g` (or a not-planned note) to `plan`, once per action id.
@@ -84,6 +86,7 @@ fn push(plan: &mut Plan, g: GrantRef<'_>, remove: bool, reason: &str, privileged
                 expects: if operation.removes() { "present" } else { "absent" }.to_owned(),
                 privileged,
                 assignment_id: if operation.removes() { g.source_id } else { None },
+                reviewed_by: g.reviewed_by,
             });
         }
         Err(why) => plan.not_planned.push(NotPlanned { what: what(), reason: why }),
@@ -241,6 +244,7 @@ pub fn revert(baseline: &Snapshot, current: &Path, ignore: &Ignore, now: Timesta
                 state: &g.state,
                 source_id: if remove { source_id(baseline, "new", key)? } else { None },
                 refusal: group_refusal(baseline, schema, &g.relation, &g.target_id)?,
+                reviewed_by: None,
             };
             let reason = if remove { "added since the baseline" } else { "removed since the baseline" };
             push(&mut plan, grant, remove, reason, item.privileged, || describe(item));
@@ -295,6 +299,7 @@ pub fn revoke_unused(
             state: &s.state,
             source_id: source_id(snap, "main", key)?,
             refusal: None,
+            reviewed_by: None,
         };
         let what = || format!("{} {} on {} ({})", s.principal_name, s.role_name, s.target_name, s.state);
         push(
@@ -312,10 +317,13 @@ pub fn revoke_unused(
 }
 
 /// Columns of a review sheet that `from-review` needs.
-const NEEDED: &[&str] = &["principal_id", "relation", "target_id", "role_id", "scope", "state", "decision"];
+const NEEDED: &[&str] =
+    &["principal_id", "relation", "target_id", "role_id", "scope", "state", "decision", "snapshot_fingerprint"];
 
 /// Revoke what a filled-in review sheet (from `azsnap review`) marks `revoke`, checked against the snapshot it
-/// was made from. A row through a group (`via_group_id`) revokes the membership that carries the access.
+/// was made from (every row's `snapshot_fingerprint` must be that snapshot's). A row through a group
+/// (`via_group_id`) revokes the membership that carries the access. The row's `comment` becomes part of the
+/// action's reason, its `reviewer` the action's `reviewed_by`.
 pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Plan, PlanError> {
     let shown = review.display().to_string();
     let bytes = crate::files::read(review, crate::files::limit::REVIEW_SHEET)
@@ -329,10 +337,14 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
     for name in NEEDED {
         index.insert(
             *name,
-            at(name).ok_or_else(|| bad(format!("no `{name}` column (is it a sheet from `azsnap review`?)")))?,
+            at(name).ok_or_else(|| {
+                bad(format!("no `{name}` column (is it a sheet from `azsnap review`? a sheet made before sheets carried it must be made again)"))
+            })?,
         );
     }
     let via = at("via_group_id");
+    let (comment_at, reviewer_at) = (at("comment"), at("reviewer"));
+    let fingerprint = snap.stored_fingerprint()?.unwrap_or_default();
     let source = Source {
         command: "from-review".to_owned(),
         snapshots: vec![used(snap, "snapshot")?],
@@ -352,6 +364,16 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
             continue;
         }
         let cell = |name: &str| row.get(index[name]).map_or("", |c| c.trim());
+        let made_from = cell("snapshot_fingerprint");
+        if made_from != fingerprint {
+            return Err(bad(format!(
+                "row {line}: made from snapshot {}, not from {} ({}); make the sheet again from that snapshot",
+                made_from.get(..12).unwrap_or(made_from),
+                snap.path().display(),
+                fingerprint.get(..12).unwrap_or(&fingerprint)
+            )));
+        }
+        let optional = |i: Option<usize>| i.and_then(|i| row.get(i)).map(|c| c.trim()).filter(|c| !c.is_empty());
         let decision = cell("decision").to_ascii_lowercase();
         match decision.as_str() {
             "" | "keep" => continue,
@@ -411,11 +433,14 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
             .map_or_else(|| role.to_owned(), |r| col(r, 0))
         };
         let target_object = object(snap, "main", target, target)?;
-        let reason = if via_group.is_empty() {
+        let mut reason = if via_group.is_empty() {
             "review decision: revoke".to_owned()
         } else {
             format!("review decision: revoke (the access comes through group {})", target_object.name)
         };
+        if let Some(comment) = optional(comment_at) {
+            reason.push_str(&format!(": {comment}"));
+        }
         let grant = GrantRef {
             principal: object(snap, "main", principal, principal)?,
             relation,
@@ -425,6 +450,7 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
             state,
             source_id: (!source_id.is_empty()).then_some(source_id),
             refusal: group_refusal(snap, "main", relation, target)?,
+            reviewed_by: optional(reviewer_at).map(str::to_owned),
         };
         let what = || format!("row {line}: {relation} of {principal} on {target}");
         push(&mut plan, grant, true, &reason, privileged.grant(relation, role, target, &privileged_groups), what);

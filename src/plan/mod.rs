@@ -237,6 +237,9 @@ pub struct Action {
     /// The assignment id seen in the snapshot, a hint for `apply` (which looks the live one up).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignment_id: Option<String>,
+    /// Who decided it, from the review sheet's `reviewer` column (`from-review`); carried into the apply journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_by: Option<String>,
 }
 
 impl Action {

@@ -28,6 +28,8 @@ pub struct Attempt {
     pub request_id: Option<String>,
     pub host: Option<String>,
     pub approved_by: Option<String>,
+    /// The reviewer who decided the action (a `from-review` plan's `reviewed_by`).
+    pub reviewed_by: Option<String>,
 }
 
 /// A run's seal, checked.
@@ -52,7 +54,7 @@ pub struct Journal {
 }
 
 const COLUMNS: &str = "seq, run_id, plan_sha256, action_id, operation, status, detail, at, actor_tid, actor_oid, \
-                       actor_appid, request_id, host, approved_by";
+                       actor_appid, request_id, host, approved_by, reviewed_by";
 
 fn attempt(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attempt> {
     Ok(Attempt {
@@ -70,6 +72,7 @@ fn attempt(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attempt> {
         request_id: r.get(11)?,
         host: r.get(12)?,
         approved_by: r.get(13)?,
+        reviewed_by: r.get(14)?,
     })
 }
 
@@ -130,8 +133,8 @@ impl Journal {
         self.conn
             .execute(
                 "INSERT INTO attempts (run_id, plan_sha256, action_id, operation, status, detail, at, actor_tid,
-                     actor_oid, actor_appid, request_id, host, approved_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     actor_oid, actor_appid, request_id, host, approved_by, reviewed_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 rusqlite::params![
                     a.run_id,
                     a.plan_sha256,
@@ -145,7 +148,8 @@ impl Journal {
                     a.actor_appid,
                     a.request_id,
                     a.host,
-                    a.approved_by
+                    a.approved_by,
+                    a.reviewed_by
                 ],
             )
             .map(|_| ())

@@ -332,9 +332,18 @@ fn review_decisions_applied_remove_those_grants_and_nothing_else() {
         "revoke".to_owned()
     });
     assert_eq!(expected_gone.len(), 2, "{expected_gone:?}");
+    sheet.fill("reviewer", "rita@contoso.com");
     sheet.write(&env.path("r.csv"));
     env.run(&["plan", "from-review", "r.csv", "--snapshot", "now.db", "-o", "p.json"]).expect_code(exit_code::SUCCESS);
     apply(&env, &emu, "p.json", &["--yes"]).expect_code(exit_code::SUCCESS);
+    // The journal says who decided each removal, beside who made it.
+    let journal = env.run(&["apply", "p.json", "--journal-report", "--format", "json"]).json();
+    let attempts = journal["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert!(
+        attempts.iter().all(|a| a["reviewed_by"] == "rita@contoso.com" && a["actor_appid"] == WRITER),
+        "{journal:#}"
+    );
     collect(&env, &emu, "later.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
     let drift = env.run(&["diff", "now.db", "later.db", "--format", "json"]).json();
     let mut removed: Vec<String> = drift["items"]

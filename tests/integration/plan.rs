@@ -139,10 +139,19 @@ fn from_review_plans_the_revoke_decisions_and_nothing_else() {
             String::new()
         }
     });
+    sheet.fill("comment", "no longer needed");
+    sheet.fill("reviewer", "rita@contoso.com");
     sheet.write(&env.path("r.csv"));
     env.run(&["plan", "from-review", "r.csv", "--snapshot", "tour/current.db", "-o", "p.json"])
         .expect_code(exit_code::SUCCESS);
     let p = plan(&env, "p.json");
+    // The reviewer's comment is the reason; who reviewed is recorded with each action.
+    for a in p["actions"].as_array().unwrap() {
+        assert!(
+            s(&a["reason"]).starts_with("review decision: revoke") && s(&a["reason"]).ends_with(": no longer needed")
+        );
+        assert_eq!(a["reviewed_by"], "rita@contoso.com");
+    }
     let got: BTreeSet<(String, String)> =
         p["actions"].as_array().unwrap().iter().map(|a| (s(&a["principal"]["id"]), s(&a["target"]["id"]))).collect();
     assert_eq!(got, want);
@@ -150,7 +159,10 @@ fn from_review_plans_the_revoke_decisions_and_nothing_else() {
     assert_eq!(p["source"]["review"]["file"], "r.csv");
 
     // A decision that is neither keep nor revoke names its row.
-    let bad = text.replacen(",,\r\n", ",maybe,\r\n", 1);
+    let fingerprint =
+        crate::collect::column(&env.path("tour/current.db"), "SELECT value FROM meta WHERE key = 'fingerprint'");
+    let tail = format!(",,,,{}\r\n", fingerprint[0]);
+    let bad = text.replacen(&tail, &format!(",maybe,,,{}\r\n", fingerprint[0]), 1);
     std::fs::write(env.path("bad.csv"), &bad).unwrap();
     let run = env.run(&["plan", "from-review", "bad.csv", "--snapshot", "tour/current.db", "-o", "x.json"]);
     run.expect_code(exit_code::BAD_INPUT);
@@ -174,9 +186,20 @@ fn from_review_plans_the_revoke_decisions_and_nothing_else() {
     env.run(&["plan", "from-review", "cr.csv", "--snapshot", "tour/current.db", "-o", "cr.json"])
         .expect_code(exit_code::SUCCESS);
     assert_eq!(plan(&env, "cr.json")["actions"], plan(&env, "ok.json")["actions"]);
+    // A sheet made from another snapshot is refused before its rows are looked at.
     let run = env.run(&["plan", "from-review", "other.csv", "--snapshot", "tour/baseline.db", "-o", "x.json"]);
     run.expect_code(exit_code::BAD_INPUT);
-    assert!(run.stderr.contains("another snapshot"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("row 2: made from snapshot") && run.stderr.contains("tour/baseline.db"),
+        "{}",
+        run.stderr
+    );
+    // And so is a sheet without the fingerprint column.
+    let cut: String = text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_owned() + "\r\n").collect();
+    std::fs::write(env.path("old.csv"), cut).unwrap();
+    let run = env.run(&["plan", "from-review", "old.csv", "--snapshot", "tour/current.db", "-o", "x.json"]);
+    run.expect_code(exit_code::BAD_INPUT);
+    assert!(run.stderr.contains("no `snapshot_fingerprint` column"), "{}", run.stderr);
     // Not a sheet at all.
     std::fs::write(env.path("notes.csv"), "a,b\n1,2\n").unwrap();
     let run = env.run(&["plan", "from-review", "notes.csv", "--snapshot", "tour/current.db", "-o", "x.json"]);

@@ -29,6 +29,13 @@ fn one_row_per_grant_with_empty_decisions() {
     assert_eq!((rows.len() - 1).to_string(), grants[0]);
     let (decision, comment) = (at(header, "decision"), at(header, "comment"));
     assert!(rows[1..].iter().all(|r| r.len() == header.len() && r[decision].is_empty() && r[comment].is_empty()));
+    // Every row names the snapshot it was made from, which `plan from-review` checks.
+    let fingerprint = column(contoso_snapshot(), "SELECT value FROM meta WHERE key = 'fingerprint'");
+    assert!(
+        rows[1..]
+            .iter()
+            .all(|r| r[at(header, "snapshot_fingerprint")] == fingerprint[0] && r[at(header, "reviewer")].is_empty())
+    );
     // The room mailbox is flagged non-human, Alice's Global Administrator privileged.
     let room = rows.iter().find(|r| r[at(header, "class")] == "room").expect("room row");
     assert_eq!(room[at(header, "human")], "no");

@@ -126,6 +126,14 @@ impl Sheet {
         }
     }
 
+    /// Sets column `name` of every row to `value`.
+    pub fn fill(&mut self, name: &str, value: &str) {
+        let at = self.col(name);
+        for row in &mut self.rows {
+            row[at] = value.to_owned();
+        }
+    }
+
     pub fn write(&self, path: &Path) {
         let lines: Vec<String> = std::iter::once(&self.header).chain(&self.rows).map(|r| r.join(",")).collect();
         std::fs::write(path, lines.join("\r\n")).expect("write sheet");
