@@ -150,6 +150,7 @@ fn journal_report(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
             actor,
             a.request_id.clone().unwrap_or_default(),
             a.approved_by.clone().unwrap_or_default(),
+            a.reviewed_by.clone().unwrap_or_default(),
             a.detail.clone(),
         ]);
     }
