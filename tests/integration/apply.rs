@@ -515,3 +515,38 @@ fn a_plan_from_an_old_snapshot_is_refused_with_max_age_and_warned_about_without(
     assert!(warned.stderr.contains("warning: the plan was built from a snapshot collected"), "{}", warned.stderr);
     env.run_with_env(&[&base[..], &["--max-age", "30"]].concat(), &vars).expect_code(exit_code::SUCCESS);
 }
+
+#[test]
+fn a_journal_from_before_it_was_append_only_is_carried_over_and_honoured() {
+    let emu = Emu::contoso();
+    let env = TestEnv::new();
+    one_action(
+        &env,
+        "p.json",
+        member_add("a-1", "10000000-0000-4000-8000-000000000002", "20000000-0000-4000-8000-000000000008"),
+    );
+    let sha = azsnap::model::sha256_hex(&std::fs::read(env.path("p.json")).unwrap());
+    {
+        #[expect(clippy::disallowed_methods, reason = "the test writes a journal in the earlier layout")]
+        let c = rusqlite::Connection::open(env.path("p.json.journal")).unwrap();
+        c.execute_batch(
+            "PRAGMA application_id = 1635412590;
+             CREATE TABLE outcomes (plan_sha256 TEXT NOT NULL, action_id TEXT NOT NULL, status TEXT NOT NULL,
+                 detail TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (plan_sha256, action_id)) STRICT;",
+        )
+        .unwrap();
+        c.execute("INSERT INTO outcomes VALUES (?1, 'a-1', 'done', 'added earlier', '2026-11-20T08:00:00Z')", [&sha])
+            .unwrap();
+    }
+    let before = writes(&emu).len();
+    let run = apply(&env, &emu, "p.json", &["--yes"]);
+    run.expect_code(exit_code::SUCCESS);
+    assert_eq!(statuses(&run), BTreeMap::from([("skipped".to_owned(), 1)]));
+    assert_eq!(writes(&emu).len(), before, "an action the earlier journal records as done was repeated");
+    let report = env.run(&["apply", "p.json", "--journal-report", "--format", "json"]).json();
+    let runs: Vec<&str> =
+        report["attempts"].as_array().unwrap().iter().map(|a| a["run_id"].as_str().unwrap()).collect();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0], "earlier");
+    assert_eq!(report["attempts"][0]["detail"], "added earlier");
+}
