@@ -42,6 +42,16 @@ fn statuses(run: &Run) -> BTreeMap<String, usize> {
     out
 }
 
+/// `before.db`, the drift [`mutate`] makes, `after.db` (each collected with `collect_args`), and `p.json`: the plan
+/// that reverts it.
+fn drift_and_revert_plan(env: &TestEnv, emu: &Emu, collect_args: &[&str]) {
+    collect(env, emu, "before.db", collect_args).expect_code(exit_code::SUCCESS);
+    mutate(emu);
+    collect(env, emu, "after.db", collect_args).expect_code(exit_code::SUCCESS);
+    env.run(&["plan", "revert", "--baseline", "before.db", "--current", "after.db", "-o", "p.json"])
+        .expect_code(exit_code::SUCCESS);
+}
+
 fn plan_json(env: &TestEnv, name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(env.path(name)).unwrap()).unwrap()
 }
@@ -50,11 +60,7 @@ fn plan_json(env: &TestEnv, name: &str) -> Value {
 fn revert_applied_collects_back_to_the_baseline_and_a_second_run_changes_nothing() {
     let emu = Emu::contoso();
     let env = TestEnv::new();
-    collect(&env, &emu, "before.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
-    mutate(&emu);
-    collect(&env, &emu, "after.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
-    env.run(&["plan", "revert", "--baseline", "before.db", "--current", "after.db", "-o", "p.json"])
-        .expect_code(exit_code::SUCCESS);
+    drift_and_revert_plan(&env, &emu, &["--mailbox-settings"]);
     let actions = plan_json(&env, "p.json")["actions"].as_array().unwrap().len();
     assert_eq!(actions, 4, "three additions to remove, one removal to restore");
 
@@ -266,11 +272,7 @@ fn an_apply_killed_midway_resumes_and_does_each_action_once() {
     // after the first write and long before the last.
     let emu = Emu::with(azsnap::mock::EmulatorOptions { latency_ms: 150, ..Default::default() });
     let env = TestEnv::new();
-    collect(&env, &emu, "before.db", &[]).expect_code(exit_code::SUCCESS);
-    mutate(&emu);
-    collect(&env, &emu, "after.db", &[]).expect_code(exit_code::SUCCESS);
-    env.run(&["plan", "revert", "--baseline", "before.db", "--current", "after.db", "-o", "p.json"])
-        .expect_code(exit_code::SUCCESS);
+    drift_and_revert_plan(&env, &emu, &[]);
     let actions = plan_json(&env, "p.json")["actions"].as_array().unwrap().len();
     let before = writes(&emu).len();
     let vars = writer_vars(&emu);
@@ -419,11 +421,7 @@ fn a_second_apply_of_a_plan_that_is_running_is_refused() {
 fn plans_are_bound_to_what_was_reviewed_and_the_journal_keeps_every_run_with_its_actor() {
     let emu = Emu::contoso();
     let env = TestEnv::new();
-    collect(&env, &emu, "before.db", &[]).expect_code(exit_code::SUCCESS);
-    mutate(&emu);
-    collect(&env, &emu, "after.db", &[]).expect_code(exit_code::SUCCESS);
-    env.run(&["plan", "revert", "--baseline", "before.db", "--current", "after.db", "-o", "p.json"])
-        .expect_code(exit_code::SUCCESS);
+    drift_and_revert_plan(&env, &emu, &[]);
     let sha = azsnap::model::sha256_hex(&std::fs::read(env.path("p.json")).unwrap());
     let shown = env.run(&["plan", "show", "p.json"]);
     assert!(shown.stdout.contains(&format!("sha256 {sha} (not signed)")), "{}", shown.stdout);
@@ -493,11 +491,7 @@ fn plans_are_bound_to_what_was_reviewed_and_the_journal_keeps_every_run_with_its
 fn a_plan_from_an_old_snapshot_is_refused_with_max_age_and_warned_about_without() {
     let emu = Emu::contoso();
     let env = TestEnv::new();
-    collect(&env, &emu, "before.db", &[]).expect_code(exit_code::SUCCESS);
-    mutate(&emu);
-    collect(&env, &emu, "after.db", &[]).expect_code(exit_code::SUCCESS);
-    env.run(&["plan", "revert", "--baseline", "before.db", "--current", "after.db", "-o", "p.json"])
-        .expect_code(exit_code::SUCCESS);
+    drift_and_revert_plan(&env, &emu, &[]);
     // Two weeks after the collection (the tests' clock is pinned; AZSNAP_NOW moves it).
     let later = "2026-12-10T08:00:00Z";
     let vars = [
