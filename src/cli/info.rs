@@ -9,7 +9,7 @@ use crate::cli::{CliError, Ui};
 use crate::exit_code;
 use crate::model::{Part, RequestStats};
 use crate::report::{RecordFormat, Table, write_json};
-use crate::store::{Counts, FORMAT, Snapshot, SnapshotMeta};
+use crate::store::{Counts, FORMAT, SealCheck, SignatureCheck, Snapshot, SnapshotMeta};
 
 #[derive(Debug, clap::Args)]
 pub struct InfoArgs {
@@ -43,21 +43,33 @@ pub fn run(args: &InfoArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let snap = Snapshot::open(&args.snapshot)?;
     let meta = snap.meta()?;
     let parts = snap.parts()?;
-    let stored_seal = snap.stored_seal()?;
     let mut warnings = warnings(&snap, &meta, &parts);
-    let signed_by = match &stored_seal {
-        Some((statement, _, Some(signature))) => match crate::signing::check(signature, statement.as_bytes()) {
-            Ok(signer) => Some(format!("{} ({})", signer.fingerprint(), signer.algorithm())),
-            Err(e) => {
-                warnings.push(format!("the signature is not valid: {e}"));
-                None
-            }
-        },
-        _ => None,
+    // The seal against the metadata as it is now (cheap; `verify` also recomputes the data's fingerprint), so
+    // `info` never shows edited metadata without saying so.
+    let (seal, signature) = snap.check_seal()?;
+    let signed_by = match signature {
+        SignatureCheck::Valid { fingerprint, algorithm, .. } => Some(format!("{fingerprint} ({algorithm})")),
+        SignatureCheck::Invalid { reason } => {
+            warnings.push(format!("the signature is not valid: {reason}"));
+            None
+        }
+        SignatureCheck::Unsigned => None,
+    };
+    let seal = match seal {
+        SealCheck::Intact { sha256 } => Some(sha256),
+        SealCheck::Broken { differences } => {
+            warnings.push(format!(
+                "the metadata was changed after the snapshot was sealed ({}); what is shown is not what was collected; \
+                 run `azsnap verify`",
+                differences.join("; ")
+            ));
+            snap.stored_seal()?.map(|(_, sha, _)| sha)
+        }
+        SealCheck::NotSealed => None,
     };
     let report = InfoReport {
         path: args.snapshot.display().to_string(),
-        seal: stored_seal.map(|(_, sha, _)| sha),
+        seal,
         signed_by,
         warnings,
         parts: parts.iter().map(|p| (p.name.clone(), p.describe())).collect(),

@@ -127,6 +127,11 @@ fn every_tamper_is_caught_by_verify_with_the_key() {
             run.expect_code(exit_code::BAD_INPUT);
             assert!(run.stderr.contains(named), "{what}: {}", run.stderr);
         }
+        // `info` reads it still, and says that what it shows is not what was collected.
+        let info = env.run(&["info", &name]);
+        info.expect_code(exit_code::SUCCESS);
+        let warned = info.stderr.contains("the metadata was changed after the snapshot was sealed");
+        assert_eq!(warned, *what != "data", "{what}: {}", info.stderr);
     }
 
     // Re-sealed: the data edited, the fingerprint recomputed and written into meta and into the statement, the
