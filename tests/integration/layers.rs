@@ -1,10 +1,10 @@
-//! The layering of `docs/architecture.md`, enforced: a module imports only modules of lower layers.
+//! The layering of `docs/architecture.md`, enforced: a module imports only modules of lower layers. What is its own
+//! crate (`azsnap-model`) needs no entry here: it cannot name the tool's modules at all.
 
 use std::path::Path;
 
 /// (module, modules it must not import).
 const FORBIDDEN: &[(&str, &[&str])] = &[
-    ("model", &["store", "report", "cli", "azure", "collect", "analyze", "mock", "plan", "apply"]),
     ("signing", &["store", "report", "cli", "azure", "collect", "analyze", "mock", "plan", "apply"]),
     ("store", &["report", "cli", "azure", "collect", "analyze", "mock", "plan", "apply"]),
     ("report", &["cli", "azure", "collect", "mock", "apply"]),

@@ -1,4 +1,7 @@
-//! Domain types: the rows a snapshot holds, and the ID newtypes that keep them honest. No I/O here.
+//! azsnap's domain types: the rows a snapshot holds, the ID newtypes that keep them honest, timestamps, and the
+//! clock (pinned by `AZSNAP_NOW`). No I/O here; every other azsnap crate builds on this one.
+
+pub mod clock;
 
 mod ids;
 mod rows;

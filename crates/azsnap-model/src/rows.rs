@@ -4,7 +4,7 @@
 //! permission). Nested-group and inherited-scope access is not stored: analyses derive it at query time.
 //! Column-by-column meaning is documented in `docs/snapshot-format.md`.
 
-use crate::model::{Guid, Timestamp};
+use crate::{Guid, Timestamp};
 
 /// Declares a closed enum stored as a fixed lower-case word, with `as_str`, `FromStr` and `Display`.
 macro_rules! word_enum {

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::model::Timestamp;
+use crate::Timestamp;
 
 /// The environment variable that pins the clock.
 pub const NOW_VAR: &str = "AZSNAP_NOW";
