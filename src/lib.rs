@@ -8,6 +8,8 @@
 //! - L4 [`report`]: rendering of tables as text, JSON or CSV.
 //! - L5 [`cli`]: argument parsing, dispatch, error printing. Nothing imports it.
 
+/// The Azure emulator (the `azsnap-emulator` crate), as `azsnap mock` serves it.
+pub use azsnap_emulator as mock;
 pub use azsnap_model as model;
 pub use azsnap_model::clock;
 
@@ -18,7 +20,6 @@ pub mod cli;
 pub mod collect;
 pub mod exit_code;
 pub mod files;
-pub mod mock;
 pub mod plan;
 pub mod report;
 pub mod signing;

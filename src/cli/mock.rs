@@ -11,6 +11,21 @@ use crate::mock::generate::{Sizes, generate};
 use crate::mock::limits::Limits;
 use crate::mock::{Emulator, EmulatorOptions, License, TenantFile};
 
+/// `--license free|p1|p2`, its values listed in `--help`.
+fn license_parser() -> impl clap::builder::TypedValueParser<Value = License> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(License::NAMES).try_map(|s| s.parse::<License>())
+}
+
+/// Reads and validates the tenant file at `path` (a regular file within the size limit).
+fn load_tenant(path: &std::path::Path) -> Result<TenantFile, crate::mock::tenant::TenantError> {
+    let shown = path.display().to_string();
+    let text = crate::files::read(path, crate::files::limit::TENANT).map_err(|e| {
+        crate::mock::tenant::TenantError::Read { path: shown.clone(), source: std::io::Error::other(e.why) }
+    })?;
+    TenantFile::parse(&text, &shown)
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum MockCommand {
     /// Serve Graph, ARM and the token endpoint for a tenant on one loopback port, until killed.
@@ -31,7 +46,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SIZE")]
     pub generate: Option<String>,
     /// Serve as if the tenant had this Entra ID license (default: the tenant file's).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = license_parser())]
     pub license: Option<License>,
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, default_value_t = 3599, value_name = "SECS")]
@@ -145,7 +160,7 @@ fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let tenant = match &args.generate {
         Some(size) => generate(&preset(size)?, args.seed),
         None => match &args.tenant {
-            Some(path) => TenantFile::load(path),
+            Some(path) => load_tenant(path),
             None => TenantFile::contoso(),
         }
         .map_err(|e| CliError::bad_input(e.to_string()))?,
@@ -173,7 +188,7 @@ fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
         }
         None => {
             let path = args.tenant.clone();
-            Box::new(move || path.as_deref().map_or_else(TenantFile::contoso, TenantFile::load).ok())
+            Box::new(move || path.as_deref().map_or_else(TenantFile::contoso, load_tenant).ok())
         }
     };
     // Clients need the tenant id for their token requests; a generated tenant's is not in any file (stderr keeps

@@ -34,7 +34,7 @@ pub fn collect(env: &TestEnv, emu: &Emu, name: &str, extra: &[&str]) -> Run {
 }
 
 pub fn contoso_with(edit: impl FnOnce(&mut TenantFile), options: EmulatorOptions) -> Emu {
-    let mut t = TenantFile::load(&contoso_path()).unwrap();
+    let mut t = crate::common::emulator::tenant_file(&contoso_path());
     edit(&mut t);
     Emu::serve(t, options)
 }

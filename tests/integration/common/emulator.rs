@@ -16,6 +16,11 @@ pub fn contoso_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenants/contoso.json")
 }
 
+/// The tenant file at `path`, read and validated.
+pub fn tenant_file(path: &std::path::Path) -> TenantFile {
+    TenantFile::parse(&std::fs::read(path).expect("tenant file"), &path.display().to_string()).expect("valid tenant")
+}
+
 pub fn contoso_json() -> Value {
     serde_json::from_str(&std::fs::read_to_string(contoso_path()).unwrap()).unwrap()
 }
@@ -50,7 +55,7 @@ impl Emu {
     }
 
     pub fn with(options: EmulatorOptions) -> Self {
-        Self::serve(TenantFile::load(&contoso_path()).unwrap(), options)
+        Self::serve(tenant_file(&contoso_path()), options)
     }
 
     pub fn serve(tenant: TenantFile, options: EmulatorOptions) -> Self {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use azsnap::mock::{EmulatorOptions, License, TenantFile};
+use azsnap::mock::{EmulatorOptions, License};
 use serde_json::Value;
 
 use crate::common::emulator::{ARM_SCOPE, Emu, TENANT, contoso_json, contoso_path};
@@ -231,7 +231,7 @@ fn azure_pim_needs_p2_and_lists_eligibility() {
 
 #[test]
 fn reads_need_a_role_at_or_above_the_scope() {
-    let mut tenant = TenantFile::load(&contoso_path()).unwrap();
+    let mut tenant = crate::common::emulator::tenant_file(&contoso_path());
     // The reader loses its tenant-wide Reader role; it keeps nothing in Azure.
     tenant.role_assignments.retain(|a| a.principal_id.as_str() != "30000000-0000-4000-8000-000000000001");
     let emu = Emu::serve(tenant, EmulatorOptions::default());

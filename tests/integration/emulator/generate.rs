@@ -1,7 +1,7 @@
 //! `azsnap mock generate`: deterministic, valid, servable synthetic tenants.
 
 use azsnap::exit_code;
-use azsnap::mock::{EmulatorOptions, TenantFile};
+use azsnap::mock::EmulatorOptions;
 
 use crate::common::TestEnv;
 use crate::common::emulator::{ARM_SCOPE, Emu, GRAPH_SCOPE};
@@ -33,7 +33,7 @@ fn generated_tenants_are_reproducible_and_served() {
     assert_eq!(a, std::fs::read(env.path("b.json")).unwrap(), "same seed, same tenant");
     assert!(!env.path("a.json.partial").exists());
 
-    let tenant = TenantFile::load(&env.path("a.json")).unwrap();
+    let tenant = crate::common::emulator::tenant_file(&env.path("a.json"));
     assert_eq!(tenant.users.len(), 300);
     let ids: Vec<String> = tenant.users.iter().map(|u| u.id.to_string()).collect();
     let emu = Emu::serve(tenant, EmulatorOptions::default());

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use azsnap::mock::{EmulatorOptions, License, TenantFile};
+use azsnap::mock::{EmulatorOptions, License};
 use serde_json::Value;
 
 use crate::common::emulator::{Emu, GRAPH_SCOPE, contoso_json, contoso_path};
@@ -284,7 +284,7 @@ fn app_role_assignments_roles_and_grants_match_the_file() {
 
 #[test]
 fn missing_permission_is_403_for_that_area_only() {
-    let mut tenant = TenantFile::load(&contoso_path()).unwrap();
+    let mut tenant = crate::common::emulator::tenant_file(&contoso_path());
     tenant.apps[0].graph_permissions.retain(|p| p != "User.Read.All");
     let emu = Emu::serve(tenant, EmulatorOptions::default());
     let t = emu.reader(GRAPH_SCOPE);
@@ -305,7 +305,7 @@ fn get_by_ids_returns_typed_objects_and_json_content_type() {
     ]});
     let r = emu.post_json("/v1.0/directoryObjects/getByIds", &t, &body);
     assert_eq!(r.status, 403, "getByIds needs Directory.Read.All, which the reader does not hold");
-    let mut tenant = TenantFile::load(&contoso_path()).unwrap();
+    let mut tenant = crate::common::emulator::tenant_file(&contoso_path());
     tenant.apps[0].graph_permissions.push("Directory.Read.All".to_owned());
     let emu = Emu::serve(tenant, EmulatorOptions::default());
     let t = emu.reader(GRAPH_SCOPE);
@@ -324,7 +324,7 @@ fn get_by_ids_returns_typed_objects_and_json_content_type() {
 #[test]
 fn transitive_member_of_is_the_inverse_of_transitive_members() {
     // An app in a nested group: uami-deploy's SP is in Storage Readers; put Storage Readers inside Platform Core.
-    let mut tenant = TenantFile::load(&contoso_path()).unwrap();
+    let mut tenant = crate::common::emulator::tenant_file(&contoso_path());
     let readers = "20000000-0000-4000-8000-000000000008".parse().unwrap();
     tenant.groups[2].members.push(readers);
     let emu = Emu::serve(tenant, EmulatorOptions::default());

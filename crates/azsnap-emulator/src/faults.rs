@@ -1,7 +1,7 @@
 //! Injected faults: 5xx, 429 with and without `Retry-After`, dropped connections and slow pages, at given rates,
 //! drawn from a seeded generator so the same seed gives the same sequence of faults.
 
-use crate::mock::rng::Rng;
+use crate::rng::Rng;
 
 /// The fault a request gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

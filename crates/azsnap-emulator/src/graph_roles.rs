@@ -3,14 +3,14 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::mock::auth::Caller;
-use crate::mock::builtin;
-use crate::mock::graph::{not_found, object, object_id, perms, project, require, require_p2};
-use crate::mock::http::{ApiRequest, ApiResponse, graph_error};
-use crate::mock::odata::{Collection, ListQuery, page};
-use crate::mock::state::World;
-use crate::mock::tenant::DirectoryRoleSchedule;
+use crate::auth::Caller;
+use crate::builtin;
+use crate::graph::{not_found, object, object_id, perms, project, require, require_p2};
+use crate::http::{ApiRequest, ApiResponse, graph_error};
 use crate::model::Guid;
+use crate::odata::{Collection, ListQuery, page};
+use crate::state::World;
+use crate::tenant::DirectoryRoleSchedule;
 
 type Answer = Result<ApiResponse, ApiResponse>;
 

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::mock::http::ApiRequest;
+use crate::http::ApiRequest;
 
 /// A token bucket: `capacity` tokens, refilled at `rate` per second.
 #[derive(Debug, Clone)]

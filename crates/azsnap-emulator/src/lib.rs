@@ -2,6 +2,12 @@
 //! serving a tenant file. Held to `api-contract.md` and Microsoft's example payloads; see `docs/emulator.md`.
 //!
 //! Handlers work on transport-free [`http::ApiRequest`]s so HTTP, `$batch` and tests share them.
+//!
+//! Its own crate: it builds on `azsnap-model` only, and knows nothing of snapshots, the collector or the CLI.
+
+// The domain types and the clock, by the names the rest of azsnap uses.
+pub(crate) use azsnap_model as model;
+pub(crate) use azsnap_model::clock;
 
 pub mod arm;
 pub mod auth;

@@ -6,13 +6,13 @@ use std::sync::{Mutex, RwLock};
 
 use serde_json::{Value, json};
 
-use crate::mock::auth::{Audience, Caller, TokenIssuer};
-use crate::mock::faults::{Fault, FaultRates, FaultStream};
-use crate::mock::http::{ApiRequest, ApiResponse, graph_error};
-use crate::mock::limits::{Limiter, Limits, Verdict, format_seconds};
-use crate::mock::tenant::{License, ObjectKind, TenantFile};
-use crate::mock::{arm, graph};
+use crate::auth::{Audience, Caller, TokenIssuer};
+use crate::faults::{Fault, FaultRates, FaultStream};
+use crate::http::{ApiRequest, ApiResponse, graph_error};
+use crate::limits::{Limiter, Limits, Verdict, format_seconds};
 use crate::model::Guid;
+use crate::tenant::{License, ObjectKind, TenantFile};
+use crate::{arm, graph};
 
 /// How the emulator behaves, beyond the tenant it serves.
 #[derive(Debug, Clone)]
@@ -322,14 +322,14 @@ impl Emulator {
         let headers = match verdict {
             Some(Verdict::Throttle { retry_after, headers, .. }) => {
                 self.note_throttled(top_level);
-                let mut r = crate::mock::http::graph_throttled();
+                let mut r = crate::http::graph_throttled();
                 r.headers.extend(headers);
                 r.headers.push(("Retry-After".to_owned(), format_seconds(retry_after)));
                 return r;
             }
             Some(Verdict::Admit(headers)) => headers,
             None => {
-                let units = crate::mock::limits::resource_units(req);
+                let units = crate::limits::resource_units(req);
                 if units > 0.0 { vec![("x-ms-resource-unit".to_owned(), format!("{units}"))] } else { Vec::new() }
             }
         };
@@ -371,7 +371,7 @@ impl Emulator {
         match verdict {
             Some(Verdict::Throttle { retry_after, headers, scope }) => {
                 self.note_throttled(true);
-                let mut r = crate::mock::http::arm_throttled(&scope);
+                let mut r = crate::http::arm_throttled(&scope);
                 r.headers.extend(headers);
                 r.headers.push(("Retry-After".to_owned(), format!("{}", retry_after.ceil().max(1.0) as u64)));
                 return r;
@@ -415,7 +415,7 @@ impl Emulator {
             }
         }
         let error = |status: u16, code: &str, msg: &str| {
-            if graph { graph_error(status, code, msg) } else { crate::mock::http::arm_error(status, code, msg) }
+            if graph { graph_error(status, code, msg) } else { crate::http::arm_error(status, code, msg) }
         };
         FaultOutcome::Replace(match fault {
             Fault::ServerError => error(
@@ -438,7 +438,7 @@ impl Emulator {
         if caller.tenant_id != world.tenant.tenant.id.as_str() {
             return Err(match audience {
                 Audience::Graph => graph_error(401, "InvalidAuthenticationToken", "Access token validation failure."),
-                Audience::Arm => crate::mock::http::arm_error(
+                Audience::Arm => crate::http::arm_error(
                     401,
                     "InvalidAuthenticationTokenTenant",
                     "The access token is from the wrong issuer. It must match the tenant associated with this \

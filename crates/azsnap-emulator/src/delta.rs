@@ -10,13 +10,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::mock::auth::Caller;
-use crate::mock::directory::{self, DirectoryObject};
-use crate::mock::graph::{object, perms, require};
-use crate::mock::http::{ApiRequest, ApiResponse, graph_error};
-use crate::mock::odata::parse_filter;
-use crate::mock::state::{Change, World};
+use crate::auth::Caller;
+use crate::directory::{self, DirectoryObject};
+use crate::graph::{object, perms, require};
+use crate::http::{ApiRequest, ApiResponse, graph_error};
 use crate::model::Guid;
+use crate::odata::parse_filter;
+use crate::state::{Change, World};
 
 type Answer = Result<ApiResponse, ApiResponse>;
 
@@ -152,8 +152,8 @@ fn first_round(world: &World, req: &ApiRequest, kind: &str) -> Result<Token, Api
     Ok(Token { k: kind.to_owned(), sel, ids, from: None, to: world.changes.len(), o: 0, iat: now_secs() })
 }
 
-fn ids_of(f: &crate::mock::odata::Filter) -> Vec<String> {
-    use crate::mock::odata::Filter;
+fn ids_of(f: &crate::odata::Filter) -> Vec<String> {
+    use crate::odata::Filter;
     match f {
         Filter::Cmp { value, .. } => value.as_str().map(|s| vec![s.to_ascii_lowercase()]).unwrap_or_default(),
         Filter::Or(a, b) | Filter::And(a, b) => {
@@ -234,7 +234,7 @@ fn change_entries(world: &World, t: &Token, from: usize) -> Vec<Value> {
         .filter(|id| wanted(t, id))
         .filter_map(|id| {
             let (kind, i) = world.objects.get(id)?;
-            let is_group = *kind == crate::mock::tenant::ObjectKind::Group;
+            let is_group = *kind == crate::tenant::ObjectKind::Group;
             if (t.k == "groups") != is_group {
                 return None;
             }

@@ -6,12 +6,12 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
 
-use crate::mock::auth::Caller;
-use crate::mock::graph::{not_found, object_id, require};
-use crate::mock::http::{ApiRequest, ApiResponse, graph_error};
-use crate::mock::state::World;
-use crate::mock::tenant::{AppRoleAssignment, DirectoryRoleAssignment, ObjectKind};
+use crate::auth::Caller;
+use crate::graph::{not_found, object_id, require};
+use crate::http::{ApiRequest, ApiResponse, graph_error};
 use crate::model::Guid;
+use crate::state::World;
+use crate::tenant::{AppRoleAssignment, DirectoryRoleAssignment, ObjectKind};
 
 type Answer = Result<ApiResponse, ApiResponse>;
 
@@ -205,8 +205,7 @@ fn grant_app_role(
         ObjectKind::Group => "Group",
         _ => "ServicePrincipal",
     };
-    let name =
-        |w: &World, id: &Guid| crate::mock::graph::object(w, id).map(|o| o.get("displayName")).unwrap_or(Value::Null);
+    let name = |w: &World, id: &Guid| crate::graph::object(w, id).map(|o| o.get("displayName")).unwrap_or(Value::Null);
     let body = json!({
         "@odata.context": format!("{}$metadata#appRoleAssignments/$entity", req.metadata_base()),
         "id": id,
@@ -249,7 +248,7 @@ fn add_role_assignment(world: &mut World, caller: &Caller, req: &ApiRequest) -> 
         .ok_or_else(|| bad_request("'roleDefinitionId' is required."))?;
     let scope = body.get("directoryScopeId").and_then(Value::as_str).unwrap_or("/").to_owned();
     let role_id = object_id(role_raw)?;
-    let known_role = crate::mock::builtin::DIRECTORY_ROLES.iter().any(|r| r.0 == role_id.as_str())
+    let known_role = crate::builtin::DIRECTORY_ROLES.iter().any(|r| r.0 == role_id.as_str())
         || world
             .tenant
             .directory_role_definitions

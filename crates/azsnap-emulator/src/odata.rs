@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::mock::http::{ApiRequest, ApiResponse, graph_error};
+use crate::http::{ApiRequest, ApiResponse, graph_error};
 
 /// A parsed `$filter`: a small expression language, enough for the forms Graph documents for directory objects.
 #[derive(Debug, Clone, PartialEq)]

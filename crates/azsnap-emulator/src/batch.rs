@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::mock::http::{ApiRequest, ApiResponse, graph_error};
-use crate::mock::state::Emulator;
+use crate::http::{ApiRequest, ApiResponse, graph_error};
+use crate::state::Emulator;
 
 const MAX_REQUESTS: usize = 20;
 

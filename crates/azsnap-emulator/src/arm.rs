@@ -6,13 +6,13 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::mock::auth::Caller;
-use crate::mock::builtin;
-use crate::mock::http::{ApiRequest, ApiResponse, arm_error};
-use crate::mock::odata::{decode_skiptoken, next_link};
-use crate::mock::state::{EmulatorOptions, World};
-use crate::mock::tenant::{AzureRoleAssignment, License, StorageAccount};
+use crate::auth::Caller;
+use crate::builtin;
+use crate::http::{ApiRequest, ApiResponse, arm_error};
 use crate::model::{ArmId, Guid};
+use crate::odata::{decode_skiptoken, next_link};
+use crate::state::{EmulatorOptions, World};
+use crate::tenant::{AzureRoleAssignment, License, StorageAccount};
 
 type Answer = Result<ApiResponse, ApiResponse>;
 
@@ -256,7 +256,7 @@ impl Ctx<'_> {
         Ok(ApiResponse::ok(Value::Object(body)))
     }
 
-    fn subscription_fact(&self, raw: &str) -> Result<&crate::mock::tenant::Subscription, ApiResponse> {
+    fn subscription_fact(&self, raw: &str) -> Result<&crate::tenant::Subscription, ApiResponse> {
         self.world
             .tenant
             .subscriptions
@@ -267,7 +267,7 @@ impl Ctx<'_> {
             })
     }
 
-    fn visible_subscription(&self, raw: &str) -> Result<&crate::mock::tenant::Subscription, ApiResponse> {
+    fn visible_subscription(&self, raw: &str) -> Result<&crate::tenant::Subscription, ApiResponse> {
         let sub = self.subscription_fact(raw)?;
         let scope = ArmId::from_canonical(&format!("/subscriptions/{}", sub.subscription_id));
         if self.has_any_access_within(&scope) {
@@ -302,7 +302,7 @@ impl Ctx<'_> {
         })])
     }
 
-    fn subscription_json(&self, s: &crate::mock::tenant::Subscription) -> Value {
+    fn subscription_json(&self, s: &crate::tenant::Subscription) -> Value {
         json!({
             "id": format!("/subscriptions/{}", s.subscription_id),
             "subscriptionId": s.subscription_id.as_str(),
@@ -335,7 +335,7 @@ impl Ctx<'_> {
         Ok(ApiResponse::ok(self.subscription_json(s)))
     }
 
-    fn rg_json(&self, rg: &crate::mock::tenant::ResourceGroup) -> Value {
+    fn rg_json(&self, rg: &crate::tenant::ResourceGroup) -> Value {
         json!({
             "id": format!("/subscriptions/{}/resourceGroups/{}", rg.subscription_id, rg.name),
             "name": rg.name,
@@ -371,7 +371,7 @@ impl Ctx<'_> {
         self.list(items)
     }
 
-    fn find_rg(&self, sub: &str, rg: &str) -> Result<&crate::mock::tenant::ResourceGroup, ApiResponse> {
+    fn find_rg(&self, sub: &str, rg: &str) -> Result<&crate::tenant::ResourceGroup, ApiResponse> {
         let s = self.subscription_fact(sub)?;
         self.world
             .tenant
@@ -544,7 +544,7 @@ impl Ctx<'_> {
         self.list(items)
     }
 
-    fn mg_json(&self, m: &crate::mock::tenant::ManagementGroup, with_parent: bool) -> Value {
+    fn mg_json(&self, m: &crate::tenant::ManagementGroup, with_parent: bool) -> Value {
         let mut v = json!({
             "id": format!("/providers/Microsoft.Management/managementGroups/{}", m.name),
             "type": "Microsoft.Management/managementGroups",
@@ -578,7 +578,7 @@ impl Ctx<'_> {
         self.list(items)
     }
 
-    fn find_mg(&self, name: &str) -> Result<&crate::mock::tenant::ManagementGroup, ApiResponse> {
+    fn find_mg(&self, name: &str) -> Result<&crate::tenant::ManagementGroup, ApiResponse> {
         self.world.tenant.management_groups.iter().find(|m| m.name.eq_ignore_ascii_case(name)).ok_or_else(|| {
             arm_error(404, "NotFound", &format!("'{name}' not found. Check the management group name and try again."))
         })
@@ -893,7 +893,7 @@ impl Ctx<'_> {
                 self.world.tenant.role_definitions.iter().find(|d| &d.name == role).map(|d| d.role_name.clone())
             });
         let principal_name =
-            crate::mock::graph::object(self.world, principal).map(|o| o.get("displayName")).unwrap_or(Value::Null);
+            crate::graph::object(self.world, principal).map(|o| o.get("displayName")).unwrap_or(Value::Null);
         let scope_type = if scope.contains("/resourceGroups/") || scope.contains("/resourcegroups/") {
             "resourcegroup"
         } else if scope.starts_with("/subscriptions/") {
@@ -1102,8 +1102,8 @@ impl Ctx<'_> {
                     ));
                 };
                 let actual_type = match kind {
-                    crate::mock::tenant::ObjectKind::User => "User",
-                    crate::mock::tenant::ObjectKind::Group => "Group",
+                    crate::tenant::ObjectKind::User => "User",
+                    crate::tenant::ObjectKind::Group => "Group",
                     _ => "ServicePrincipal",
                 };
                 if let Some(given) = props["principalType"].as_str()

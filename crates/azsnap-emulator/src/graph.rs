@@ -5,14 +5,14 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::mock::auth::Caller;
-use crate::mock::directory::{self, DirectoryObject, Shape};
-use crate::mock::graph_roles;
-use crate::mock::http::{ApiRequest, ApiResponse, graph_error};
-use crate::mock::odata::{Collection, ListQuery, page};
-use crate::mock::state::{Emulator, World};
-use crate::mock::tenant::{License, ObjectKind};
+use crate::auth::Caller;
+use crate::directory::{self, DirectoryObject, Shape};
+use crate::graph_roles;
+use crate::http::{ApiRequest, ApiResponse, graph_error};
 use crate::model::Guid;
+use crate::odata::{Collection, ListQuery, page};
+use crate::state::{Emulator, World};
+use crate::tenant::{License, ObjectKind};
 
 /// Application permissions that allow reading each area (any one suffices).
 pub mod perms {
@@ -119,12 +119,12 @@ fn bad_request(message: &str) -> ApiResponse {
 pub fn handle(emu: &Emulator, caller: &Caller, req: &ApiRequest, rest: &[&str]) -> ApiResponse {
     if req.method == "POST" && rest == ["$batch"] {
         let version = req.path.trim_start_matches('/').split('/').next().unwrap_or("v1.0");
-        return crate::mock::batch::handle(emu, req, version);
+        return crate::batch::handle(emu, req, version);
     }
     let result = match req.method.as_str() {
         "GET" => get(&emu.read(), caller, req, rest, Some(emu.options.delta_token_max_age_secs)),
         "POST" if rest == ["directoryObjects", "getByIds"] => get_by_ids(&emu.read(), caller, req),
-        _ => crate::mock::graph_write::handle(&mut emu.write(), caller, req, rest),
+        _ => crate::graph_write::handle(&mut emu.write(), caller, req, rest),
     };
     result.unwrap_or_else(|e| e)
 }
@@ -136,7 +136,7 @@ fn get(world: &World, caller: &Caller, req: &ApiRequest, rest: &[&str], delta_ma
         ["organization"] => organization(world, caller, req),
         ["users"] => users(world, caller, req),
         [kind @ ("users" | "groups"), "delta"] => {
-            crate::mock::delta::handle(world, caller, req, kind, delta_max_age.unwrap_or(7 * 24 * 3600))
+            crate::delta::handle(world, caller, req, kind, delta_max_age.unwrap_or(7 * 24 * 3600))
         }
         ["users", id] => single(world, caller, req, id, ObjectKind::User),
         ["users", id, "mailboxSettings"] => mailbox(world, caller, req, id, false),
@@ -567,7 +567,7 @@ fn member_of(world: &World, req: &ApiRequest, raw: &str, kind: ObjectKind, trans
     }
     let mut items: Vec<Map<String, Value>> =
         groups.iter().filter_map(|g| object(world, g)).map(|g| g.render(None, true)).collect();
-    items.extend(crate::mock::graph_roles::roles_held(world, &id));
+    items.extend(crate::graph_roles::roles_held(world, &id));
     let c = Collection {
         context: "directoryObjects",
         type_name: "microsoft.graph.directoryObject",
@@ -677,7 +677,7 @@ fn list_objects(world: &World, req: &ApiRequest, context: &str, ids: &[Guid], ca
 fn app_role_assignments(
     world: &World,
     req: &ApiRequest,
-    keep: impl Fn(&crate::mock::tenant::AppRoleAssignment) -> bool,
+    keep: impl Fn(&crate::tenant::AppRoleAssignment) -> bool,
 ) -> Answer {
     const FIELDS: &[&str] = &[
         "id",
@@ -700,7 +700,7 @@ fn app_role_assignments(
         count_needs_eventual: false,
     };
     let q = ListQuery::parse(req, &c)?;
-    let render_one = |a: &crate::mock::tenant::AppRoleAssignment| -> Map<String, Value> {
+    let render_one = |a: &crate::tenant::AppRoleAssignment| -> Map<String, Value> {
         let name = |id: &Guid| object(world, id).map(|o| o.get("displayName")).unwrap_or(Value::Null);
         let principal_type = match world.objects.get(&a.principal_id).map(|(k, _)| *k) {
             Some(ObjectKind::User) => "User",
@@ -756,7 +756,7 @@ fn oauth2_grants(world: &World, caller: &Caller, req: &ApiRequest) -> Answer {
     };
     let q = ListQuery::parse(req, &c)?;
     let tenant_id = world.tenant.tenant.id.clone();
-    let render_one = |g: &crate::mock::tenant::OAuth2PermissionGrant| -> Map<String, Value> {
+    let render_one = |g: &crate::tenant::OAuth2PermissionGrant| -> Map<String, Value> {
         let v = json!({
             "@odata.id": format!("{}/v2/{tenant_id}/oauth2PermissionGrants/{}", req.base_url, g.id),
             "clientId": g.client_id.as_str(),

@@ -10,8 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::mock::http::{ApiRequest, ApiResponse, aad_error, arm_error, graph_error};
-use crate::mock::tenant::TenantFile;
+use crate::http::{ApiRequest, ApiResponse, aad_error, arm_error, graph_error};
+use crate::tenant::TenantFile;
 
 /// The two resources a token can be for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,13 +195,7 @@ impl TokenIssuer {
         }))
     }
 
-    fn claims(
-        &self,
-        tenant: &TenantFile,
-        app: &crate::mock::tenant::AppRegistration,
-        audience: Audience,
-        now: u64,
-    ) -> Value {
+    fn claims(&self, tenant: &TenantFile, app: &crate::tenant::AppRegistration, audience: Audience, now: u64) -> Value {
         let roles: Vec<&String> = match audience {
             Audience::Graph => app.graph_permissions.iter().collect(),
             Audience::Arm => Vec::new(),

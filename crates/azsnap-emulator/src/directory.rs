@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::mock::tenant::{Application, Group, ServicePrincipal, User};
+use crate::tenant::{Application, Group, ServicePrincipal, User};
 
 /// One kind of directory object's property table.
 pub struct Shape {

@@ -4,7 +4,6 @@
 //! emulator builds ARM's shapes. Loading validates every id and every reference, so a served tenant is consistent.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -12,12 +11,30 @@ use serde_json::{Map, Value};
 use crate::model::{ArmId, Guid};
 
 /// Entra ID license level; decides whether PIM and sign-in activity are served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum License {
     Free,
     P1,
     P2,
+}
+
+impl License {
+    /// The names a tenant file and `mock serve --license` use.
+    pub const NAMES: [&str; 3] = ["free", "p1", "p2"];
+}
+
+impl std::str::FromStr for License {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "free" => Ok(License::Free),
+            "p1" => Ok(License::P1),
+            "p2" => Ok(License::P2),
+            other => Err(format!("{other:?} is not a license (free, p1, p2)")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -405,14 +422,6 @@ pub enum ObjectKind {
 }
 
 impl TenantFile {
-    /// Reads and validates a tenant file.
-    pub fn load(path: &Path) -> Result<Self, TenantError> {
-        let shown = path.display().to_string();
-        let text = crate::files::read(path, crate::files::limit::TENANT)
-            .map_err(|e| TenantError::Read { path: shown.clone(), source: std::io::Error::other(e.why) })?;
-        Self::parse(&text, &shown)
-    }
-
     /// Parses and validates tenant JSON; `name` names it in errors.
     pub fn parse(text: &[u8], name: &str) -> Result<Self, TenantError> {
         let tenant: TenantFile =
@@ -423,7 +432,7 @@ impl TenantFile {
 
     /// The bundled contoso tenant (`fixtures/tenants/contoso.json`), for the demo.
     pub fn contoso() -> Result<Self, TenantError> {
-        Self::parse(include_bytes!("../../fixtures/tenants/contoso.json"), "contoso.json (bundled)")
+        Self::parse(include_bytes!("../../../fixtures/tenants/contoso.json"), "contoso.json (bundled)")
     }
 
     /// Every directory object id with its kind.

@@ -4,10 +4,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::mock::builtin;
-use crate::mock::rng::Rng;
-use crate::mock::tenant::*;
+use crate::builtin;
 use crate::model::Guid;
+use crate::rng::Rng;
+use crate::tenant::*;
 
 /// How much of everything to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
