@@ -140,8 +140,5 @@ impl Sheet {
     }
 }
 
-/// Says why a test skipped, straight to stderr, past the test harness's capture, so the skip is visible in CI logs.
-pub fn notice(why: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "notice: {why}");
-}
+/// Says why a test skipped, past the test harness's capture.
+pub use azsnap_emulator_harness::notice;

@@ -1,11 +1,5 @@
-//! The emulator against the contract: tokens, Graph, ARM, paging, errors, and Microsoft's example payloads.
+//! `azsnap mock serve` and `azsnap mock generate` as commands; the emulator's behaviour against the contract is
+//! tested in its own crate (`crates/azsnap-emulator/tests`).
 
-mod arm;
-mod conformance;
-mod delta;
 mod generate;
-mod graph;
-mod limits;
 mod serve;
-mod token;
-mod writes;

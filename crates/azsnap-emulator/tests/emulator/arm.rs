@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use azsnap::mock::{EmulatorOptions, License};
+use azsnap_emulator::{EmulatorOptions, License};
 use serde_json::Value;
 
 use crate::common::emulator::{ARM_SCOPE, Emu, TENANT, contoso_json, contoso_path};

@@ -4,13 +4,13 @@
 
 use std::path::PathBuf;
 
-use azsnap::mock::EmulatorOptions;
+use azsnap_emulator::EmulatorOptions;
 use serde_json::Value;
 
 use crate::common::emulator::{ARM_SCOPE, Emu, GRAPH_SCOPE, READER, READER_SECRET};
 
 fn reference_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference");
     if dir.join("INDEX.md").exists() {
         Some(dir)
     } else {

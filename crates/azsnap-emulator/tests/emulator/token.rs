@@ -1,6 +1,6 @@
 //! The token endpoint's answers and the audience, expiry and tenant checks on bearer tokens.
 
-use azsnap::mock::EmulatorOptions;
+use azsnap_emulator::EmulatorOptions;
 
 use crate::common::emulator::{ARM_SCOPE, Emu, GRAPH_SCOPE, READER, READER_SECRET, TENANT};
 

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use azsnap::mock::{EmulatorOptions, License};
+use azsnap_emulator::{EmulatorOptions, License};
 use serde_json::Value;
 
 use crate::common::emulator::{Emu, GRAPH_SCOPE, contoso_json, contoso_path};

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use azsnap::mock::EmulatorOptions;
+use azsnap_emulator::EmulatorOptions;
 use serde_json::{Value, json};
 
 use crate::common::emulator::{Emu, GRAPH_SCOPE, contoso_json};

@@ -1,9 +1,9 @@
 //! Throttling and injected faults: 429 with a `Retry-After` that works, per-request throttling inside `$batch`,
 //! and a fault sequence fixed by the seed.
 
-use azsnap::mock::EmulatorOptions;
-use azsnap::mock::faults::FaultRates;
-use azsnap::mock::limits::Limits;
+use azsnap_emulator::EmulatorOptions;
+use azsnap_emulator::faults::FaultRates;
+use azsnap_emulator::limits::Limits;
 use serde_json::json;
 
 use crate::common::emulator::{ARM_SCOPE, Emu, GRAPH_SCOPE};
