@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use crate::apply::{Applier, Options, RunInfo, Status, apply, groups_of, identity};
-use crate::azure::ApiError;
 use crate::cli::azure_args::AzureArgs;
 use crate::cli::plan::PlanFile;
 use crate::cli::{CliError, Ui};
@@ -59,13 +58,6 @@ pub fn journal_path(plan: &Path) -> PathBuf {
     let mut p = plan.as_os_str().to_owned();
     p.push(".journal");
     PathBuf::from(p)
-}
-
-fn api_error(e: ApiError) -> CliError {
-    match e {
-        ApiError::Auth(f) => crate::cli::azure_args::auth_error(&f),
-        other => CliError::new(exit_code::API_FAILURE, other.to_string()),
-    }
 }
 
 fn wrong_tenant(plan: &Plan, other: &str) -> CliError {
@@ -202,7 +194,7 @@ pub fn run(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
     }
     let client = args.azure.client(4)?;
     let runtime = crate::cli::runtime()?;
-    let (tenant, me, app) = runtime.block_on(identity(&client)).map_err(api_error)?;
+    let (tenant, me, app) = runtime.block_on(identity(&client))?;
     if tenant != plan.tenant_id {
         return Err(wrong_tenant(&plan, &tenant));
     }
@@ -253,10 +245,7 @@ pub fn run(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
     if let Some(j) = &journal {
         j.seal(&run.run_id, key.as_ref())?;
     }
-    let outcomes = result.map_err(|e| match e {
-        crate::apply::ApplyError::Api(e) => api_error(e),
-        crate::apply::ApplyError::Store(e) => e.into(),
-    })?;
+    let outcomes = result?;
     let mut t = Table::new(["#", "action", "status", "detail", "id"]);
     for (i, (a, o)) in plan.actions.iter().zip(&outcomes).enumerate() {
         t.push([(i + 1).to_string(), a.describe(), o.status.as_str().to_owned(), o.detail.clone(), a.id.clone()]);

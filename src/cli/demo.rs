@@ -88,7 +88,7 @@ pub fn run(args: &DemoArgs, ui: &mut Ui) -> Result<u8, CliError> {
     for name in ["baseline.db", "current.db"] {
         let _ = std::fs::remove_file(dir.join(name));
     }
-    let tenant = TenantFile::contoso().map_err(|e| CliError::bad_input(e.to_string()))?;
+    let tenant = TenantFile::contoso()?;
     let tenant_id = tenant.tenant.id.to_string();
     let options =
         EmulatorOptions { throttle: Some(Limits::documented(tenant.users.len())), ..EmulatorOptions::default() };

@@ -1,6 +1,8 @@
-//! The one error type at the command-line edge: an exit code, a one-line message, and optional hints.
+//! The one error type at the command-line edge: an exit code, a one-line message, the causes, and optional hints.
 //!
-//! Library errors convert into it with `From`; `cli::main` prints it. Nothing here panics or prints backtraces.
+//! Library errors convert into it with the `From` impls here, and only here; [`exit_code_of`] is the one place that
+//! decides which exit code an error means; [`CliError::from_error`] keeps the error's source chain as `caused by:`
+//! lines. `cli::main` prints it. Nothing here panics or prints backtraces.
 
 use std::io::Write;
 
@@ -59,17 +61,144 @@ impl CliError {
     }
 }
 
+/// The exit code a library error means (docs/exit-codes.md): an unusable input file is [`exit_code::BAD_INPUT`], an
+/// output that cannot be written [`exit_code::USAGE`], a refused login [`exit_code::AUTH`], a service that failed
+/// for good [`exit_code::API_FAILURE`]. Errors that wrap another are decided by what they wrap.
+pub fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
+    use crate::analyze::export::ExportError;
+    use crate::analyze::query::QueryError;
+    use crate::apply::ApplyError;
+    use crate::azure::ApiError;
+    use crate::plan::PlanError;
+    let bad_or_usage = |bad: bool| if bad { exit_code::BAD_INPUT } else { exit_code::USAGE };
+    if let Some(e) = e.downcast_ref::<StoreError>() {
+        return bad_or_usage(e.is_bad_input());
+    }
+    if let Some(e) = e.downcast_ref::<PlanError>() {
+        return match e {
+            PlanError::Store(s) => exit_code_of(s),
+            other => bad_or_usage(other.is_bad_input()),
+        };
+    }
+    if let Some(e) = e.downcast_ref::<ApiError>() {
+        return match e {
+            ApiError::Auth(crate::azure::credential::TokenFailure::Refused { .. }) => exit_code::AUTH,
+            _ => exit_code::API_FAILURE,
+        };
+    }
+    if let Some(e) = e.downcast_ref::<ApplyError>() {
+        return match e {
+            ApplyError::Api(a) => exit_code_of(a),
+            ApplyError::Store(s) => exit_code_of(s),
+        };
+    }
+    if let Some(e) = e.downcast_ref::<ExportError>() {
+        return match e {
+            ExportError::Store(s) => exit_code_of(s),
+            ExportError::Write { .. } => exit_code::USAGE,
+        };
+    }
+    if let Some(e) = e.downcast_ref::<QueryError>() {
+        return match e {
+            QueryError::Store(s) => exit_code_of(s),
+            QueryError::Usage(_) => exit_code::USAGE,
+            QueryError::Sql(_) => exit_code::BAD_INPUT,
+        };
+    }
+    if let Some(e) = e.downcast_ref::<crate::analyze::ignore::IgnoreError>() {
+        return match e {
+            crate::analyze::ignore::IgnoreError::Store(s) => exit_code_of(s),
+            _ => exit_code::BAD_INPUT,
+        };
+    }
+    // Input files that cannot be used: keys, signatures and trust files, files too big or not regular, tenant files.
+    if e.is::<crate::signing::SignError>()
+        || e.is::<crate::files::FileError>()
+        || e.is::<crate::mock::tenant::TenantError>()
+    {
+        return exit_code::BAD_INPUT;
+    }
+    exit_code::USAGE
+}
+
+impl CliError {
+    /// The error as one line with the exit code it means, and its sources as `caused by:` lines (each only when
+    /// the line above does not already say it).
+    pub fn from_error(e: &(dyn std::error::Error + 'static)) -> Self {
+        let mut out = CliError::new(exit_code_of(e), e.to_string());
+        let mut said = out.message.clone();
+        let mut next = e.source();
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if !text.is_empty() && !said.contains(&text) {
+                out.details.push(format!("caused by: {text}"));
+                said.push_str(&text);
+            }
+            next = cause.source();
+        }
+        out
+    }
+}
+
 impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
-        let code = if e.is_bad_input() { exit_code::BAD_INPUT } else { exit_code::USAGE };
-        CliError::new(code, e.to_string())
+        CliError::from_error(&e)
     }
 }
 
 impl From<crate::signing::SignError> for CliError {
     /// A key, signature or trust file that cannot be used is a bad input file.
     fn from(e: crate::signing::SignError) -> Self {
-        CliError::bad_input(e.to_string())
+        CliError::from_error(&e)
+    }
+}
+
+impl From<crate::files::FileError> for CliError {
+    fn from(e: crate::files::FileError) -> Self {
+        CliError::from_error(&e)
+    }
+}
+
+impl From<crate::mock::tenant::TenantError> for CliError {
+    fn from(e: crate::mock::tenant::TenantError) -> Self {
+        CliError::from_error(&e)
+    }
+}
+
+impl From<crate::plan::PlanError> for CliError {
+    fn from(e: crate::plan::PlanError) -> Self {
+        match e {
+            crate::plan::PlanError::Store(e) => e.into(),
+            other => CliError::from_error(&other),
+        }
+    }
+}
+
+impl From<crate::analyze::export::ExportError> for CliError {
+    fn from(e: crate::analyze::export::ExportError) -> Self {
+        match e {
+            crate::analyze::export::ExportError::Store(e) => e.into(),
+            other => CliError::from_error(&other),
+        }
+    }
+}
+
+impl From<crate::azure::ApiError> for CliError {
+    /// A refused login keeps its AADSTS explanation, trace id and hint.
+    fn from(e: crate::azure::ApiError) -> Self {
+        match e {
+            crate::azure::ApiError::Auth(f) => crate::cli::azure_args::auth_error(&f),
+            other => CliError::from_error(&other),
+        }
+    }
+}
+
+impl From<crate::apply::ApplyError> for CliError {
+    fn from(e: crate::apply::ApplyError) -> Self {
+        match e {
+            crate::apply::ApplyError::Api(e) => e.into(),
+            crate::apply::ApplyError::Store(e) => e.into(),
+        }
     }
 }
 
@@ -90,5 +219,43 @@ impl From<std::io::Error> for CliError {
         } else {
             CliError::usage(format!("cannot write output: {e}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot use the plan")]
+    struct Outer(#[source] std::io::Error);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot use the plan: {0}")]
+    struct Says(#[source] std::io::Error);
+
+    #[test]
+    fn sources_become_caused_by_lines_once() {
+        let e = CliError::from_error(&Outer(std::io::Error::other("disk on fire")));
+        assert_eq!(e.message, "cannot use the plan");
+        assert_eq!(e.details, ["caused by: disk on fire"]);
+        // A message that already says its source is not repeated.
+        let e = CliError::from_error(&Says(std::io::Error::other("disk on fire")));
+        assert!(e.details.is_empty(), "{:?}", e.details);
+    }
+
+    #[test]
+    fn one_function_decides_the_exit_code() {
+        let missing = StoreError::NotFound { path: "x.db".into() };
+        assert_eq!(exit_code_of(&missing), exit_code::BAD_INPUT);
+        assert_eq!(exit_code_of(&StoreError::Exists { path: "x.db".into() }), exit_code::USAGE);
+        let wrapped = crate::apply::ApplyError::Store(StoreError::NotFound { path: "j".into() });
+        assert_eq!(exit_code_of(&wrapped), exit_code::BAD_INPUT);
+        let file = crate::files::FileError { path: "p.json".into(), why: "is a directory".into() };
+        assert_eq!(exit_code_of(&file), exit_code::BAD_INPUT);
+        assert_eq!(CliError::from(file).code, exit_code::BAD_INPUT);
+        let api = crate::azure::ApiError::Limit { service: "graph", message: "gave up".into() };
+        assert_eq!(exit_code_of(&api), exit_code::API_FAILURE);
+        assert_eq!(exit_code_of(&Outer(std::io::Error::other("x"))), exit_code::USAGE);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::analyze::export::{ExportError, ExportFormat, Manifest, export};
+use crate::analyze::export::{ExportFormat, Manifest, export};
 use crate::cli::output::{OutputFile, write_error};
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
@@ -216,10 +216,6 @@ fn write_bundle(
         if show {
             ui.note(&format!("exporting {table}"));
         }
-    })
-    .map_err(|e| match e {
-        ExportError::Store(e) => e.into(),
-        other => CliError::usage(other.to_string()),
     })?;
     manifest.allow_unverified = args.allow_unverified;
     if let Some((statement, _, signature)) = snap.stored_seal()? {

@@ -162,8 +162,7 @@ fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
         None => match &args.tenant {
             Some(path) => load_tenant(path),
             None => TenantFile::contoso(),
-        }
-        .map_err(|e| CliError::bad_input(e.to_string()))?,
+        }?,
     };
     let options = EmulatorOptions {
         license: args.license,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::output::{OutputFile, write_error};
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
-use crate::plan::{Plan, PlanError, from_review, revert, revoke_unused};
+use crate::plan::{Plan, from_review, revert, revoke_unused};
 use crate::report::{Format, Table, write_json};
 use crate::store::Snapshot;
 
@@ -73,16 +73,6 @@ pub enum PlanCommand {
     },
     /// Print the JSON Schema of plan files.
     Schema,
-}
-
-impl From<PlanError> for CliError {
-    fn from(e: PlanError) -> Self {
-        match e {
-            PlanError::Store(e) => e.into(),
-            other if other.is_bad_input() => CliError::bad_input(other.to_string()),
-            other => CliError::usage(other.to_string()),
-        }
-    }
 }
 
 pub fn run(cmd: &PlanCommand, ui: &mut Ui) -> Result<u8, CliError> {
@@ -156,8 +146,7 @@ pub struct PlanFile {
 
 impl PlanFile {
     pub fn read(path: &Path) -> Result<PlanFile, CliError> {
-        let bytes =
-            crate::files::read(path, crate::files::limit::PLAN).map_err(|e| CliError::bad_input(e.to_string()))?;
+        let bytes = crate::files::read(path, crate::files::limit::PLAN)?;
         let plan = Plan::from_bytes(path, &bytes)?;
         Ok(PlanFile { sha256: crate::model::sha256_hex(&bytes), plan, bytes })
     }
@@ -169,8 +158,7 @@ impl PlanFile {
         if !sig_path.exists() {
             return Ok(None);
         }
-        let armored = crate::files::read_text(&sig_path, crate::files::limit::SECRET)
-            .map_err(|e| CliError::bad_input(e.to_string()))?;
+        let armored = crate::files::read_text(&sig_path, crate::files::limit::SECRET)?;
         let signer = crate::signing::check(&armored, &self.bytes).map_err(|e| {
             CliError::bad_input(format!("{}: {e} (was the plan changed after it was signed?)", sig_path.display()))
         })?;
