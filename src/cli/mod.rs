@@ -64,8 +64,8 @@ pub struct Cli {
 pub enum Command {
     /// Capture a full access snapshot of a tenant from Microsoft Graph and Azure Resource Manager.
     Collect(collect::CollectArgs),
-    /// The Azure emulator: serve a tenant file, or generate one.
-    #[command(subcommand)]
+    /// The Azure emulator: serve a tenant file, or generate one (also `azsnap emulator …`).
+    #[command(subcommand, visible_alias = "emulator")]
     Mock(mock::MockCommand),
     /// A guided offline tour on the bundled emulator tenant: collect, change access, collect, diff.
     Demo(demo::DemoArgs),
