@@ -11,7 +11,7 @@ use crate::azure::AzureClient;
 use crate::azure::client::Service;
 use crate::azure::error::ApiError;
 use crate::azure::items::is_graph_key;
-use crate::model::Guid;
+use crate::model::{Guid, Relation};
 use crate::plan::{Action, Operation, Plan};
 use crate::store::{Journal, StoreError};
 
@@ -161,11 +161,11 @@ async fn live(client: &AzureClient, a: &Action) -> Result<Option<String>, ApiErr
     let same = |v: &Value, want: &str| v.as_str().is_some_and(|x| x.eq_ignore_ascii_case(want));
     let id = |i: &Value| i["id"].as_str().map(str::to_owned);
     let found = match a.operation.relation() {
-        rel @ ("member" | "owner") => {
+        rel @ (Relation::Member | Relation::Owner) => {
             let path = format!("/v1.0/groups/{t}/{rel}s?$select=id&$top=999");
             return find(client, Service::Graph, &path, |i| same(&i["id"], p).then(|| p.to_owned())).await;
         }
-        "app_role" => {
+        Relation::AppRole => {
             let path = format!("/v1.0/servicePrincipals/{t}/appRoleAssignedTo?$top=999");
             find(client, Service::Graph, &path, |i| {
                 (same(&i["principalId"], p) && same(&i["appRoleId"], role) && same(&i["resourceId"], t))
@@ -174,7 +174,7 @@ async fn live(client: &AzureClient, a: &Action) -> Result<Option<String>, ApiErr
             })
             .await?
         }
-        "directory_role" => {
+        Relation::DirectoryRole => {
             let path = format!("/v1.0/roleManagement/directory/roleAssignments?$filter=principalId%20eq%20'{p}'");
             find(client, Service::Graph, &path, |i| {
                 (same(&i["principalId"], p)
@@ -430,7 +430,7 @@ fn written_elsewhere(a: &Action, body: &Value) -> Option<String> {
 }
 
 fn service_of(a: &Action) -> Service {
-    if a.operation.relation() == "azure_role" { Service::Arm } else { Service::Graph }
+    if a.operation.relation() == Relation::AzureRole { Service::Arm } else { Service::Graph }
 }
 
 /// The real "already exists" / "not found" answers that mean the action is already done.

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::Guid;
+use crate::model::{Guid, Relation};
 
 pub use build::{from_review, revert, revoke_unused};
 
@@ -145,13 +145,13 @@ impl Operation {
     }
 
     /// The grant relation the operation changes.
-    pub fn relation(self) -> &'static str {
+    pub fn relation(self) -> Relation {
         match self {
-            Operation::GroupMemberAdd | Operation::GroupMemberRemove => "member",
-            Operation::GroupOwnerAdd | Operation::GroupOwnerRemove => "owner",
-            Operation::AppRoleAssign | Operation::AppRoleRevoke => "app_role",
-            Operation::DirectoryRoleAdd | Operation::DirectoryRoleRemove => "directory_role",
-            Operation::AzureRoleCreate | Operation::AzureRoleDelete => "azure_role",
+            Operation::GroupMemberAdd | Operation::GroupMemberRemove => Relation::Member,
+            Operation::GroupOwnerAdd | Operation::GroupOwnerRemove => Relation::Owner,
+            Operation::AppRoleAssign | Operation::AppRoleRevoke => Relation::AppRole,
+            Operation::DirectoryRoleAdd | Operation::DirectoryRoleRemove => Relation::DirectoryRole,
+            Operation::AzureRoleCreate | Operation::AzureRoleDelete => Relation::AzureRole,
         }
     }
 
@@ -360,7 +360,7 @@ impl Plan {
             if let Some(role) = &mut a.role {
                 role.id = role.id.to_ascii_lowercase();
             }
-            if a.operation.relation() == "azure_role" {
+            if a.operation.relation() == Relation::AzureRole {
                 a.target.id = a.target.id.to_ascii_lowercase();
                 a.scope = a.scope.as_deref().map(str::to_ascii_lowercase);
             } else {
@@ -388,13 +388,13 @@ impl Plan {
                 .map_err(|_| at(format!("principal id {:?} is not a GUID", a.principal.id)))?;
             let relation = a.operation.relation();
             match relation {
-                "member" | "owner" | "app_role" => {
+                Relation::Member | Relation::Owner | Relation::AppRole => {
                     a.target
                         .id
                         .parse::<Guid>()
                         .map_err(|_| at(format!("target id {:?} is not a GUID", a.target.id)))?;
                 }
-                "azure_role" => {
+                Relation::AzureRole => {
                     let scope = a.scope.as_deref().unwrap_or_default();
                     if !valid_arm_scope(scope) || a.target.id != scope {
                         return Err(at(format!("Azure scope {scope:?} is not an ARM scope equal to the target id")));
@@ -407,7 +407,7 @@ impl Plan {
                     }
                 }
             }
-            if matches!(relation, "app_role" | "directory_role" | "azure_role") {
+            if matches!(relation, Relation::AppRole | Relation::DirectoryRole | Relation::AzureRole) {
                 let role = a.role.as_ref().ok_or_else(|| at(format!("{} needs a role", a.operation)))?;
                 role.id.parse::<Guid>().map_err(|_| at(format!("role id {:?} is not a GUID", role.id)))?;
             }
@@ -454,8 +454,8 @@ mod tests {
         for op in Operation::ALL {
             let json = serde_json::to_string(op).unwrap();
             assert_eq!(json, format!("\"{}\"", op.as_str()));
-            let add = Operation::for_grant(op.relation(), "active", "group", false).unwrap();
-            let del = Operation::for_grant(op.relation(), "active", "group", true).unwrap();
+            let add = Operation::for_grant(op.relation().as_str(), "active", "group", false).unwrap();
+            let del = Operation::for_grant(op.relation().as_str(), "active", "group", true).unwrap();
             assert!(!add.removes() && del.removes());
             assert!(*op == add || *op == del);
         }

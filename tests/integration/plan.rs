@@ -49,7 +49,7 @@ fn revert_removes_exactly_the_grants_added_since_the_baseline() {
             let op: Operation = serde_json::from_value(a["operation"].clone()).unwrap();
             assert!(op.removes(), "{a}");
             assert_eq!(a["expects"], "present");
-            (s(&a["principal"]["id"]), op.relation().to_owned(), s(&a["target"]["id"]), s(&a["role"]["id"]))
+            (s(&a["principal"]["id"]), op.relation().to_string(), s(&a["target"]["id"]), s(&a["role"]["id"]))
         })
         .collect();
     assert_eq!(planned, added);
