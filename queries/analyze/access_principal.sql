@@ -12,15 +12,15 @@ WITH RECURSIVE
     WHERE length(c.ids) < 1200 AND instr(c.ids, g.target_id) = 0
   ),
   held AS (
-    SELECT g.relation, g.target_id, g.role_id, g.scope, max(g.state, c.state) AS state, g.end_at, c.path
-    FROM chain c CROSS JOIN grants g ON g.principal_id = c.group_id
+    SELECT g.relation, g.target_id, g.role_id, g.role_name, g.scope, max(g.state, c.state) AS state, g.end_at, c.path
+    FROM chain c CROSS JOIN grant_role g ON g.principal_id = c.group_id
   ),
   below(root, id, depth) AS (
     SELECT DISTINCT target_id, target_id, 0 FROM held WHERE relation = 'azure_role'
     UNION ALL
     SELECT b.root, r.id, b.depth + 1 FROM below b JOIN resources r ON r.parent_id = b.id WHERE b.depth < 16
   )
-SELECT h.relation, h.role_id, coalesce(d.name, nullif(h.role_id, '')),
+SELECT h.relation, h.role_id, coalesce(h.role_name, nullif(h.role_id, '')),
        coalesce(b.id, h.target_id),
        coalesce(tp.display_name, tr.display_name, tr.name, b.id, h.target_id),
        coalesce(tp.kind, tr.kind, 'unknown'),
@@ -32,7 +32,4 @@ LEFT JOIN below b ON h.relation = 'azure_role' AND b.root = h.target_id
 LEFT JOIN principals tp ON tp.id = coalesce(b.id, h.target_id)
 LEFT JOIN resources tr ON tr.id = coalesce(b.id, h.target_id)
 LEFT JOIN resources ir ON ir.id = h.target_id
-LEFT JOIN role_definitions d ON d.id = h.role_id
-    AND d.kind = CASE h.relation WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
-    AND d.resource_id = CASE WHEN h.relation IN ('directory_role', 'azure_role') THEN '' ELSE h.target_id END
 ORDER BY h.relation, coalesce(b.depth, 0), 4, 3

@@ -9,13 +9,14 @@ WITH RECURSIVE
     WHERE r.parent_id IS NOT NULL AND r.kind <> 'tenant' AND up.depth < 16
   ),
   direct AS (
-    SELECT g.*, up.depth FROM up CROSS JOIN grants g ON g.target_id = up.id
+    SELECT g.*, up.depth FROM up CROSS JOIN grant_role g ON g.target_id = up.id
     WHERE up.depth = 0 OR g.relation = 'azure_role'
   ),
-  holders(principal_id, relation, target_id, role_id, scope, state, end_at, depth, ids, path) AS (
-    SELECT principal_id, relation, target_id, role_id, scope, state, end_at, depth, principal_id, '' FROM direct
+  holders(principal_id, relation, target_id, role_id, role_name, scope, state, end_at, depth, ids, path) AS (
+    SELECT principal_id, relation, target_id, role_id, role_name, scope, state, end_at, depth, principal_id, ''
+    FROM direct
     UNION ALL
-    SELECT m.principal_id, h.relation, h.target_id, h.role_id, h.scope, max(h.state, m.state), h.end_at, h.depth,
+    SELECT m.principal_id, h.relation, h.target_id, h.role_id, h.role_name, h.scope, max(h.state, m.state), h.end_at, h.depth,
            h.ids || ' ' || m.principal_id,
            coalesce(t.display_name, h.principal_id) || CASE WHEN h.path = '' THEN '' ELSE ' → ' || h.path END
     FROM holders h
@@ -24,14 +25,11 @@ WITH RECURSIVE
     WHERE length(h.ids) < 1200 AND instr(h.ids, m.principal_id) = 0
   )
 SELECT h.principal_id, coalesce(p.display_name, p.user_principal_name, h.principal_id), coalesce(p.kind, 'unknown'),
-       h.relation, h.role_id, coalesce(d.name, nullif(h.role_id, '')),
+       h.relation, h.role_id, coalesce(h.role_name, nullif(h.role_id, '')),
        h.target_id, coalesce(tp.display_name, tr.display_name, tr.name, h.target_id),
        h.scope, h.state, h.end_at, h.path, h.depth, coalesce(p.user_principal_name, p.app_id, '')
 FROM holders h
 LEFT JOIN principals p ON p.id = h.principal_id
 LEFT JOIN principals tp ON tp.id = h.target_id
 LEFT JOIN resources tr ON tr.id = h.target_id
-LEFT JOIN role_definitions d ON d.id = h.role_id
-    AND d.kind = CASE h.relation WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
-    AND d.resource_id = CASE WHEN h.relation IN ('directory_role', 'azure_role') THEN '' ELSE h.target_id END
 ORDER BY h.relation, h.depth, 6, 2

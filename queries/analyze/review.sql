@@ -9,19 +9,24 @@ WITH RECURSIVE
     WHERE r.parent_id IS NOT NULL AND r.kind <> 'tenant' AND up.depth < 16
   ),
   scoped AS (
-    SELECT g.* FROM grants g
+    -- (the role's name looked up by the grant's key: filtering `grant_role` itself would lose the target index)
+    SELECT g.*, (SELECT r.role_name FROM grant_role r WHERE r.principal_id = g.principal_id AND r.relation = g.relation
+             AND r.target_id = g.target_id AND r.role_id = g.role_id AND r.scope = g.scope AND r.state = g.state) AS role_name
+    FROM grants g
     WHERE ?1 IS NULL OR g.target_id = ?1
        OR (substr(?1, 1, 1) = '/' AND substr(g.target_id, 1, length(?1) + 1) = ?1 || '/')
     UNION ALL
-    SELECT g.* FROM up CROSS JOIN grants g ON g.target_id = up.id AND g.relation = 'azure_role' WHERE up.depth > 0
+    SELECT g.*, (SELECT r.role_name FROM grant_role r WHERE r.principal_id = g.principal_id AND r.relation = g.relation
+             AND r.target_id = g.target_id AND r.role_id = g.role_id AND r.scope = g.scope AND r.state = g.state) AS role_name
+    FROM up CROSS JOIN grants g ON g.target_id = up.id AND g.relation = 'azure_role' WHERE up.depth > 0
   ),
-  holders(principal_id, holder_id, relation, target_id, role_id, scope, state, start_at, end_at, created_at, ids, via,
-          via_id) AS (
-    SELECT principal_id, principal_id, relation, target_id, role_id, scope, state, start_at, end_at, created_at,
-           principal_id, '', NULL
+  holders(principal_id, holder_id, relation, target_id, role_id, role_name, scope, state, start_at, end_at,
+          created_at, ids, via, via_id) AS (
+    SELECT principal_id, principal_id, relation, target_id, role_id, role_name, scope, state, start_at, end_at,
+           created_at, principal_id, '', NULL
     FROM scoped
     UNION ALL
-    SELECT m.principal_id, h.holder_id, h.relation, h.target_id, h.role_id, h.scope, max(h.state, m.state),
+    SELECT m.principal_id, h.holder_id, h.relation, h.target_id, h.role_id, h.role_name, h.scope, max(h.state, m.state),
            h.start_at, h.end_at, h.created_at, h.ids || ' ' || m.principal_id,
            coalesce(t.display_name, h.principal_id) || CASE WHEN h.via = '' THEN '' ELSE ' → ' || h.via END,
            h.principal_id
@@ -36,7 +41,7 @@ SELECT h.principal_id, coalesce(p.display_name, p.user_principal_name, h.princip
        p.account_enabled, p.service_principal_type, p.managed_identity_type, p.app_owner_tenant_id,
        coalesce(json_extract(p.attrs, '$.firstParty'), 0),
        h.relation, h.target_id, coalesce(tp.display_name, tr.display_name, tr.name, h.target_id),
-       h.role_id, coalesce(d.name, nullif(h.role_id, '')), h.scope, h.state,
+       h.role_id, coalesce(h.role_name, nullif(h.role_id, '')), h.scope, h.state,
        coalesce(h.start_at, h.created_at), h.end_at,
        nullif(max(coalesce(p.last_sign_in, ''), coalesce(p.last_non_interactive_sign_in, '')), ''),
        h.via, h.via_id, h.holder_id, p.app_id
@@ -44,7 +49,4 @@ FROM holders h
 LEFT JOIN principals p ON p.id = h.principal_id
 LEFT JOIN principals tp ON tp.id = h.target_id
 LEFT JOIN resources tr ON tr.id = h.target_id
-LEFT JOIN role_definitions d ON d.id = h.role_id
-    AND d.kind = CASE h.relation WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
-    AND d.resource_id = CASE WHEN h.relation IN ('directory_role', 'azure_role') THEN '' ELSE h.target_id END
 ORDER BY h.principal_id, h.relation, h.target_id, h.role_id, h.scope, h.via

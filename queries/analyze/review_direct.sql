@@ -6,17 +6,14 @@ SELECT g.principal_id, coalesce(p.display_name, p.user_principal_name, g.princip
        p.account_enabled, p.service_principal_type, p.managed_identity_type, p.app_owner_tenant_id,
        coalesce(json_extract(p.attrs, '$.firstParty'), 0),
        g.relation, g.target_id, coalesce(tp.display_name, tr.display_name, tr.name, g.target_id),
-       g.role_id, coalesce(d.name, nullif(g.role_id, '')), g.scope, g.state,
+       g.role_id, coalesce(g.role_name, nullif(g.role_id, '')), g.scope, g.state,
        coalesce(g.start_at, g.created_at), g.end_at,
        nullif(max(coalesce(p.last_sign_in, ''), coalesce(p.last_non_interactive_sign_in, '')), ''),
        '', NULL, g.principal_id, p.app_id
-FROM grants g
+FROM grant_role g
 LEFT JOIN principals p ON p.id = g.principal_id
 LEFT JOIN principals tp ON tp.id = g.target_id
 LEFT JOIN resources tr ON tr.id = g.target_id
-LEFT JOIN role_definitions d ON d.id = g.role_id
-    AND d.kind = CASE g.relation WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
-    AND d.resource_id = CASE WHEN g.relation IN ('directory_role', 'azure_role') THEN '' ELSE g.target_id END
 WHERE ?1 IS NULL OR g.target_id = ?1
    OR (substr(?1, 1, 1) = '/' AND substr(g.target_id, 1, length(?1) + 1) = ?1 || '/')
 ORDER BY g.principal_id, g.relation, g.target_id, g.role_id, g.scope, g.state

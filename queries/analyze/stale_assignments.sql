@@ -11,7 +11,7 @@ WITH RECURSIVE carrying(id) AS (
 )
 SELECT g.principal_id, coalesce(p.display_name, p.user_principal_name, g.principal_id), coalesce(p.kind, 'unknown'),
        g.relation, g.role_id,
-       CASE WHEN g.relation IN ('member', 'owner') THEN g.relation ELSE coalesce(d.name, g.role_id) END, g.target_id,
+       CASE WHEN g.relation IN ('member', 'owner') THEN g.relation ELSE coalesce(g.role_name, g.role_id) END, g.target_id,
        coalesce(t.display_name, r.display_name, r.name, g.target_id), g.scope, g.state,
        CASE
            WHEN p.account_enabled = 0 THEN 'disabled'
@@ -20,13 +20,10 @@ SELECT g.principal_id, coalesce(p.display_name, p.user_principal_name, g.princip
            ELSE 'inactive since ' || max(coalesce(p.last_sign_in, ''), coalesce(p.last_non_interactive_sign_in, ''))
        END,
        coalesce(p.last_sign_in, p.last_non_interactive_sign_in)
-FROM grants g
+FROM grant_role g
 LEFT JOIN principals p ON p.id = g.principal_id
 LEFT JOIN principals t ON t.id = g.target_id
 LEFT JOIN resources r ON r.id = g.target_id
-LEFT JOIN role_definitions d ON d.id = g.role_id
-    AND d.kind = CASE g.relation WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
-    AND d.resource_id = CASE WHEN g.relation IN ('directory_role', 'azure_role') THEN '' ELSE g.target_id END
 WHERE (g.relation IN ('directory_role', 'azure_role', 'app_role')
        OR (g.relation IN ('member', 'owner') AND g.target_id IN (SELECT id FROM carrying)))
   AND (p.account_enabled = 0

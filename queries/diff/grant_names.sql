@@ -8,11 +8,9 @@ SELECT
     coalesce((SELECT display_name FROM new.principals WHERE id = ?2), (SELECT display_name FROM main.principals WHERE id = ?2),
              (SELECT coalesce(display_name, name) FROM new.resources WHERE id = ?2),
              (SELECT coalesce(display_name, name) FROM main.resources WHERE id = ?2), ?2),
-    coalesce((SELECT name FROM new.role_definitions WHERE id = ?3
-                 AND kind = CASE ?4 WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
-                 AND resource_id = CASE WHEN ?4 IN ('directory_role', 'azure_role') THEN '' ELSE ?2 END),
-             (SELECT name FROM main.role_definitions WHERE id = ?3
-                 AND kind = CASE ?4 WHEN 'directory_role' THEN 'directory' WHEN 'azure_role' THEN 'azure' ELSE 'app' END
-                 AND resource_id = CASE WHEN ?4 IN ('directory_role', 'azure_role') THEN '' ELSE ?2 END), ?3),
+    coalesce((SELECT role_name FROM new_grant_role WHERE principal_id = ?1 AND relation = ?4 AND target_id = ?2
+                 AND role_id = ?3 AND role_name IS NOT NULL LIMIT 1),
+             (SELECT role_name FROM grant_role WHERE principal_id = ?1 AND relation = ?4 AND target_id = ?2
+                 AND role_id = ?3 AND role_name IS NOT NULL LIMIT 1), ?3),
     coalesce((SELECT coalesce(user_principal_name, app_id) FROM new.principals WHERE id = ?1),
              (SELECT coalesce(user_principal_name, app_id) FROM main.principals WHERE id = ?1), '')

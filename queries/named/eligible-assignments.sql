@@ -3,7 +3,9 @@
 -- param: days integer = 0
 SELECT coalesce(p.display_name, p.user_principal_name, g.principal_id) AS principal,
        g.relation,
-       coalesce(d.name, t.display_name, nullif(g.role_id, ''), g.target_id) AS role_or_group,
+       coalesce((SELECT r.role_name FROM grant_role r WHERE r.principal_id = g.principal_id AND r.relation = g.relation
+                 AND r.target_id = g.target_id AND r.role_id = g.role_id AND r.scope = g.scope AND r.state = g.state),
+                t.display_name, nullif(g.role_id, ''), g.target_id) AS role_or_group,
        g.scope,
        g.start_at,
        coalesce(g.end_at, 'permanent') AS end_at,
@@ -11,8 +13,6 @@ SELECT coalesce(p.display_name, p.user_principal_name, g.principal_id) AS princi
 FROM grants g
 LEFT JOIN principals p ON p.id = g.principal_id
 LEFT JOIN principals t ON t.id = g.target_id
-LEFT JOIN role_definitions d ON d.id = g.role_id AND d.resource_id = ''
-    AND d.kind = CASE g.relation WHEN 'directory_role' THEN 'directory' ELSE 'azure' END
 WHERE g.state = 'eligible'
   AND (:days = 0 OR (g.end_at IS NOT NULL AND julianday(g.end_at) - julianday(:as_of) <= :days))
 ORDER BY g.end_at IS NULL, g.end_at, principal

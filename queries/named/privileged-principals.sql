@@ -2,13 +2,13 @@
 -- (eligible when the role or any membership on the way is).
 WITH RECURSIVE
   privileged AS (
-    SELECT g.* FROM json_each(:privileged_roles) pr CROSS JOIN grants g ON g.role_id = pr.value
+    SELECT g.* FROM json_each(:privileged_roles) pr CROSS JOIN grant_role g ON g.role_id = pr.value
     WHERE g.relation IN ('directory_role', 'azure_role')
   ),
-  holders(principal_id, relation, role_id, scope, state, ids, via) AS (
-    SELECT principal_id, relation, role_id, scope, state, principal_id, '' FROM privileged
+  holders(principal_id, relation, role_id, role_name, scope, state, ids, via) AS (
+    SELECT principal_id, relation, role_id, role_name, scope, state, principal_id, '' FROM privileged
     UNION ALL
-    SELECT m.principal_id, h.relation, h.role_id, h.scope, max(h.state, m.state), h.ids || ' ' || m.principal_id,
+    SELECT m.principal_id, h.relation, h.role_id, h.role_name, h.scope, max(h.state, m.state), h.ids || ' ' || m.principal_id,
            coalesce(t.display_name, h.principal_id) || CASE WHEN h.via = '' THEN '' ELSE ' > ' || h.via END
     FROM holders h
     JOIN grants m ON m.target_id = h.principal_id AND m.relation = 'member'
@@ -17,14 +17,12 @@ WITH RECURSIVE
   )
 SELECT coalesce(p.display_name, p.user_principal_name, h.principal_id) AS principal,
        coalesce(p.kind, 'unknown') AS kind,
-       coalesce(d.name, h.role_id) AS role,
+       coalesce(h.role_name, h.role_id) AS role,
        h.state,
        h.scope,
        CASE WHEN h.via = '' THEN 'direct' ELSE 'via ' || h.via END AS through,
        h.principal_id AS principal_id
 FROM holders h
 LEFT JOIN principals p ON p.id = h.principal_id
-LEFT JOIN role_definitions d ON d.id = h.role_id AND d.resource_id = ''
-    AND d.kind = CASE h.relation WHEN 'directory_role' THEN 'directory' ELSE 'azure' END
 WHERE coalesce(p.kind, 'unknown') <> 'group' OR h.via = ''
 ORDER BY role, principal, h.scope

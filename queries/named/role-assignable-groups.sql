@@ -1,8 +1,8 @@
 -- Role-assignable groups (and any group holding a directory role): their roles and their direct members and owners.
 SELECT coalesce(grp.display_name, grp.id) AS "group",
        grp.is_assignable_to_role AS role_assignable,
-       (SELECT group_concat(coalesce(d.name, r.role_id), ', ')
-        FROM grants r LEFT JOIN role_definitions d ON d.kind = 'directory' AND d.resource_id = '' AND d.id = r.role_id
+       (SELECT group_concat(coalesce(r.role_name, r.role_id), ', ')
+        FROM grant_role r
         WHERE r.principal_id = grp.id AND r.relation = 'directory_role') AS directory_roles,
        m.relation,
        coalesce(p.display_name, p.user_principal_name, m.principal_id) AS holder,

@@ -12,13 +12,12 @@ SELECT coalesce(s.display_name, s.name, s.id) AS storage,
        s.kind,
        coalesce(p.display_name, p.user_principal_name, g.principal_id) AS principal,
        coalesce(p.kind, 'unknown') AS principal_kind,
-       coalesce(d.name, g.role_id) AS role,
+       coalesce(g.role_name, g.role_id) AS role,
        g.state,
        CASE WHEN up.depth = 0 THEN 'assigned here' ELSE 'inherited from ' || g.scope END AS how,
        s.id AS storage_id
 FROM up
 JOIN resources s ON s.id = up.resource_id
-JOIN grants g ON g.target_id = up.scope_id AND g.relation = 'azure_role'
+JOIN grant_role g ON g.target_id = up.scope_id AND g.relation = 'azure_role'
 LEFT JOIN principals p ON p.id = g.principal_id
-LEFT JOIN role_definitions d ON d.kind = 'azure' AND d.resource_id = '' AND d.id = g.role_id
 ORDER BY s.id, up.depth, role, principal

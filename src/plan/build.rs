@@ -418,16 +418,11 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
         let role_name = if role.is_empty() {
             String::new()
         } else {
-            let kind = match relation {
-                "directory_role" => "directory",
-                "azure_role" => "azure",
-                _ => "app",
-            };
-            let owner = if kind == "app" { target } else { "" };
             rows(
                 snap,
-                "SELECT name FROM role_definitions WHERE kind = ?1 AND resource_id = ?2 AND id = ?3",
-                &[&kind, &owner, &role],
+                "SELECT coalesce(role_name, role_id) FROM grant_role WHERE principal_id = ?1 AND relation = ?2 \
+                 AND target_id = ?3 AND role_id = ?4 AND scope = ?5 AND state = ?6",
+                &[&principal, &relation, &target, &role, &scope, &state],
             )?
             .first()
             .map_or_else(|| role.to_owned(), |r| col(r, 0))

@@ -71,7 +71,14 @@ pub(crate) fn read_only(path: &Path) -> Result<(Connection, FormatVersion), Stor
     if version.major < FORMAT.major {
         return Err(StoreError::TooOld { path: path.to_owned(), found, supported: FORMAT.major });
     }
+    // The views every query reads through (in the connection's TEMP schema; the file is not touched).
+    conn.execute_batch(&views("main", "grant_role")).map_err(|e| StoreError::corrupt(path, e))?;
     Ok((conn, version))
+}
+
+/// `queries/store/views.sql` for the snapshot in `schema`, its view named `view`.
+pub(crate) fn views(schema: &str, view: &str) -> String {
+    include_str!("../../queries/store/views.sql").replace("{schema}", schema).replace("{view}", view)
 }
 
 /// The `file:` URI SQLite opens `path` by, read-only and immutable.

@@ -294,6 +294,10 @@ impl Snapshot {
         self.conn
             .execute("ATTACH DATABASE ?1 AS ?2", (uri.as_str(), alias))
             .map_err(|e| StoreError::corrupt(other, e))?;
+        if alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            let sql = crate::store::open::views(alias, &format!("{alias}_grant_role"));
+            self.conn.execute_batch(&sql).map_err(|e| StoreError::corrupt(other, e))?;
+        }
         Ok(checked)
     }
 }
