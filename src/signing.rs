@@ -130,6 +130,11 @@ impl Signer {
     pub fn algorithm(&self) -> String {
         self.key.algorithm().as_str().trim_start_matches("ssh-").to_ascii_uppercase()
     }
+
+    /// `SHA256:… (ED25519)`: how azsnap names a signer everywhere (`info`, manifests, the journal).
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.fingerprint(), self.algorithm())
+    }
 }
 
 /// Checks the armored SSHSIG `armored` over `message`: that it is well formed, of namespace `azsnap`, and made by

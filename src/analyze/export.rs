@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::analyze::privileged::Privileged;
 use crate::analyze::review::{COLUMNS, REVIEW_COLUMNS, review};
 use crate::analyze::sql::{col, each_row, rows};
-use crate::store::{SealCheck, SignatureCheck, Snapshot, StoreError, Verification};
+use crate::store::{SealCheck, Snapshot, StoreError, Verification};
 
 /// File format of the exported tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -459,10 +459,7 @@ pub fn export(
                 SealCheck::Intact { sha256 } => Some(sha256.clone()),
                 _ => None,
             },
-            signed_by: match &checks.signature {
-                SignatureCheck::Valid { fingerprint, algorithm, .. } => Some(format!("{fingerprint} ({algorithm})")),
-                _ => None,
-            },
+            signed_by: checks.signature.signed_by(),
             tenant_id: meta.tenant_id,
             tenant_name: meta.tenant_name,
             collection_started_at: meta.started_at,

@@ -55,9 +55,7 @@ const WARN_AGE_DAYS: i64 = 7;
 
 /// `PLAN.journal`, beside the plan.
 pub fn journal_path(plan: &Path) -> PathBuf {
-    let mut p = plan.as_os_str().to_owned();
-    p.push(".journal");
-    PathBuf::from(p)
+    crate::cli::output::beside(plan, ".journal")
 }
 
 fn wrong_tenant(plan: &Plan, other: &str) -> CliError {

@@ -192,15 +192,8 @@ fn write_sums(dir: &Path) -> Result<String, CliError> {
         let sha = crate::analyze::export::sha256_file(&path).map_err(|e| write_error(&path, e))?;
         text.push_str(&format!("{sha}  {name}\n"));
     }
-    write_file(&dir.join(SUMS), text.as_bytes())?;
+    crate::cli::output::write_whole(&dir.join(SUMS), text.as_bytes(), true)?;
     Ok(text)
-}
-
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    use std::io::Write as _;
-    let mut file = OutputFile::create(path, true)?;
-    file.write_all(bytes).map_err(|e| write_error(path, e))?;
-    file.commit()
 }
 
 fn write_bundle(
@@ -219,10 +212,10 @@ fn write_bundle(
     })?;
     manifest.allow_unverified = args.allow_unverified;
     if let Some((statement, _, signature)) = snap.stored_seal()? {
-        write_file(&staging.join(SEAL), statement.as_bytes())?;
+        crate::cli::output::write_whole(&staging.join(SEAL), statement.as_bytes(), true)?;
         manifest.other_files.push(SEAL.to_owned());
         if let Some(sig) = signature {
-            write_file(&staging.join(SEAL_SIG), sig.as_bytes())?;
+            crate::cli::output::write_whole(&staging.join(SEAL_SIG), sig.as_bytes(), true)?;
             manifest.other_files.push(SEAL_SIG.to_owned());
         }
     }
@@ -238,7 +231,7 @@ fn write_bundle(
     file.commit()?;
     let sums = write_sums(staging)?;
     if let Some(key) = key {
-        write_file(&staging.join(SUMS_SIG), key.sign(sums.as_bytes())?.as_bytes())?;
+        crate::cli::output::write_whole(&staging.join(SUMS_SIG), key.sign(sums.as_bytes())?.as_bytes(), true)?;
     }
     Ok(manifest)
 }

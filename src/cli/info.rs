@@ -47,14 +47,10 @@ pub fn run(args: &InfoArgs, ui: &mut Ui) -> Result<u8, CliError> {
     // The seal against the metadata as it is now (cheap; `verify` also recomputes the data's fingerprint), so
     // `info` never shows edited metadata without saying so.
     let (seal, signature) = snap.check_seal()?;
-    let signed_by = match signature {
-        SignatureCheck::Valid { fingerprint, algorithm, .. } => Some(format!("{fingerprint} ({algorithm})")),
-        SignatureCheck::Invalid { reason } => {
-            warnings.push(format!("the signature is not valid: {reason}"));
-            None
-        }
-        SignatureCheck::Unsigned => None,
-    };
+    let signed_by = signature.signed_by();
+    if let SignatureCheck::Invalid { reason } = &signature {
+        warnings.push(format!("the signature is not valid: {reason}"));
+    }
     let seal = match seal {
         SealCheck::Intact { sha256 } => Some(sha256),
         SealCheck::Broken { differences } => {

@@ -85,7 +85,7 @@ pub struct KeygenArgs {
 
 /// `azsnap keygen -o FILE`: a new Ed25519 key pair, the secret file readable by its owner only (0600).
 pub fn keygen(args: &KeygenArgs, ui: &mut Ui) -> Result<u8, CliError> {
-    let public_path = PathBuf::from(format!("{}.pub", args.output.display()));
+    let public_path = crate::cli::output::beside(&args.output, ".pub");
     for p in [&args.output, &public_path] {
         if p.exists() {
             return Err(CliError::usage(format!("{}: already exists; keygen never replaces a key", p.display())));

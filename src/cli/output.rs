@@ -32,6 +32,20 @@ pub fn check_new(path: &Path, force: bool) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `path` with `suffix` added to its name: `plan.json` → `plan.json.sig`.
+pub fn beside(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    std::path::PathBuf::from(p)
+}
+
+/// Writes `bytes` to `path` whole or not at all (as `PATH.partial`, renamed when complete).
+pub fn write_whole(path: &Path, bytes: &[u8], force: bool) -> Result<(), CliError> {
+    let mut file = OutputFile::create(path, force)?;
+    file.write_all(bytes).map_err(|e| write_error(path, e))?;
+    file.commit()
+}
+
 impl OutputFile {
     pub fn create(path: &Path, force: bool) -> Result<Self, CliError> {
         check_new(path, force)?;

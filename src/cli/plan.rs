@@ -132,9 +132,7 @@ fn save(plan: &Plan, path: &Path, force: bool) -> Result<(), CliError> {
 
 /// `PLAN.sig`, beside the plan.
 pub fn signature_path(plan: &Path) -> PathBuf {
-    let mut p = plan.as_os_str().to_owned();
-    p.push(".sig");
-    PathBuf::from(p)
+    crate::cli::output::beside(plan, ".sig")
 }
 
 /// A plan file read once: its bytes (what is hashed and signed) and the plan they hold.
@@ -172,10 +170,7 @@ fn sign(path: &Path, signing: &crate::cli::keys::SigningKeyArg, force: bool, ui:
         .ok_or_else(|| CliError::usage("plan sign needs a key: --signing-key FILE or AZSNAP_SIGNING_KEY_FILE"))?;
     let file = PlanFile::read(path)?;
     let out = signature_path(path);
-    crate::cli::output::check_new(&out, force)?;
-    let mut f = OutputFile::create(&out, force)?;
-    std::io::Write::write_all(&mut f, key.sign(&file.bytes)?.as_bytes()).map_err(|e| write_error(&out, e))?;
-    f.commit()?;
+    crate::cli::output::write_whole(&out, key.sign(&file.bytes)?.as_bytes(), force)?;
     ui.note(&format!(
         "signed plan {} (sha256 {}) with {}: {}; apply it with `azsnap apply {} --require-signature --allowed-signers FILE`",
         path.display(),

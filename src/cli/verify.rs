@@ -105,7 +105,7 @@ fn render(r: &VerifyReport, ui: &mut Ui) -> std::io::Result<()> {
     t.push(["seal", &seal]);
     let signature = match &c.signature {
         SignatureCheck::Unsigned => "none".to_owned(),
-        SignatureCheck::Valid { fingerprint, algorithm, .. } => format!("valid, by {fingerprint} ({algorithm})"),
+        SignatureCheck::Valid { signer, .. } => format!("valid, by {}", signer.label()),
         SignatureCheck::Invalid { reason } => format!("invalid: {reason}"),
     };
     t.push(["signature", &signature]);

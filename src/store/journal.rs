@@ -201,13 +201,7 @@ impl Journal {
         let previous = self.previous_seal(last_seq)?;
         let text = self.statement(run_id, last_seq, previous.as_deref())?;
         let write_err = |source| StoreError::WriteSql { path: self.path.clone(), source };
-        let signature = match key {
-            Some(k) => Some(k.sign(text.as_bytes()).map_err(|e| StoreError::Write {
-                path: self.path.clone(),
-                source: std::io::Error::other(e.to_string()),
-            })?),
-            None => None,
-        };
+        let signature = crate::store::seal::sign(key, &text, &self.path)?;
         self.conn
             .execute(
                 "INSERT INTO seals (run_id, last_seq, statement, sha256, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -238,7 +232,7 @@ impl Journal {
                     Some(format!("the rows up to #{last_seq} are not the ones sealed at the end of run {run_id}"));
             }
             let signed_by = match signature.as_deref().map(|s| crate::signing::check(s, text.as_bytes())) {
-                Some(Ok(signer)) => Some(format!("{} ({})", signer.fingerprint(), signer.algorithm())),
+                Some(Ok(signer)) => Some(signer.label()),
                 Some(Err(e)) => {
                     problem.get_or_insert_with(|| format!("the signature of run {run_id} is not valid: {e}"));
                     None

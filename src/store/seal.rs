@@ -81,20 +81,20 @@ pub(crate) fn write(conn: &Connection, path: &Path, key: Option<&SigningKey>) ->
     let sql_err = |source| StoreError::WriteSql { path: path.to_owned(), source };
     let text = encode(&statement(conn).map_err(sql_err)?);
     let sha = crate::model::sha256_hex(text.as_bytes());
-    let signature =
-        match key {
-            Some(k) => Some(k.sign(text.as_bytes()).map_err(|e| StoreError::Write {
-                path: path.to_owned(),
-                source: std::io::Error::other(e.to_string()),
-            })?),
-            None => None,
-        };
+    let signature = sign(key, &text, path)?;
     conn.execute(
         "INSERT OR REPLACE INTO seal (id, statement, sha256, signature) VALUES (1, ?1, ?2, ?3)",
         (&text, &sha, &signature),
     )
     .map_err(sql_err)?;
     Ok(())
+}
+
+/// An SSHSIG over `text` with `key`, when there is a key, for the file at `path` (a snapshot or a journal).
+pub(crate) fn sign(key: Option<&SigningKey>, text: &str, path: &Path) -> Result<Option<String>, StoreError> {
+    key.map(|k| k.sign(text.as_bytes()))
+        .transpose()
+        .map_err(|e| StoreError::Write { path: path.to_owned(), source: std::io::Error::other(e.to_string()) })
 }
 
 /// What `verify` found.
@@ -133,6 +133,16 @@ pub enum SignatureCheck {
     Invalid {
         reason: String,
     },
+}
+
+impl SignatureCheck {
+    /// The signer as `SHA256:… (ED25519)`, when the signature checks out.
+    pub fn signed_by(&self) -> Option<String> {
+        match self {
+            SignatureCheck::Valid { signer, .. } => Some(signer.label()),
+            _ => None,
+        }
+    }
 }
 
 impl Verification {
