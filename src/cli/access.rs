@@ -56,7 +56,7 @@ pub(crate) fn resolved(what: &str, text: &str, r: Result<Found, ResolveError>) -
     })
 }
 
-pub fn run(args: &AccessArgs, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn run(args: &AccessArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let snap = Snapshot::open(&args.snapshot)?;
     let privileged = Privileged::builtin();
     let (subject, subject_type, mut list) = if let Some(p) = &args.principal {

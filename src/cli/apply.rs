@@ -54,7 +54,7 @@ pub struct ApplyArgs {
 const WARN_AGE_DAYS: i64 = 7;
 
 /// `PLAN.journal`, beside the plan.
-pub fn journal_path(plan: &Path) -> PathBuf {
+pub(super) fn journal_path(plan: &Path) -> PathBuf {
     crate::cli::output::beside(plan, ".journal")
 }
 
@@ -175,7 +175,7 @@ fn journal_report(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
     }
 }
 
-pub fn run(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn run(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
     if args.journal_report {
         return journal_report(args, ui);
     }

@@ -52,7 +52,7 @@ pub struct AzureArgs {
 
 /// The error for a token request that failed: the identity platform's refusal (exit 4: its code and first
 /// sentence, then its trace id on a line of its own), or a login endpoint that could not be used (exit 5).
-pub fn auth_error(failure: &TokenFailure) -> CliError {
+pub(super) fn auth_error(failure: &TokenFailure) -> CliError {
     match failure {
         TokenFailure::Refused { message, trace_id, .. } => {
             let e = CliError::new(exit_code::AUTH, format!("authentication failed: {message}"));

@@ -73,7 +73,7 @@ fn external(path: &std::path::Path) -> Result<External, CliError> {
     })
 }
 
-pub fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
     if args.output.exists() && !args.force {
         return Err(CliError::usage(format!("{}: already exists", args.output.display()))
             .with_hint("pass --force to replace it, or choose another --output"));

@@ -77,7 +77,7 @@ fn changes() -> Vec<(&'static str, reqwest::Method, Service, &'static str, serde
     ]
 }
 
-pub fn run(args: &DemoArgs, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn run(args: &DemoArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let dir = match &args.dir {
         Some(d) => d.clone(),
         None => std::env::temp_dir()

@@ -60,7 +60,7 @@ pub struct DiffArgs {
 
 /// A grant in one line: `Alice (user, alice@contoso.com) Owner on Contoso Production`. The principal's UPN (or app
 /// id) and an Azure target's path (`rg-app/stdata/c1`) tell apart objects that share a name.
-pub fn describe(item: &Item) -> String {
+pub(super) fn describe(item: &Item) -> String {
     let Some(g) = &item.grant else { return format!("{} ({})", item.name, item.object_kind) };
     let who = match g.principal_detail.as_str() {
         "" => format!("{} ({})", g.principal_name, g.principal_kind),
@@ -149,7 +149,7 @@ fn csv_table(report: &DiffReport) -> Table {
     t
 }
 
-pub fn table(report: &DiffReport) -> Table {
+pub(super) fn table(report: &DiffReport) -> Table {
     rows(report.items.iter())
 }
 
@@ -172,7 +172,7 @@ fn cells(i: &Item) -> [String; 5] {
     ]
 }
 
-pub fn summary_line(r: &DiffReport) -> String {
+pub(super) fn summary_line(r: &DiffReport) -> String {
     let s = &r.summary;
     format!(
         "{} added, {} removed, {} changed ({} privileged; grants: {} added, {} removed, {} changed){}",
@@ -188,7 +188,7 @@ pub fn summary_line(r: &DiffReport) -> String {
 }
 
 /// The parts not compared, one line each: `group_pim: unavailable (license) in NEW (3 differences left out)`.
-pub fn not_compared_lines(r: &DiffReport) -> Vec<String> {
+pub(super) fn not_compared_lines(r: &DiffReport) -> Vec<String> {
     r.not_compared
         .iter()
         .map(|n| match n.items {
@@ -200,7 +200,7 @@ pub fn not_compared_lines(r: &DiffReport) -> Vec<String> {
 }
 
 /// The warning when the snapshots were collected with different options.
-pub fn options_warning(r: &DiffReport) -> Option<String> {
+pub(super) fn options_warning(r: &DiffReport) -> Option<String> {
     if r.options_differ.is_empty() {
         return None;
     }
@@ -213,7 +213,7 @@ pub fn options_warning(r: &DiffReport) -> Option<String> {
 }
 
 /// Reads `--ignore FILE` (none: no rules). A missing, unreadable or malformed file is bad input (exit 3).
-pub fn read_ignore(path: Option<&std::path::Path>) -> Result<Ignore, CliError> {
+pub(super) fn read_ignore(path: Option<&std::path::Path>) -> Result<Ignore, CliError> {
     let Some(path) = path else { return Ok(Ignore::default()) };
     let text = crate::files::read_text(path, crate::files::limit::IGNORE)
         .map_err(|e| CliError::bad_input(format!("cannot read the ignore file {e}")))?;
@@ -242,7 +242,7 @@ fn compared_parts(old: &[crate::model::Part], new: &[crate::model::Part], report
 }
 
 /// Notes on stderr for the rules that did not apply: stale baselines are a classic blind spot.
-pub fn note_rules(rules: &[crate::analyze::diff::RuleUse], ui: &mut Ui) {
+pub(super) fn note_rules(rules: &[crate::analyze::diff::RuleUse], ui: &mut Ui) {
     for r in rules {
         match r.status {
             "unmatched" => {
@@ -259,7 +259,7 @@ pub fn note_rules(rules: &[crate::analyze::diff::RuleUse], ui: &mut Ui) {
     }
 }
 
-pub fn run(args: &DiffArgs, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn run(args: &DiffArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let ignore = read_ignore(args.ignore.as_deref())?;
     let old = Snapshot::open(&args.old)?;
     let new = Snapshot::open(&args.new)?;

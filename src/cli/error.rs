@@ -64,7 +64,7 @@ impl CliError {
 /// The exit code a library error means (docs/exit-codes.md): an unusable input file is [`exit_code::BAD_INPUT`], an
 /// output that cannot be written [`exit_code::USAGE`], a refused login [`exit_code::AUTH`], a service that failed
 /// for good [`exit_code::API_FAILURE`]. Errors that wrap another are decided by what they wrap.
-pub fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
+pub(super) fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
     use crate::analyze::export::ExportError;
     use crate::analyze::query::QueryError;
     use crate::apply::ApplyError;

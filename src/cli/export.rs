@@ -119,7 +119,7 @@ fn earlier_export(dir: &Path) -> Result<Vec<String>, CliError> {
     Ok(names)
 }
 
-pub fn run(args: &ExportArgs, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn run(args: &ExportArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let key = args.signing.load()?;
     let snap = Snapshot::open(&args.snapshot)?;
     let dir = &args.output;

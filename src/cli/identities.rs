@@ -20,7 +20,7 @@ pub struct IdentitiesArgs {
     pub format: Format,
 }
 
-pub fn run(args: &IdentitiesArgs, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn run(args: &IdentitiesArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let snap = Snapshot::open(&args.snapshot)?;
     let mut list = identities(&snap, &Privileged::builtin())?;
     if args.non_human {

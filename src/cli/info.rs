@@ -39,7 +39,7 @@ struct InfoReport {
     warnings: Vec<String>,
 }
 
-pub fn run(args: &InfoArgs, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn run(args: &InfoArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let snap = Snapshot::open(&args.snapshot)?;
     let meta = snap.meta()?;
     let parts = snap.parts()?;

@@ -52,7 +52,7 @@ impl TrustArgs {
 }
 
 /// The principals `trusted` knows `signer` by, or exit 3 naming the signer and the keys that were expected.
-pub fn require_trusted<'a>(
+pub(super) fn require_trusted<'a>(
     trusted: &'a Trusted,
     source: &str,
     signer: &Signer,
@@ -84,7 +84,7 @@ pub struct KeygenArgs {
 }
 
 /// `azsnap keygen -o FILE`: a new Ed25519 key pair, the secret file readable by its owner only (0600).
-pub fn keygen(args: &KeygenArgs, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn keygen(args: &KeygenArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let public_path = crate::cli::output::beside(&args.output, ".pub");
     for p in [&args.output, &public_path] {
         if p.exists() {

@@ -130,7 +130,7 @@ fn preset(name: &str) -> Result<Sizes, CliError> {
     Sizes::preset(name).ok_or_else(|| CliError::usage(format!("unknown size '{name}' (s, m, l or xl)")))
 }
 
-pub fn run(cmd: &MockCommand, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn run(cmd: &MockCommand, ui: &mut Ui) -> Result<u8, CliError> {
     match cmd {
         MockCommand::Serve(args) => serve(args, ui),
         MockCommand::Generate(args) => generate_file(args, ui),

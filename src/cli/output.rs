@@ -10,7 +10,7 @@ use crate::cli::CliError;
 use crate::store::exclusive::{create_partial, partial_path};
 
 /// A file being written. Dropping it without [`OutputFile::commit`] deletes the partial file.
-pub struct OutputFile {
+pub(super) struct OutputFile {
     path: PathBuf,
     partial: PathBuf,
     writer: Option<BufWriter<File>>,
@@ -19,12 +19,12 @@ pub struct OutputFile {
 }
 
 /// The one-line error for an output path that cannot be written.
-pub fn write_error(path: &Path, e: impl std::fmt::Display) -> CliError {
+pub(super) fn write_error(path: &Path, e: impl std::fmt::Display) -> CliError {
     CliError::usage(format!("{}: cannot write: {e}", path.display()))
 }
 
 /// Refuses an existing output unless `force`.
-pub fn check_new(path: &Path, force: bool) -> Result<(), CliError> {
+pub(super) fn check_new(path: &Path, force: bool) -> Result<(), CliError> {
     if !force && path.exists() {
         return Err(CliError::usage(format!("{}: already exists", path.display()))
             .with_hint("choose another name, or pass --force to replace it"));
@@ -33,21 +33,21 @@ pub fn check_new(path: &Path, force: bool) -> Result<(), CliError> {
 }
 
 /// `path` with `suffix` added to its name: `plan.json` → `plan.json.sig`.
-pub fn beside(path: &Path, suffix: &str) -> std::path::PathBuf {
+pub(super) fn beside(path: &Path, suffix: &str) -> std::path::PathBuf {
     let mut p = path.as_os_str().to_owned();
     p.push(suffix);
     std::path::PathBuf::from(p)
 }
 
 /// Writes `bytes` to `path` whole or not at all (as `PATH.partial`, renamed when complete).
-pub fn write_whole(path: &Path, bytes: &[u8], force: bool) -> Result<(), CliError> {
+pub(super) fn write_whole(path: &Path, bytes: &[u8], force: bool) -> Result<(), CliError> {
     let mut file = OutputFile::create(path, force)?;
     file.write_all(bytes).map_err(|e| write_error(path, e))?;
     file.commit()
 }
 
 impl OutputFile {
-    pub fn create(path: &Path, force: bool) -> Result<Self, CliError> {
+    pub(super) fn create(path: &Path, force: bool) -> Result<Self, CliError> {
         check_new(path, force)?;
         let (file, writing) = create_partial(path).map_err(|e| CliError::usage(e.to_string()))?;
         Ok(OutputFile {
@@ -60,7 +60,7 @@ impl OutputFile {
     }
 
     /// Flushes, syncs and renames the file into place. On any failure the partial file is removed (by `Drop`).
-    pub fn commit(mut self) -> Result<(), CliError> {
+    pub(super) fn commit(mut self) -> Result<(), CliError> {
         let err = |e: io::Error| write_error(&self.path, e);
         let Some(w) = self.writer.as_mut() else { return Err(err(io::Error::other("already closed"))) };
         w.flush().map_err(err)?;

@@ -75,7 +75,7 @@ pub enum PlanCommand {
     Schema,
 }
 
-pub fn run(cmd: &PlanCommand, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn run(cmd: &PlanCommand, ui: &mut Ui) -> Result<u8, CliError> {
     let now = crate::clock::now();
     let (plan, out) = match cmd {
         PlanCommand::Show { plan, format } => return show(plan, *format, ui),
@@ -131,19 +131,19 @@ fn save(plan: &Plan, path: &Path, force: bool) -> Result<(), CliError> {
 }
 
 /// `PLAN.sig`, beside the plan.
-pub fn signature_path(plan: &Path) -> PathBuf {
+pub(super) fn signature_path(plan: &Path) -> PathBuf {
     crate::cli::output::beside(plan, ".sig")
 }
 
 /// A plan file read once: its bytes (what is hashed and signed) and the plan they hold.
-pub struct PlanFile {
+pub(super) struct PlanFile {
     pub plan: Plan,
     pub bytes: Vec<u8>,
     pub sha256: String,
 }
 
 impl PlanFile {
-    pub fn read(path: &Path) -> Result<PlanFile, CliError> {
+    pub(super) fn read(path: &Path) -> Result<PlanFile, CliError> {
         let bytes = crate::files::read(path, crate::files::limit::PLAN)?;
         let plan = Plan::from_bytes(path, &bytes)?;
         Ok(PlanFile { sha256: crate::model::sha256_hex(&bytes), plan, bytes })
@@ -151,7 +151,7 @@ impl PlanFile {
 
     /// The signer of `PLAN.sig` over these bytes: `None` when there is no signature file, an error (exit 3) when
     /// it does not check out.
-    pub fn signer(&self, path: &Path) -> Result<Option<crate::signing::Signer>, CliError> {
+    pub(super) fn signer(&self, path: &Path) -> Result<Option<crate::signing::Signer>, CliError> {
         let sig_path = signature_path(path);
         if !sig_path.exists() {
             return Ok(None);

@@ -15,7 +15,7 @@ use crate::collect::progress::TrackState;
 
 /// Requests over every service: top-level Graph and ARM requests, the `$batch` items inside them, token requests.
 #[derive(Debug, Default)]
-pub struct Totals {
+pub(super) struct Totals {
     pub requests: u64,
     pub throttled: u64,
     pub inner: u64,
@@ -24,7 +24,7 @@ pub struct Totals {
 }
 
 impl Totals {
-    pub fn of(stats: &[crate::model::RequestStats]) -> Totals {
+    pub(super) fn of(stats: &[crate::model::RequestStats]) -> Totals {
         let api = || stats.iter().filter(|s| s.service != "login");
         Totals {
             requests: api().map(|s| s.requests).sum(),
@@ -84,7 +84,7 @@ fn roughly(seconds: f64) -> String {
 
 /// What a running part's line says after its name: "12/40 pages, limited to 10/min by Graph's reports tier, ~3 min
 /// left".
-pub fn part_line(t: &TrackState, pacers: &[PacerState]) -> String {
+pub(super) fn part_line(t: &TrackState, pacers: &[PacerState]) -> String {
     let unit = if t.unit.is_empty() { "pages" } else { t.unit };
     let mut line = match t.total {
         Some(total) => format!("{}/{} {unit}", thousands(t.done), thousands(total)),
@@ -108,7 +108,7 @@ pub fn part_line(t: &TrackState, pacers: &[PacerState]) -> String {
 }
 
 /// The run's line: "8 parts done, 5 running · 45,012 objects · 1,234 requests + 20,000 $batch items · 3 throttled".
-pub fn run_line(parts_done: usize, running: usize, rows: u64, t: &Totals) -> String {
+pub(super) fn run_line(parts_done: usize, running: usize, rows: u64, t: &Totals) -> String {
     format!(
         "{parts_done} parts done, {running} running · {} objects · {} requests + {} $batch items · {} throttled",
         thousands(rows),
@@ -119,14 +119,14 @@ pub fn run_line(parts_done: usize, running: usize, rows: u64, t: &Totals) -> Str
 }
 
 /// The display, redrawn four times a second until [`Display::finish`].
-pub struct Display {
+pub(super) struct Display {
     ticker: tokio::task::JoinHandle<()>,
     stop: Arc<tokio::sync::Notify>,
     multi: MultiProgress,
 }
 
 impl Display {
-    pub fn start(multi: MultiProgress, client: Arc<AzureClient>, progress: Arc<Progress>) -> Display {
+    pub(super) fn start(multi: MultiProgress, client: Arc<AzureClient>, progress: Arc<Progress>) -> Display {
         let header = multi.add(ProgressBar::new_spinner());
         header.set_style(
             ProgressStyle::with_template("{spinner} collecting [{elapsed}] {msg}")
@@ -172,7 +172,7 @@ impl Display {
     }
 
     /// Stops drawing (after the frame under way, if one is) and takes the display off the screen.
-    pub async fn finish(self) {
+    pub(super) async fn finish(self) {
         self.stop.notify_one();
         let _ = self.ticker.await;
         let _ = self.multi.clear();

@@ -26,7 +26,7 @@ pub struct QueryArgs {
     pub format: Format,
 }
 
-pub fn run(args: &QueryArgs, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn run(args: &QueryArgs, ui: &mut Ui) -> Result<u8, CliError> {
     if args.list {
         return list(args.format, ui);
     }

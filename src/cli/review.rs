@@ -34,7 +34,7 @@ pub struct ReviewArgs {
     pub force: bool,
 }
 
-pub fn run(args: &ReviewArgs, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn run(args: &ReviewArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let snap = Snapshot::open(&args.snapshot)?;
     let target = match &args.scope {
         None => None,

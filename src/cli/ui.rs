@@ -8,7 +8,7 @@ use crate::report::{Format, Table, TableStyle, write_json};
 static SHOWN: std::sync::Mutex<Option<indicatif::MultiProgress>> = std::sync::Mutex::new(None);
 
 /// Clears the progress display, if one is on screen, for good.
-pub fn clear_progress() {
+pub(super) fn clear_progress() {
     if let Ok(Some(m)) = SHOWN.lock().as_deref() {
         let _ = m.clear();
         // And nothing drawn after it, before the process exits.

@@ -21,7 +21,7 @@ pub struct UnusedRolesArgs {
     pub format: Format,
 }
 
-pub fn tables(r: &UnusedReport) -> (Table, Table) {
+pub(super) fn tables(r: &UnusedReport) -> (Table, Table) {
     let mut roles = Table::new(["kind", "role", "built-in", "application", "id"]);
     for u in &r.unused_roles {
         roles.push([
@@ -46,7 +46,7 @@ pub fn tables(r: &UnusedReport) -> (Table, Table) {
     (roles, stale)
 }
 
-pub fn run(args: &UnusedRolesArgs, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn run(args: &UnusedRolesArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let snap = Snapshot::open(&args.snapshot)?;
     let mut report = unused(&snap, args.inactive_days, crate::clock::now())?;
     if !args.builtin {

@@ -33,7 +33,7 @@ struct VerifyReport {
     trusted_as: Option<String>,
 }
 
-pub fn run(args: &VerifyArgs, ui: &mut Ui) -> Result<u8, CliError> {
+pub(super) fn run(args: &VerifyArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let trusted = args.trust.load()?;
     let snap = Snapshot::open(&args.snapshot)?;
     let path = args.snapshot.display().to_string();

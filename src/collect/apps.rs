@@ -7,7 +7,7 @@ use crate::collect::{Ctx, Finished, PartResult, batch, conclude, directory, skip
 use crate::model::{Grant, Guid, Relation, RoleDefinition, RoleKind};
 use crate::store::Batch;
 
-pub async fn service_principals_and_assignments(ctx: Ctx) -> Vec<Finished> {
+pub(super) async fn service_principals_and_assignments(ctx: Ctx) -> Vec<Finished> {
     const DEPENDENT: [&str; 2] = ["app_role_assignments", "service_principal_owners"];
     if let Some(listed) = ctx.left_out("service_principals") {
         let rest = DEPENDENT.map(|p| ctx.left_out(p).unwrap_or_else(|| skipped(p, "--skip-parts")));
@@ -112,7 +112,7 @@ fn assignment(a: &serde_json::Value) -> Option<Grant> {
 }
 
 /// Delegated permission grants: the client app holds the scopes on the resource, for everyone (`/`) or one user.
-pub async fn delegated_grants(ctx: Ctx) -> Vec<Finished> {
+pub(super) async fn delegated_grants(ctx: Ctx) -> Vec<Finished> {
     if let Some(s) = ctx.left_out("delegated_grants") {
         return vec![s];
     }

@@ -57,7 +57,7 @@ struct Seen {
     roles: HashSet<String>,
 }
 
-pub async fn azure(ctx: Ctx) -> Vec<Finished> {
+pub(super) async fn azure(ctx: Ctx) -> Vec<Finished> {
     let mut out = Vec::new();
     // The hierarchy and the subscriptions are read together; subscriptions get their parents once both are in.
     let ((mgs, parents, mg_part), (mut sub_rows, sub_part)) = tokio::join!(

@@ -17,14 +17,14 @@ const MAX_STALLED_ROUNDS: u32 = 8;
 
 /// One item's final answer.
 #[derive(Debug, Clone)]
-pub struct ItemAnswer {
+pub(super) struct ItemAnswer {
     pub status: u16,
     pub body: Value,
 }
 
 impl ItemAnswer {
     /// This answer as an error (for statuses the caller does not expect).
-    pub fn error(&self, url: &str) -> ApiError {
+    pub(super) fn error(&self, url: &str) -> ApiError {
         ApiError::Status {
             service: "graph",
             status: self.status,
@@ -51,7 +51,7 @@ fn tiers<'a>(client: &AzureClient, urls: impl Iterator<Item = &'a str>) -> Vec<(
 /// Runs GET `urls` (relative to the Graph version root, e.g. `/users/{id}/mailboxSettings/userPurpose`) and calls
 /// `each(index, answer)` for every one, in no particular order. 429, 5xx and expired-token items are retried;
 /// other statuses are answers. Fails only if a whole batch call fails or items stay throttled.
-pub async fn get_all(
+pub(super) async fn get_all(
     client: &Arc<AzureClient>,
     urls: Vec<String>,
     concurrency: usize,

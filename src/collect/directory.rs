@@ -13,7 +13,7 @@ use crate::model::{Grant, GrantState, Guid, Origin, Relation};
 use crate::store::{Batch, SignIn};
 
 /// Users, then (with `--mailbox-settings`) each user's mailbox purpose.
-pub async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
+pub(super) async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
     if let Some(ext) = &ctx.options.external {
         let mut batch =
             Batch { principals: ext.principals.clone(), grants: ext.memberships.clone(), ..Batch::default() };
@@ -116,7 +116,7 @@ async fn mailboxes(ctx: &Ctx, ids: Vec<Guid>) -> PartResult {
 }
 
 /// Sign-in activity, read apart from users: it has its own (much tighter) throttling tier and license.
-pub async fn sign_ins(ctx: Ctx) -> Vec<Finished> {
+pub(super) async fn sign_ins(ctx: Ctx) -> Vec<Finished> {
     if ctx.options.external.is_some() {
         return vec![skipped("sign_in_activity", "--external-identities")];
     }
@@ -154,7 +154,7 @@ struct GroupFacts {
 }
 
 /// Groups and their direct members (one `groups/delta` stream), then owners (`$batch`), then PIM for groups.
-pub async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
+pub(super) async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
     if let Some(ext) = &ctx.options.external {
         let groups: Vec<Guid> = ext
             .principals
@@ -234,7 +234,7 @@ pub async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
 }
 
 /// Owners of each object in `ids` under `/{collection}/{id}/owners`, via `$batch`.
-pub async fn owners(ctx: &Ctx, ids: &[Guid], collection: &str) -> PartResult {
+pub(super) async fn owners(ctx: &Ctx, ids: &[Guid], collection: &str) -> PartResult {
     let urls: Vec<String> = ids.iter().map(|id| format!("/{collection}/{id}/owners?$select=id&$top=999")).collect();
     let mut grants = Vec::new();
     let mut more: Vec<(usize, String)> = Vec::new();

@@ -93,17 +93,17 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     /// `Some(skipped part)` when an option leaves `name` out.
-    pub fn left_out(&self, name: &str) -> Option<Finished> {
+    pub(crate) fn left_out(&self, name: &str) -> Option<Finished> {
         self.options.skip_parts.get(name).map(|option| skipped(name, option))
     }
 
     /// Whether an option leaves `name` out.
-    pub fn leaves_out(&self, name: &str) -> bool {
+    pub(crate) fn leaves_out(&self, name: &str) -> bool {
         self.options.skip_parts.contains_key(name)
     }
 
     /// The part `name` as skipped when an option leaves it out, else as `run` concludes it.
-    pub async fn unless_left_out(&self, name: &str, run: impl std::future::Future<Output = Finished>) -> Finished {
+    pub(crate) async fn unless_left_out(&self, name: &str, run: impl std::future::Future<Output = Finished>) -> Finished {
         match self.left_out(name) {
             Some(skipped) => skipped,
             None => run.await,
@@ -111,25 +111,25 @@ impl Ctx {
     }
 
     /// Runs `fut` as part `name`, for the progress display.
-    pub async fn part<T>(&self, name: &str, fut: impl std::future::Future<Output = T>) -> T {
+    pub(crate) async fn part<T>(&self, name: &str, fut: impl std::future::Future<Output = T>) -> T {
         progress::part(self.progress.as_ref(), name, fut).await
     }
 
-    pub fn concurrency(&self) -> usize {
+    pub(crate) fn concurrency(&self) -> usize {
         self.options.concurrency.max(1)
     }
 
-    pub fn graph(&self, path: &str) -> String {
+    pub(crate) fn graph(&self, path: &str) -> String {
         self.client.url(Service::Graph, path)
     }
 
-    pub fn arm(&self, path: &str) -> String {
+    pub(crate) fn arm(&self, path: &str) -> String {
         self.client.url(Service::Arm, path)
     }
 
     /// Pages through `url`, turns each page into a batch with `rows`, and sends it to the writer. Returns the
     /// number of rows written.
-    pub async fn stream(
+    pub(crate) async fn stream(
         &self,
         service: Service,
         url: &str,

@@ -9,23 +9,23 @@ use crate::model::{
 };
 
 /// Tenants that own Microsoft's first-party applications.
-pub const MICROSOFT_TENANTS: &[&str] =
+pub(super) const MICROSOFT_TENANTS: &[&str] =
     &["f8cdef31-a31e-4b4a-93e4-5f571e91255a", "72f988bf-86f1-41af-91ab-2d7cd011db47"];
 
-pub fn text(v: &Value, key: &str) -> Option<String> {
+pub(super) fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-pub fn boolean(v: &Value, key: &str) -> Option<bool> {
+pub(super) fn boolean(v: &Value, key: &str) -> Option<bool> {
     v.get(key).and_then(Value::as_bool)
 }
 
-pub fn guid(v: &Value, key: &str) -> Option<Guid> {
+pub(super) fn guid(v: &Value, key: &str) -> Option<Guid> {
     v.get(key).and_then(Value::as_str).and_then(|s| s.parse().ok())
 }
 
 /// A time, with Graph's "never" (`0001-01-01…`) as `None`.
-pub fn time(v: &Value, key: &str) -> Option<Timestamp> {
+pub(super) fn time(v: &Value, key: &str) -> Option<Timestamp> {
     let s = v.get(key)?.as_str()?;
     if s.starts_with("0001-01-01") {
         return None;
@@ -34,16 +34,16 @@ pub fn time(v: &Value, key: &str) -> Option<Timestamp> {
 }
 
 /// A JSON value serialised with sorted keys (serde_json's map is ordered by key), or `None` for null/absent.
-pub fn canonical(v: Option<&Value>) -> Option<String> {
+pub(super) fn canonical(v: Option<&Value>) -> Option<String> {
     match v {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.to_string()),
     }
 }
 
-pub const USER_SELECT: &str = "id,displayName,userPrincipalName,mail,userType,accountEnabled,onPremisesSyncEnabled,createdDateTime,creationType,externalUserState";
+pub(super) const USER_SELECT: &str = "id,displayName,userPrincipalName,mail,userType,accountEnabled,onPremisesSyncEnabled,createdDateTime,creationType,externalUserState";
 
-pub fn user(v: &Value) -> Option<Principal> {
+pub(super) fn user(v: &Value) -> Option<Principal> {
     let mut p = Principal::new(guid(v, "id")?, PrincipalKind::User, Origin::Collected);
     p.display_name = text(v, "displayName");
     p.user_principal_name = text(v, "userPrincipalName");
@@ -57,9 +57,9 @@ pub fn user(v: &Value) -> Option<Principal> {
     Some(p)
 }
 
-pub const GROUP_SELECT: &str = "id,displayName,description,mail,mailEnabled,securityEnabled,groupTypes,membershipRule,isAssignableToRole,onPremisesSyncEnabled,createdDateTime";
+pub(super) const GROUP_SELECT: &str = "id,displayName,description,mail,mailEnabled,securityEnabled,groupTypes,membershipRule,isAssignableToRole,onPremisesSyncEnabled,createdDateTime";
 
-pub fn group(v: &Value) -> Option<Principal> {
+pub(super) fn group(v: &Value) -> Option<Principal> {
     let mut p = Principal::new(guid(v, "id")?, PrincipalKind::Group, Origin::Collected);
     p.display_name = text(v, "displayName");
     p.mail = text(v, "mail");
@@ -73,10 +73,10 @@ pub fn group(v: &Value) -> Option<Principal> {
     Some(p)
 }
 
-pub const SP_SELECT: &str = "id,appId,displayName,appDisplayName,servicePrincipalType,appOwnerOrganizationId,accountEnabled,appRoles,alternativeNames,appRoleAssignmentRequired,tags";
+pub(super) const SP_SELECT: &str = "id,appId,displayName,appDisplayName,servicePrincipalType,appOwnerOrganizationId,accountEnabled,appRoles,alternativeNames,appRoleAssignmentRequired,tags";
 
 /// A service principal (or managed identity) and the app roles it defines.
-pub fn service_principal(v: &Value) -> Option<(Principal, Vec<RoleDefinition>)> {
+pub(super) fn service_principal(v: &Value) -> Option<(Principal, Vec<RoleDefinition>)> {
     let id = guid(v, "id")?;
     let typ = text(v, "servicePrincipalType");
     let managed = typ.as_deref() == Some("ManagedIdentity");
@@ -124,7 +124,7 @@ pub fn service_principal(v: &Value) -> Option<(Principal, Vec<RoleDefinition>)> 
 }
 
 /// The principal kind a directory object's `@odata.type` names.
-pub fn kind_of(v: &Value) -> (PrincipalKind, Option<String>) {
+pub(super) fn kind_of(v: &Value) -> (PrincipalKind, Option<String>) {
     match v.get("@odata.type").and_then(Value::as_str).unwrap_or_default() {
         "#microsoft.graph.user" => (PrincipalKind::User, Some("User".to_owned())),
         "#microsoft.graph.group" => (PrincipalKind::Group, Some("Group".to_owned())),
@@ -136,14 +136,14 @@ pub fn kind_of(v: &Value) -> (PrincipalKind, Option<String>) {
 }
 
 /// A membership or ownership link from a directory object listing.
-pub fn link(v: &Value, relation: Relation, target: &Guid) -> Option<Grant> {
+pub(super) fn link(v: &Value, relation: Relation, target: &Guid) -> Option<Grant> {
     let mut g = Grant::new(guid(v, "id")?, relation, target.to_string());
     g.principal_type = kind_of(v).1;
     Some(g)
 }
 
 /// An Azure role definition from ARM.
-pub fn azure_role_definition(v: &Value) -> Option<RoleDefinition> {
+pub(super) fn azure_role_definition(v: &Value) -> Option<RoleDefinition> {
     let p = v.get("properties")?;
     let mut d = RoleDefinition::new(RoleKind::Azure, "", guid(v, "name")?);
     d.name = text(p, "roleName");
@@ -155,12 +155,12 @@ pub fn azure_role_definition(v: &Value) -> Option<RoleDefinition> {
 }
 
 /// The trailing GUID of an ARM role definition id (`…/roleDefinitions/{guid}`), lower-cased.
-pub fn role_guid(role_definition_id: &str) -> Option<String> {
+pub(super) fn role_guid(role_definition_id: &str) -> Option<String> {
     role_definition_id.rsplit('/').next().and_then(|g| g.parse::<Guid>().ok()).map(|g| g.to_string())
 }
 
 /// An Azure role assignment (active) or eligibility schedule instance (eligible) from ARM.
-pub fn azure_grant(v: &Value, state: GrantState) -> Option<Grant> {
+pub(super) fn azure_grant(v: &Value, state: GrantState) -> Option<Grant> {
     let p = v.get("properties")?;
     let scope: ArmId = text(p, "scope")?.parse().ok()?;
     let mut g = Grant::new(guid(p, "principalId")?, Relation::AzureRole, scope.to_string());
@@ -184,7 +184,7 @@ pub fn azure_grant(v: &Value, state: GrantState) -> Option<Grant> {
 }
 
 /// An ARM resource of `kind` with its canonical id, parent and ARM spelling.
-pub fn arm_resource(v: &Value, kind: ResourceKind, parent: Option<String>) -> Option<Resource> {
+pub(super) fn arm_resource(v: &Value, kind: ResourceKind, parent: Option<String>) -> Option<Resource> {
     let arm = text(v, "id")?;
     let id: ArmId = arm.parse().ok()?;
     let mut r = Resource::new(id.to_string(), kind);
@@ -203,7 +203,7 @@ pub fn arm_resource(v: &Value, kind: ResourceKind, parent: Option<String>) -> Op
 }
 
 /// The parent of an ARM id: the id without its last `type/name` pair (and a `providers/ns` pair before it).
-pub fn arm_parent(id: &str) -> Option<String> {
+pub(super) fn arm_parent(id: &str) -> Option<String> {
     let segs: Vec<&str> = id.trim_start_matches('/').split('/').collect();
     if segs.len() < 4 {
         return None;

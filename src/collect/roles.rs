@@ -9,7 +9,7 @@ use crate::collect::{Ctx, Finished, PartResult, conclude, skipped};
 use crate::model::{Grant, GrantState, Relation, RoleDefinition, RoleKind};
 use crate::store::Batch;
 
-pub async fn directory_roles(ctx: Ctx) -> Vec<Finished> {
+pub(super) async fn directory_roles(ctx: Ctx) -> Vec<Finished> {
     if let Some(roles) = ctx.left_out("directory_roles") {
         let pim = ctx.left_out("directory_role_pim").unwrap_or_else(|| skipped("directory_role_pim", "--skip-parts"));
         return vec![roles, pim];

@@ -16,12 +16,12 @@ pub struct Sink {
 }
 
 /// The writer thread; `finish` hands the writer back once every sink is dropped.
-pub struct WriterTask {
+pub(super) struct WriterTask {
     handle: tokio::task::JoinHandle<Result<SnapshotWriter, StoreError>>,
 }
 
 /// Starts the writer thread around `writer`.
-pub fn start(mut writer: SnapshotWriter, progress: Option<Arc<super::Progress>>) -> (Sink, WriterTask) {
+pub(super) fn start(mut writer: SnapshotWriter, progress: Option<Arc<super::Progress>>) -> (Sink, WriterTask) {
     let (tx, mut rx) = mpsc::channel::<Batch>(16);
     let written = Arc::new(Mutex::new(0u64));
     let handle = tokio::task::spawn_blocking(move || {
@@ -63,7 +63,7 @@ impl Sink {
 
 impl WriterTask {
     /// Waits for the writer to drain (every `Sink` must be dropped first) and returns it.
-    pub async fn finish(self) -> Result<SnapshotWriter, StoreError> {
+    pub(super) async fn finish(self) -> Result<SnapshotWriter, StoreError> {
         match self.handle.await {
             Ok(r) => r,
             Err(e) => Err(StoreError::Write { path: "snapshot".into(), source: std::io::Error::other(e.to_string()) }),

@@ -3,7 +3,7 @@
 //! before `=`, `+`, `-`, `@`, tab or CR) taken off again.
 
 /// The rows of `text`, header first.
-pub fn parse(text: &str) -> Result<Vec<Vec<String>>, String> {
+pub(super) fn parse(text: &str) -> Result<Vec<Vec<String>>, String> {
     let text = text.trim_start_matches('\u{feff}');
     // The reader takes an unclosed quote as running to the end of the file; a sheet is refused instead (an odd
     // number of quote characters cannot be well-formed CSV).

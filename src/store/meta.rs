@@ -7,17 +7,17 @@ use crate::model::{Guid, Timestamp};
 
 /// Keys of the `meta` table. Documented in `docs/snapshot-format.md`.
 pub(crate) mod key {
-    pub const FORMAT_VERSION: &str = "format_version";
-    pub const TOOL_VERSION: &str = "tool_version";
-    pub const TENANT_ID: &str = "tenant_id";
-    pub const TENANT_NAME: &str = "tenant_name";
-    pub const CLOUD: &str = "cloud";
-    pub const ENDPOINTS: &str = "endpoints";
-    pub const OPTIONS: &str = "options";
-    pub const STARTED_AT: &str = "started_at";
-    pub const FINISHED_AT: &str = "finished_at";
-    pub const COMPLETE: &str = "complete";
-    pub const FINGERPRINT: &str = "fingerprint";
+    pub(crate) const FORMAT_VERSION: &str = "format_version";
+    pub(crate) const TOOL_VERSION: &str = "tool_version";
+    pub(crate) const TENANT_ID: &str = "tenant_id";
+    pub(crate) const TENANT_NAME: &str = "tenant_name";
+    pub(crate) const CLOUD: &str = "cloud";
+    pub(crate) const ENDPOINTS: &str = "endpoints";
+    pub(crate) const OPTIONS: &str = "options";
+    pub(crate) const STARTED_AT: &str = "started_at";
+    pub(crate) const FINISHED_AT: &str = "finished_at";
+    pub(crate) const COMPLETE: &str = "complete";
+    pub(crate) const FINGERPRINT: &str = "fingerprint";
 }
 
 /// A snapshot format version, `major.minor`. A new major breaks readers; a new minor only adds.

@@ -9,7 +9,7 @@ use crate::common::{TestEnv, sample};
 
 /// Runs SQL against a snapshot file behind the store's back, as a tamperer would.
 #[expect(clippy::disallowed_methods, reason = "tests tamper with files without going through the store")]
-pub fn sql(path: &Path, sql: &str) {
+pub(crate) fn sql(path: &Path, sql: &str) {
     let conn = rusqlite::Connection::open(path).expect("open for tampering");
     conn.execute_batch(sql).expect("tamper");
 }

@@ -12,7 +12,7 @@ use crate::common::TestEnv;
 use crate::common::emulator::Emu;
 
 /// Whether OpenSSH's `ssh-keygen` can be run here; prints a notice when not.
-pub fn ssh_keygen() -> bool {
+pub(crate) fn ssh_keygen() -> bool {
     let ok = Command::new("ssh-keygen").arg("-?").output().is_ok();
     if !ok {
         crate::common::notice("ssh-keygen is not installed; the OpenSSH cross-check is skipped");
@@ -21,12 +21,12 @@ pub fn ssh_keygen() -> bool {
 }
 
 /// A signing key `name` and `name.pub` made by `azsnap keygen`.
-pub fn keygen(env: &TestEnv, name: &str) {
+pub(crate) fn keygen(env: &TestEnv, name: &str) {
     env.run(&["keygen", "-o", name, "--comment", "collector@contoso.com"]).expect_code(exit_code::SUCCESS);
 }
 
 /// A Contoso snapshot `name`, sealed and signed with `key`.
-pub fn signed_snapshot(env: &TestEnv, name: &str, key: &str) {
+pub(crate) fn signed_snapshot(env: &TestEnv, name: &str, key: &str) {
     collect(env, &Emu::contoso(), name, &["--signing-key", key]).expect_code(exit_code::SUCCESS);
 }
 

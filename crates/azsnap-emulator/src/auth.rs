@@ -7,15 +7,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::http::{ApiRequest, ApiResponse, aad_error, arm_error, graph_error};
-use crate::tenant::TenantFile;
+use crate::tenant::{AppRegistration, TenantFile};
 
 /// The two resources a token can be for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
+pub(crate) enum Audience {
     Graph,
     Arm,
 }
@@ -48,7 +49,7 @@ impl Audience {
 
 /// Who is calling, from a valid token.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub(crate) struct Caller {
     pub tenant_id: String,
     pub object_id: String,
     pub app_id: String,
@@ -56,15 +57,16 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub fn has_any(&self, permissions: &[&str]) -> bool {
+    pub(crate) fn has_any(&self, permissions: &[&str]) -> bool {
         self.roles.iter().any(|r| permissions.iter().any(|p| r.eq_ignore_ascii_case(p)))
     }
 }
 
 /// Signs and checks tokens.
 #[derive(Debug, Clone)]
-pub struct TokenIssuer {
-    key: [u8; 32],
+pub(crate) struct TokenIssuer {
+    /// HMAC-SHA256 keyed with a secret derived from the seed.
+    key: Hmac<Sha256>,
     pub lifetime_secs: u64,
 }
 
@@ -73,33 +75,29 @@ fn unix_now() -> u64 {
 }
 
 impl TokenIssuer {
-    pub fn new(seed: u64, lifetime_secs: u64) -> Self {
-        let key: [u8; 32] = Sha256::digest(format!("azsnap-emulator-signing-key:{seed}").as_bytes()).into();
+    pub(crate) fn new(seed: u64, lifetime_secs: u64) -> Self {
+        let secret = Sha256::digest(format!("azsnap-emulator-signing-key:{seed}").as_bytes());
+        let key = Hmac::new_from_slice(&secret).unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         TokenIssuer { key, lifetime_secs }
     }
 
-    fn sign(&self, data: &[u8]) -> Vec<u8> {
-        // HMAC-SHA256 (RFC 2104).
-        let mut ipad = [0x36u8; 64];
-        let mut opad = [0x5cu8; 64];
-        for (i, k) in self.key.iter().enumerate() {
-            ipad[i] ^= k;
-            opad[i] ^= k;
-        }
-        let inner = Sha256::new().chain_update(ipad).chain_update(data).finalize();
-        Sha256::new().chain_update(opad).chain_update(inner).finalize().to_vec()
+    /// HMAC-SHA256 of `data` under the emulator's key, ready to finish or to check.
+    fn mac(&self, data: &[u8]) -> Hmac<Sha256> {
+        let mut mac = self.key.clone();
+        mac.update(data);
+        mac
     }
 
     fn issue(&self, claims: &Value) -> String {
         let header = B64.encode(br#"{"typ":"JWT","alg":"HS256"}"#);
         let payload = B64.encode(claims.to_string());
         let signing_input = format!("{header}.{payload}");
-        let sig = B64.encode(self.sign(signing_input.as_bytes()));
+        let sig = B64.encode(self.mac(signing_input.as_bytes()).finalize().into_bytes());
         format!("{signing_input}.{sig}")
     }
 
     /// Checks a bearer token for `audience`; the error is the service's own 401 answer.
-    pub fn check(&self, req: &ApiRequest, audience: Audience) -> Result<Caller, ApiResponse> {
+    pub(crate) fn check(&self, req: &ApiRequest, audience: Audience) -> Result<Caller, ApiResponse> {
         let fail = |code: &str, graph_msg: &str, arm_msg: String| match audience {
             Audience::Graph => graph_error(401, "InvalidAuthenticationToken", graph_msg),
             Audience::Arm => arm_error(401, code, &arm_msg),
@@ -125,9 +123,7 @@ impl TokenIssuer {
             return Err(invalid());
         };
         let sig = B64.decode(s).map_err(|_| invalid())?;
-        if sig != self.sign(format!("{h}.{p}").as_bytes()) {
-            return Err(invalid());
-        }
+        self.mac(format!("{h}.{p}").as_bytes()).verify_slice(&sig).map_err(|_| invalid())?;
         let claims: Value = B64.decode(p).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(invalid)?;
         let exp = claims["exp"].as_u64().unwrap_or(0);
         let now = unix_now();
@@ -164,7 +160,7 @@ impl TokenIssuer {
 
     /// `GET /msi/token?api-version=2019-08-01&resource=…` with `X-IDENTITY-HEADER`: the App Service managed identity
     /// protocol, issuing tokens as the tenant file's app marked `managedIdentity`.
-    pub fn managed_identity_endpoint(&self, tenant: &TenantFile, req: &ApiRequest) -> ApiResponse {
+    pub(crate) fn managed_identity_endpoint(&self, tenant: &TenantFile, req: &ApiRequest) -> ApiResponse {
         if req.header("x-identity-header").is_none_or(str::is_empty) {
             return ApiResponse::json(
                 401,
@@ -216,7 +212,7 @@ impl TokenIssuer {
     }
 
     /// `POST /{tenant}/oauth2/v2.0/token`.
-    pub fn token_endpoint(&self, tenant: &TenantFile, tenant_segment: &str, req: &ApiRequest) -> ApiResponse {
+    pub(crate) fn token_endpoint(&self, tenant: &TenantFile, tenant_segment: &str, req: &ApiRequest) -> ApiResponse {
         let t = &tenant.tenant;
         let known_tenant = tenant_segment.eq_ignore_ascii_case(t.id.as_str())
             || tenant_segment.eq_ignore_ascii_case(&t.domain)
@@ -233,7 +229,7 @@ impl TokenIssuer {
             );
         }
         let form: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
-        let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let field = |k: &str| form_field(&form, k);
         if field("grant_type") != Some("client_credentials") {
             return aad_error(
                 400,
@@ -263,37 +259,8 @@ impl TokenIssuer {
                 ),
             );
         };
-        if let Some(assertion) = field("client_assertion") {
-            if field("client_assertion_type") != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") {
-                return aad_error(
-                    400,
-                    "invalid_request",
-                    90014,
-                    "The request body must contain the following parameter: 'client_assertion_type'.",
-                );
-            }
-            if !app.federated_assertions.iter().any(|a| a == assertion.trim()) {
-                return aad_error(
-                    400,
-                    "invalid_client",
-                    70021,
-                    "No matching federated identity record found for presented assertion.",
-                );
-            }
-        } else {
-            let secret = field("client_secret").map(str::to_owned).or_else(|| basic_secret(req, client_id));
-            if secret.is_none() || secret.as_deref() != app.secret.as_deref() {
-                return aad_error(
-                    401,
-                    "invalid_client",
-                    7000215,
-                    &format!(
-                        "Invalid client secret provided. Ensure the secret being sent in the request is the client \
-                         secret value, not the client secret ID, for a secret added to app '{}'.",
-                        app.client_id
-                    ),
-                );
-            }
+        if let Err(e) = check_credential(app, &form, req, client_id) {
+            return e;
         }
         let scope = field("scope").unwrap_or_default();
         let scopes: Vec<&str> = scope.split_whitespace().collect();
@@ -319,6 +286,53 @@ impl TokenIssuer {
             "access_token": self.issue(&claims),
         }))
     }
+}
+
+/// The value of form field `name`.
+fn form_field<'f>(form: &'f [(String, String)], name: &str) -> Option<&'f str> {
+    form.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+/// Checks the client's credential: a federated assertion it was given, or its secret (in the form or as HTTP Basic).
+fn check_credential(
+    app: &AppRegistration,
+    form: &[(String, String)],
+    req: &ApiRequest,
+    client_id: &str,
+) -> Result<(), ApiResponse> {
+    if let Some(assertion) = form_field(form, "client_assertion") {
+        if form_field(form, "client_assertion_type") != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") {
+            return Err(aad_error(
+                400,
+                "invalid_request",
+                90014,
+                "The request body must contain the following parameter: 'client_assertion_type'.",
+            ));
+        }
+        if !app.federated_assertions.iter().any(|a| a == assertion.trim()) {
+            return Err(aad_error(
+                400,
+                "invalid_client",
+                70021,
+                "No matching federated identity record found for presented assertion.",
+            ));
+        }
+    } else {
+        let secret = form_field(form, "client_secret").map(str::to_owned).or_else(|| basic_secret(req, client_id));
+        if secret.is_none() || secret.as_deref() != app.secret.as_deref() {
+            return Err(aad_error(
+                401,
+                "invalid_client",
+                7000215,
+                &format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client \
+                     secret value, not the client secret ID, for a secret added to app '{}'.",
+                    app.client_id
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn onmicrosoft_label(domain: &str) -> &str {

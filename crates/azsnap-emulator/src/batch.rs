@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 
 use crate::http::{ApiRequest, ApiResponse, graph_error};
-use crate::state::Emulator;
 
 const MAX_REQUESTS: usize = 20;
 
@@ -14,8 +13,8 @@ fn invalid(message: &str) -> ApiResponse {
     graph_error(400, "BadRequest", message)
 }
 
-/// Answers a batch; `version` is `v1.0` or `beta`.
-pub fn handle(emu: &Emulator, req: &ApiRequest, version: &str) -> ApiResponse {
+/// Answers a batch; `version` is `v1.0` or `beta`. `answer` answers one item as a request of its own.
+pub(crate) fn handle(req: &ApiRequest, version: &str, answer: impl Fn(&ApiRequest) -> ApiResponse) -> ApiResponse {
     let Some(body) = req.json_body() else { return invalid("Invalid batch payload format.") };
     let Some(requests) = body.get("requests").and_then(Value::as_array) else {
         return invalid("Invalid batch payload format: 'requests' is missing.");
@@ -53,7 +52,7 @@ pub fn handle(emu: &Emulator, req: &ApiRequest, version: &str) -> ApiResponse {
         let answer = if failed_dependency {
             graph_error(424, "FailedDependency", "A request this request depends on failed.")
         } else {
-            emu.handle_inner(&inner_request(req, r, version))
+            answer(&inner_request(req, r, version))
         };
         statuses.insert(id.clone(), answer.status);
         let mut headers = Map::new();

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use crate::tenant::{Application, Group, ServicePrincipal, User};
 
 /// One kind of directory object's property table.
-pub struct Shape {
+pub(crate) struct Shape {
     /// Properties returned when the request has no `$select`.
     pub default_set: &'static [&'static str],
     /// Every property that can be selected (the default set included).
@@ -15,7 +15,7 @@ pub struct Shape {
     pub odata_type: &'static str,
 }
 
-pub const USER: Shape = Shape {
+pub(crate) const USER: Shape = Shape {
     default_set: &[
         "businessPhones",
         "displayName",
@@ -65,7 +65,7 @@ pub const USER: Shape = Shape {
     odata_type: "#microsoft.graph.user",
 };
 
-pub const GROUP: Shape = Shape {
+pub(crate) const GROUP: Shape = Shape {
     default_set: &[
         "id",
         "deletedDateTime",
@@ -169,7 +169,7 @@ const SERVICE_PRINCIPAL_PROPS: &[&str] = &[
     "verifiedPublisher",
 ];
 
-pub const SERVICE_PRINCIPAL: Shape = Shape {
+pub(crate) const SERVICE_PRINCIPAL: Shape = Shape {
     default_set: SERVICE_PRINCIPAL_PROPS,
     selectable: SERVICE_PRINCIPAL_PROPS,
     odata_type: "#microsoft.graph.servicePrincipal",
@@ -196,11 +196,11 @@ const APPLICATION_PROPS: &[&str] = &[
     "info",
 ];
 
-pub const APPLICATION: Shape =
+pub(crate) const APPLICATION: Shape =
     Shape { default_set: APPLICATION_PROPS, selectable: APPLICATION_PROPS, odata_type: "#microsoft.graph.application" };
 
 /// The default value Graph shows for a property the object does not set.
-pub fn default_of(prop: &str) -> Value {
+pub(crate) fn default_of(prop: &str) -> Value {
     match prop {
         "businessPhones"
         | "assignedLicenses"
@@ -233,7 +233,7 @@ pub fn default_of(prop: &str) -> Value {
 }
 
 /// A directory object the emulator can render: its id, its stored properties, and its shape.
-pub trait DirectoryObject {
+pub(crate) trait DirectoryObject {
     fn id(&self) -> &str;
     fn props(&self) -> &Map<String, Value>;
     fn shape(&self) -> &'static Shape;

@@ -83,7 +83,7 @@ impl ApiResponse {
 }
 
 /// A Graph error: `{"error":{"code","message","innerError":{…}}}`.
-pub fn graph_error(status: u16, code: &str, message: &str) -> ApiResponse {
+pub(crate) fn graph_error(status: u16, code: &str, message: &str) -> ApiResponse {
     let request_id = pseudo_request_id(code, message);
     ApiResponse::json(
         status,
@@ -100,7 +100,7 @@ pub fn graph_error(status: u16, code: &str, message: &str) -> ApiResponse {
 }
 
 /// Graph's 429 answer (headers added by the caller).
-pub fn graph_throttled() -> ApiResponse {
+pub(crate) fn graph_throttled() -> ApiResponse {
     let mut r = graph_error(429, "TooManyRequests", "Please retry again later.");
     if let Some(Value::Object(inner)) = r.body.as_mut().and_then(|b| b.pointer_mut("/error/innerError")) {
         inner.insert("code".to_owned(), json!("429"));
@@ -111,7 +111,7 @@ pub fn graph_throttled() -> ApiResponse {
 }
 
 /// ARM's 429 answer for a bucket of `scope` (`…/reads`, `…/writes`, `…/deletes`).
-pub fn arm_throttled(scope: &str) -> ApiResponse {
+pub(crate) fn arm_throttled(scope: &str) -> ApiResponse {
     let op = if scope.ends_with("reads") {
         "Read"
     } else if scope.ends_with("deletes") {
@@ -130,12 +130,12 @@ pub fn arm_throttled(scope: &str) -> ApiResponse {
 }
 
 /// An ARM error: `{"error":{"code","message"}}`.
-pub fn arm_error(status: u16, code: &str, message: &str) -> ApiResponse {
+pub(crate) fn arm_error(status: u16, code: &str, message: &str) -> ApiResponse {
     ApiResponse::json(status, json!({"error": {"code": code, "message": message}}))
 }
 
 /// A token endpoint (AADSTS) error.
-pub fn aad_error(status: u16, error: &str, code: u32, description: &str) -> ApiResponse {
+pub(crate) fn aad_error(status: u16, error: &str, code: u32, description: &str) -> ApiResponse {
     let trace = pseudo_request_id(error, description);
     let now = crate::clock::now().as_datetime().format("%Y-%m-%d %H:%M:%SZ").to_string();
     ApiResponse::json(

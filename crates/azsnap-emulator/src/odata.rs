@@ -7,7 +7,7 @@ use crate::http::{ApiRequest, ApiResponse, graph_error};
 
 /// A parsed `$filter`: a small expression language, enough for the forms Graph documents for directory objects.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Filter {
+pub(crate) enum Filter {
     Cmp {
         prop: String,
         op: CmpOp,
@@ -23,14 +23,14 @@ pub enum Filter {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmpOp {
+pub(crate) enum CmpOp {
     Eq,
     Ne,
 }
 
 impl Filter {
     /// Every property the filter reads.
-    pub fn props(&self) -> Vec<&str> {
+    pub(crate) fn props(&self) -> Vec<&str> {
         match self {
             Filter::Cmp { prop, .. } | Filter::Any { prop, .. } => vec![prop.as_str()],
             Filter::And(a, b) | Filter::Or(a, b) => {
@@ -42,7 +42,7 @@ impl Filter {
     }
 
     /// Whether the filter needs Graph's advanced query mode (`ne`).
-    pub fn uses_ne(&self) -> bool {
+    pub(crate) fn uses_ne(&self) -> bool {
         match self {
             Filter::Cmp { op, .. } => *op == CmpOp::Ne,
             Filter::Any { .. } => false,
@@ -51,7 +51,7 @@ impl Filter {
     }
 
     /// Evaluates the filter; `get` reads a property of the object.
-    pub fn matches(&self, get: &dyn Fn(&str) -> Value) -> bool {
+    pub(crate) fn matches(&self, get: &dyn Fn(&str) -> Value) -> bool {
         match self {
             Filter::Cmp { prop, op, value } => {
                 let actual = get(prop);
@@ -68,15 +68,6 @@ impl Filter {
             Filter::Or(a, b) => a.matches(get) || b.matches(get),
         }
     }
-
-    /// The literal a top-level `prop eq 'x'` (possibly inside `and`s) compares `prop` with.
-    pub fn eq_value(&self, prop: &str) -> Option<&Value> {
-        match self {
-            Filter::Cmp { prop: p, op: CmpOp::Eq, value } if p.eq_ignore_ascii_case(prop) => Some(value),
-            Filter::And(a, b) => a.eq_value(prop).or_else(|| b.eq_value(prop)),
-            _ => None,
-        }
-    }
 }
 
 fn values_equal(a: &Value, b: &Value) -> bool {
@@ -87,7 +78,7 @@ fn values_equal(a: &Value, b: &Value) -> bool {
 }
 
 /// Parses a `$filter` expression; `None` when it is not of a supported form.
-pub fn parse_filter(text: &str) -> Option<Filter> {
+pub(crate) fn parse_filter(text: &str) -> Option<Filter> {
     let tokens = tokenize(text)?;
     // Bounded like Graph's own parser: deep nesting or endless clauses are a 400, never a stack overflow (the
     // parser, the matcher and the tree's drop all recurse).
@@ -246,7 +237,7 @@ fn literal(tok: &Tok) -> Option<Value> {
 }
 
 /// What a collection allows: its name in `@odata.context`, selectable and filterable properties.
-pub struct Collection<'a> {
+pub(crate) struct Collection<'a> {
     /// `users`, `groups`, `servicePrincipals`, …
     pub context: &'a str,
     /// Type name for error messages, e.g. `microsoft.graph.user`.
@@ -263,7 +254,7 @@ pub struct Collection<'a> {
 
 /// The query options of one Graph list request, validated.
 #[derive(Debug, Clone)]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     pub top: usize,
     pub select: Option<Vec<String>>,
     pub filter: Option<Filter>,
@@ -275,7 +266,7 @@ const DEFAULT_TOP: usize = 100;
 
 impl ListQuery {
     /// Reads and checks `$top`, `$select`, `$filter`, `$count`, `$skiptoken`; a bad option is Graph's 400.
-    pub fn parse(req: &ApiRequest, c: &Collection<'_>) -> Result<Self, ApiResponse> {
+    pub(crate) fn parse(req: &ApiRequest, c: &Collection<'_>) -> Result<Self, ApiResponse> {
         let bad = |msg: String| graph_error(400, "Request_BadRequest", &msg);
         let unsupported = |msg: String| graph_error(400, "Request_UnsupportedQuery", &msg);
         for (k, _) in &req.query {
@@ -359,13 +350,13 @@ impl ListQuery {
 }
 
 /// An opaque token for "continue at offset N".
-pub fn encode_skiptoken(offset: usize) -> String {
+pub(crate) fn encode_skiptoken(offset: usize) -> String {
     let x = (offset as u64) ^ 0x5a5a_1234_a5a5_4321;
     let check = (x.rotate_left(13) ^ 0x0f0f_f0f0) & 0xffff;
     format!("RFNwdAIAAQAAAD{x:016x}{check:04x}")
 }
 
-pub fn decode_skiptoken(tok: &str) -> Option<usize> {
+pub(crate) fn decode_skiptoken(tok: &str) -> Option<usize> {
     let hex = tok.strip_prefix("RFNwdAIAAQAAAD")?;
     if hex.len() != 20 {
         return None;
@@ -376,7 +367,7 @@ pub fn decode_skiptoken(tok: &str) -> Option<usize> {
 }
 
 /// The link to the page at `offset`: the request's own URL (same options) with a new `$skiptoken`.
-pub fn next_link(req: &ApiRequest, offset: usize) -> String {
+pub(crate) fn next_link(req: &ApiRequest, offset: usize) -> String {
     let mut ser = form_urlencoded::Serializer::new(String::new());
     for (k, v) in req.query.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken")) {
         ser.append_pair(k, v);
@@ -401,7 +392,7 @@ const PATH: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
 ///
 /// `items` yields candidate objects lazily; `get` reads a property of one (defaults included); `render` builds the
 /// JSON of one object given the projection.
-pub fn page<T>(
+pub(crate) fn page<T>(
     req: &ApiRequest,
     q: &ListQuery,
     context: &str,
@@ -460,7 +451,9 @@ mod tests {
         assert!(ne.uses_ne() && ne.matches(&get), "null is not true");
         let both = parse_filter("(accountEnabled eq false) and userType eq 'Guest'").unwrap();
         assert_eq!(both.props(), vec!["accountEnabled", "userType"]);
-        assert_eq!(parse_filter("principalId eq 'a''b'").unwrap().eq_value("principalId"), Some(&Value::from("a'b")));
+        let quoted = parse_filter("principalId eq 'a''b'").unwrap();
+        assert!(quoted.matches(&|_| Value::from("a'b")), "a doubled quote is one quote");
+        assert!(!quoted.matches(&|_| Value::from("a''b")));
         for bad in ["", "startswith(displayName,'a')", "x gt 1", "x eq", "x eq 'a' and", "(x eq 1"] {
             assert!(parse_filter(bad).is_none(), "{bad:?} parsed");
         }

@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 
+use crate::emulator::{Emulator, FAULT_HEADER};
 use crate::http::{ApiRequest, ApiResponse};
-use crate::state::Emulator;
 
 /// Turns an HTTP request into the emulator's transport-free form.
 fn to_api(method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> ApiRequest {
@@ -66,12 +66,12 @@ async fn answer(
     let resp = tokio::task::spawn_blocking(move || emu2.handle(&req)).await;
     match resp {
         Ok(mut r) => {
-            match r.header(crate::state::FAULT_HEADER).map(str::to_owned).as_deref() {
+            match r.header(FAULT_HEADER).map(str::to_owned).as_deref() {
                 Some("reset") => return dropped_connection(),
                 Some("slow") => tokio::time::sleep(std::time::Duration::from_millis(emu.options.slow_ms)).await,
                 _ => {}
             }
-            r.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(crate::state::FAULT_HEADER));
+            r.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(FAULT_HEADER));
             to_http(r)
         }
         Err(_) => to_http(crate::http::graph_error(500, "InternalServerError", "The emulator failed to answer.")),

@@ -85,6 +85,36 @@ pub struct TenantFile {
     pub role_eligibilities: Vec<AzureRoleEligibility>,
 }
 
+impl TenantFile {
+    /// A tenant with nothing in it yet.
+    pub fn empty(tenant: TenantInfo) -> Self {
+        TenantFile {
+            tenant,
+            apps: Vec::new(),
+            users: Vec::new(),
+            groups: Vec::new(),
+            service_principals: Vec::new(),
+            applications: Vec::new(),
+            app_role_assignments: Vec::new(),
+            oauth2_permission_grants: Vec::new(),
+            directory_role_definitions: Vec::new(),
+            directory_role_assignments: Vec::new(),
+            directory_role_eligibilities: Vec::new(),
+            directory_role_activations: Vec::new(),
+            group_eligibilities: Vec::new(),
+            group_assignments: Vec::new(),
+            management_groups: Vec::new(),
+            subscriptions: Vec::new(),
+            resource_groups: Vec::new(),
+            storage_accounts: Vec::new(),
+            user_assigned_identities: Vec::new(),
+            role_definitions: Vec::new(),
+            role_assignments: Vec::new(),
+            role_eligibilities: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantInfo {

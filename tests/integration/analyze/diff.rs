@@ -25,7 +25,7 @@ fn token(emu: &Emu, scope: &str) -> String {
 
 /// Makes the demo's changes: a guest into a privileged group, an Owner on a subscription, a room mailbox given an
 /// app role, and one removal. Returns the grants (principal|relation|target|role|scope) expected as added/removed.
-pub fn mutate(emu: &Emu) -> (BTreeSet<String>, BTreeSet<String>) {
+pub(crate) fn mutate(emu: &Emu) -> (BTreeSet<String>, BTreeSet<String>) {
     let g = token(emu, GRAPH_SCOPE);
     let a = token(emu, ARM_SCOPE);
     let link = |id: &str| json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{id}")});

@@ -1,7 +1,7 @@
 //! The offline analyses on collected snapshots.
 
 mod access;
-pub mod diff;
+pub(crate) mod diff;
 mod export;
 mod identities;
 mod query;
@@ -17,7 +17,7 @@ use crate::common::TestEnv;
 use crate::common::emulator::Emu;
 
 /// One collection of the contoso tenant (P2, mailbox settings), shared read-only by the analysis tests.
-pub fn contoso_snapshot() -> &'static Path {
+pub(crate) fn contoso_snapshot() -> &'static Path {
     static SNAP: OnceLock<(TestEnv, PathBuf)> = OnceLock::new();
     &SNAP
         .get_or_init(|| {
@@ -31,6 +31,6 @@ pub fn contoso_snapshot() -> &'static Path {
 }
 
 /// `contoso_snapshot()` as an argument.
-pub fn snap_arg() -> &'static str {
+pub(crate) fn snap_arg() -> &'static str {
     contoso_snapshot().to_str().expect("utf-8 temp path")
 }

@@ -25,7 +25,7 @@ fn arr(v: &Value) -> &Vec<Value> {
 }
 
 /// One row per grant: principal | relation | target | role | scope | state.
-pub fn expected_grants(t: &Value, now: &str) -> BTreeSet<String> {
+pub(super) fn expected_grants(t: &Value, now: &str) -> BTreeSet<String> {
     let tenant = s(&t["tenant"]["id"]);
     let mut out = BTreeSet::new();
     let mut add = |p: &str, rel: &str, target: &str, role: &str, scope: &str, state: &str| {
@@ -101,7 +101,7 @@ pub fn expected_grants(t: &Value, now: &str) -> BTreeSet<String> {
 }
 
 /// One row per resource: id | kind | parent.
-pub fn expected_resources(t: &Value, containers: bool) -> BTreeSet<String> {
+pub(super) fn expected_resources(t: &Value, containers: bool) -> BTreeSet<String> {
     let tenant = s(&t["tenant"]["id"]);
     let mg = |n: &str| format!("/providers/microsoft.management/managementgroups/{}", n.to_ascii_lowercase());
     let mut out = BTreeSet::new();
@@ -139,7 +139,7 @@ pub fn expected_resources(t: &Value, containers: bool) -> BTreeSet<String> {
 }
 
 /// One row per principal: id | kind | origin.
-pub fn expected_principals(t: &Value) -> BTreeSet<String> {
+pub(super) fn expected_principals(t: &Value) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for u in arr(&t["users"]) {
         out.insert(format!("{}|user|collected", s(&u["id"])));
@@ -163,7 +163,7 @@ pub fn expected_principals(t: &Value) -> BTreeSet<String> {
     out
 }
 
-pub fn snapshot_grants(path: &std::path::Path) -> BTreeSet<String> {
+pub(super) fn snapshot_grants(path: &std::path::Path) -> BTreeSet<String> {
     column(path, "SELECT principal_id || '|' || relation || '|' || target_id || '|' || role_id || '|' || scope || '|' || state FROM grants")
         .into_iter()
         .collect()

@@ -12,11 +12,11 @@ use azsnap::mock::{EmulatorOptions, TenantFile};
 use crate::common::emulator::{Emu, contoso_path};
 use crate::common::{Run, TestEnv};
 
-pub const READER: &str = "a1b2c3d4-0000-4000-8000-000000000001";
-pub const SECRET: &str = "contoso-reader-secret";
+pub(crate) const READER: &str = "a1b2c3d4-0000-4000-8000-000000000001";
+pub(crate) const SECRET: &str = "contoso-reader-secret";
 
 /// The reader's credentials for the served tenant.
-pub fn creds(emu: &Emu) -> Vec<(&'static str, String)> {
+pub(crate) fn creds(emu: &Emu) -> Vec<(&'static str, String)> {
     vec![
         ("AZURE_TENANT_ID", emu.tenant.clone()),
         ("AZURE_CLIENT_ID", READER.to_owned()),
@@ -25,7 +25,7 @@ pub fn creds(emu: &Emu) -> Vec<(&'static str, String)> {
 }
 
 /// Runs `azsnap collect --endpoint EMU -o NAME EXTRA…` in `env` with the reader's credentials.
-pub fn collect(env: &TestEnv, emu: &Emu, name: &str, extra: &[&str]) -> Run {
+pub(crate) fn collect(env: &TestEnv, emu: &Emu, name: &str, extra: &[&str]) -> Run {
     let vars = creds(emu);
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut args = vec!["collect", "--endpoint", emu.base.as_str(), "-o", name];
@@ -33,14 +33,14 @@ pub fn collect(env: &TestEnv, emu: &Emu, name: &str, extra: &[&str]) -> Run {
     env.run_with_env(&args, &vars)
 }
 
-pub fn contoso_with(edit: impl FnOnce(&mut TenantFile), options: EmulatorOptions) -> Emu {
+pub(crate) fn contoso_with(edit: impl FnOnce(&mut TenantFile), options: EmulatorOptions) -> Emu {
     let mut t = crate::common::emulator::tenant_file(&contoso_path());
     edit(&mut t);
     Emu::serve(t, options)
 }
 
 /// Runs SQL returning one text column against a snapshot.
-pub fn column(path: &std::path::Path, sql: &str) -> Vec<String> {
+pub(crate) fn column(path: &std::path::Path, sql: &str) -> Vec<String> {
     let snap = azsnap::store::Snapshot::open(path).unwrap();
     let mut stmt = snap.connection().prepare(sql).unwrap();
     stmt.query_map([], |r| r.get::<_, rusqlite::types::Value>(0))

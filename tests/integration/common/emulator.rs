@@ -1,3 +1,3 @@
 //! The in-process emulator and its client, shared with the emulator crate's own tests.
 
-pub use azsnap_emulator_harness::*;
+pub(crate) use azsnap_emulator_harness::*;

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::common::emulator::Emu;
 
 /// What the server does with one request.
-pub enum Tamper {
+pub(crate) enum Tamper {
     /// Pass it to the emulator and return its answer.
     Pass,
     /// Pass it on and edit the JSON answer.
@@ -28,7 +28,7 @@ pub enum Tamper {
 }
 
 /// What a rule sees of a request: its method, its path and query, and the server's own base URL.
-pub struct Seen<'a> {
+pub(crate) struct Seen<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub base: &'a str,
@@ -36,9 +36,9 @@ pub struct Seen<'a> {
     pub n: u64,
 }
 
-pub type Rule = dyn Fn(&Seen<'_>) -> Tamper + Send + Sync;
+pub(crate) type Rule = dyn Fn(&Seen<'_>) -> Tamper + Send + Sync;
 
-pub struct Hostile {
+pub(crate) struct Hostile {
     /// Serves for as long as the value lives.
     _rt: tokio::runtime::Runtime,
     pub base: String,
@@ -46,7 +46,7 @@ pub struct Hostile {
 }
 
 /// A JSON answer.
-pub fn json(status: u16, body: &Value) -> Response<Body> {
+pub(crate) fn json(status: u16, body: &Value) -> Response<Body> {
     let mut r = Response::new(Body::from(body.to_string()));
     *r.status_mut() = StatusCode::from_u16(status).unwrap();
     r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
@@ -65,7 +65,7 @@ impl futures_core::Stream for Chunks {
 
 impl Hostile {
     /// Starts the server in front of `emu`, applying `rule` to every request.
-    pub fn new(emu: Emu, rule: impl Fn(&Seen<'_>) -> Tamper + Send + Sync + 'static) -> Hostile {
+    pub(crate) fn new(emu: Emu, rule: impl Fn(&Seen<'_>) -> Tamper + Send + Sync + 'static) -> Hostile {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -1,24 +1,24 @@
 //! Test helpers: `TestEnv` runs the real binary in a temp dir with a fixed clock; `sample` writes small snapshots
 //! through the store writer.
 
-pub mod emulator;
-pub mod hostile;
-pub mod sample;
+pub(crate) mod emulator;
+pub(crate) mod hostile;
+pub(crate) mod sample;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The fixed "now" every command under test sees.
-pub const NOW: &str = "2026-11-26T08:00:00Z";
+pub(crate) const NOW: &str = "2026-11-26T08:00:00Z";
 
 /// A temp directory and a way to run `azsnap` in it with a clean environment.
-pub struct TestEnv {
+pub(crate) struct TestEnv {
     dir: tempfile::TempDir,
 }
 
 /// What a finished command left behind.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -27,7 +27,7 @@ pub struct Run {
 impl Run {
     /// Asserts the exit code, showing the output when it differs.
     #[track_caller]
-    pub fn expect_code(&self, code: u8) -> &Self {
+    pub(crate) fn expect_code(&self, code: u8) -> &Self {
         assert_eq!(
             self.code,
             i32::from(code),
@@ -40,7 +40,7 @@ impl Run {
 
     /// Asserts that stderr is exactly one `error: …` line and nothing of a panic or backtrace.
     #[track_caller]
-    pub fn expect_one_line_error(&self) -> &str {
+    pub(crate) fn expect_one_line_error(&self) -> &str {
         let lines: Vec<&str> = self.stderr.lines().collect();
         assert_eq!(lines.len(), 1, "expected one line on stderr, got:\n{}", self.stderr);
         assert!(lines[0].starts_with("error: "), "not an error line: {}", lines[0]);
@@ -50,14 +50,14 @@ impl Run {
         lines[0]
     }
 
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
 
 impl TestEnv {
     /// `azsnap ARGS` ready to run or spawn, with the clean environment [`TestEnv::run`] uses.
-    pub fn command(&self, args: &[&str], vars: &[(&str, &str)]) -> Command {
+    pub(crate) fn command(&self, args: &[&str], vars: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_azsnap"));
         cmd.args(args)
             .env_clear()
@@ -68,25 +68,25 @@ impl TestEnv {
         cmd
     }
 
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         TestEnv { dir: tempfile::tempdir().expect("temp dir") }
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
 
     /// Runs `azsnap ARGS` with no inherited environment, the fixed clock, and the temp dir as working directory.
-    pub fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         self.run_with_env(args, &[])
     }
 
     /// Like [`TestEnv::run`], with extra environment variables.
-    pub fn run_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+    pub(crate) fn run_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
         let out = self.command(args, vars).output().expect("run azsnap");
         Run {
             code: out.status.code().unwrap_or(-1),
@@ -97,13 +97,13 @@ impl TestEnv {
 }
 
 /// A review sheet as `azsnap review` writes it, to fill in decisions (the contoso data has no quoted cells).
-pub struct Sheet {
+pub(crate) struct Sheet {
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
 }
 
 impl Sheet {
-    pub fn read(path: &Path) -> Sheet {
+    pub(crate) fn read(path: &Path) -> Sheet {
         let text = std::fs::read_to_string(path).expect("review sheet");
         let mut lines = text.lines().map(|l| l.split(',').map(str::to_owned).collect::<Vec<_>>());
         let header = lines.next().expect("header");
@@ -111,12 +111,12 @@ impl Sheet {
     }
 
     /// The index of column `name`.
-    pub fn col(&self, name: &str) -> usize {
+    pub(crate) fn col(&self, name: &str) -> usize {
         self.header.iter().position(|c| c == name).unwrap_or_else(|| panic!("no column {name}"))
     }
 
     /// Sets every row's `decision` to what `decide` says for it (given a cell getter).
-    pub fn decide(&mut self, mut decide: impl FnMut(&dyn Fn(&str) -> String) -> String) {
+    pub(crate) fn decide(&mut self, mut decide: impl FnMut(&dyn Fn(&str) -> String) -> String) {
         let at = self.col("decision");
         let header = self.header.clone();
         for row in &mut self.rows {
@@ -127,18 +127,18 @@ impl Sheet {
     }
 
     /// Sets column `name` of every row to `value`.
-    pub fn fill(&mut self, name: &str, value: &str) {
+    pub(crate) fn fill(&mut self, name: &str, value: &str) {
         let at = self.col(name);
         for row in &mut self.rows {
             row[at] = value.to_owned();
         }
     }
 
-    pub fn write(&self, path: &Path) {
+    pub(crate) fn write(&self, path: &Path) {
         let lines: Vec<String> = std::iter::once(&self.header).chain(&self.rows).map(|r| r.join(",")).collect();
         std::fs::write(path, lines.join("\r\n")).expect("write sheet");
     }
 }
 
 /// Says why a test skipped, past the test harness's capture.
-pub use azsnap_emulator_harness::notice;
+pub(crate) use azsnap_emulator_harness::notice;

@@ -8,10 +8,10 @@ use azsnap::model::{
 };
 use azsnap::store::{Batch, Finished, NewSnapshot, SnapshotWriter};
 
-pub const TENANT: &str = "7c1f3d2a-5b4e-4c6d-9e8f-0a1b2c3d4e5f";
+pub(crate) const TENANT: &str = "7c1f3d2a-5b4e-4c6d-9e8f-0a1b2c3d4e5f";
 const SUB: &str = "11111111-1111-4111-8111-111111111111";
 
-pub fn guid(n: u32) -> Guid {
+pub(crate) fn guid(n: u32) -> Guid {
     format!("00000000-0000-4000-8000-{n:012}").parse().expect("valid guid")
 }
 
@@ -19,7 +19,7 @@ fn ts(s: &str) -> Timestamp {
     s.parse().expect("valid time")
 }
 
-pub fn new_snapshot() -> NewSnapshot {
+pub(crate) fn new_snapshot() -> NewSnapshot {
     NewSnapshot {
         tenant_id: TENANT.parse().expect("tenant guid"),
         tenant_name: Some("Contoso".to_owned()),
@@ -31,7 +31,7 @@ pub fn new_snapshot() -> NewSnapshot {
 }
 
 /// Rows of every kind.
-pub fn batch() -> Batch {
+pub(crate) fn batch() -> Batch {
     let mut alice = Principal::new(guid(1), PrincipalKind::User, Origin::Collected);
     alice.display_name = Some("Alice".to_owned());
     alice.user_principal_name = Some("alice@contoso.com".to_owned());
@@ -125,7 +125,7 @@ pub fn batch() -> Batch {
 }
 
 /// Writes `batch` as one complete snapshot at `path`.
-pub fn write(path: &Path, batch: &Batch) -> Finished {
+pub(crate) fn write(path: &Path, batch: &Batch) -> Finished {
     let mut w = SnapshotWriter::create(path, &new_snapshot(), false).expect("create snapshot");
     w.write(batch).expect("write batch");
     for (name, status, detail) in [
@@ -142,6 +142,6 @@ pub fn write(path: &Path, batch: &Batch) -> Finished {
 }
 
 /// Writes the sample tenant at `path`.
-pub fn write_sample(path: &Path) -> Finished {
+pub(crate) fn write_sample(path: &Path) -> Finished {
     write(path, &batch())
 }

@@ -3,14 +3,15 @@
 #![expect(clippy::unwrap_used, reason = "a failed unwrap in a test helper is a test failure with a location")]
 
 mod common {
-    pub use azsnap_emulator_harness as emulator;
-    pub use azsnap_emulator_harness::notice;
+    pub(crate) use azsnap_emulator_harness as emulator;
+    pub(crate) use azsnap_emulator_harness::notice;
 }
 
 mod arm;
 mod conformance;
 mod delta;
 mod graph;
+mod layers;
 mod limits;
 mod token;
 mod writes;

@@ -7,13 +7,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::graph::{not_found, object_id, require};
+use crate::graph::common::{Answer, not_found, object_id, require};
 use crate::http::{ApiRequest, ApiResponse, graph_error};
 use crate::model::Guid;
-use crate::state::World;
 use crate::tenant::{AppRoleAssignment, DirectoryRoleAssignment, ObjectKind};
-
-type Answer = Result<ApiResponse, ApiResponse>;
+use crate::world::World;
 
 const GROUP_WRITE: &[&str] = &["GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"];
 const APP_ROLE_WRITE: &[&str] = &["AppRoleAssignment.ReadWrite.All"];
@@ -24,7 +22,7 @@ fn bad_request(message: &str) -> ApiResponse {
 }
 
 /// Answers a Graph write; `rest` is the path after the version segment.
-pub fn handle(world: &mut World, caller: &Caller, req: &ApiRequest, rest: &[&str]) -> Answer {
+pub(crate) fn handle(world: &mut World, caller: &Caller, req: &ApiRequest, rest: &[&str]) -> Answer {
     match (req.method.as_str(), rest) {
         ("POST", ["groups", g, rel @ ("members" | "owners"), "$ref"]) => add_link(world, caller, req, g, rel),
         ("DELETE", ["groups", g, rel @ ("members" | "owners"), m, "$ref"]) => remove_link(world, caller, g, rel, m),
@@ -205,7 +203,7 @@ fn grant_app_role(
         ObjectKind::Group => "Group",
         _ => "ServicePrincipal",
     };
-    let name = |w: &World, id: &Guid| crate::graph::object(w, id).map(|o| o.get("displayName")).unwrap_or(Value::Null);
+    let name = |w: &World, id: &Guid| w.object(id).map(|o| o.get("displayName")).unwrap_or(Value::Null);
     let body = json!({
         "@odata.context": format!("{}$metadata#appRoleAssignments/$entity", req.metadata_base()),
         "id": id,

@@ -1,181 +1,24 @@
-//! The emulator's state: the served tenant with its lookup indexes, the token issuer, options and statistics,
-//! and the single entry point that turns a request into a response.
+//! The emulator: one request in, one response out. Every request goes the same way: authentication → injected
+//! faults → throttling → the API's router ([`crate::graph`] or [`crate::arm`]); `$batch` items go through it one
+//! by one.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, RwLock};
 
 use serde_json::{Value, json};
 
 use crate::auth::{Audience, Caller, TokenIssuer};
-use crate::faults::{Fault, FaultRates, FaultStream};
+use crate::faults::{Fault, FaultStream};
 use crate::http::{ApiRequest, ApiResponse, graph_error};
-use crate::limits::{Limiter, Limits, Verdict, format_seconds};
+use crate::limits::{Limiter, Verdict, format_seconds};
 use crate::model::Guid;
-use crate::tenant::{License, ObjectKind, TenantFile};
-use crate::{arm, graph};
-
-/// How the emulator behaves, beyond the tenant it serves.
-#[derive(Debug, Clone)]
-pub struct EmulatorOptions {
-    /// Overrides the tenant file's license.
-    pub license: Option<License>,
-    pub token_lifetime_secs: u64,
-    /// Seed for the signing key and everything random.
-    pub seed: u64,
-    /// Items per ARM list page.
-    pub arm_page_size: usize,
-    /// Added delay before every answer.
-    pub latency_ms: u64,
-    /// Throttling limits; `None` serves without throttling.
-    pub throttle: Option<Limits>,
-    /// Injected fault rates (none by default).
-    pub faults: FaultRates,
-    /// How long a "slow" fault delays its answer.
-    pub slow_ms: u64,
-    /// Age at which a delta token expires (410); Graph documents 7 days.
-    pub delta_token_max_age_secs: u64,
-    /// Connections served at once; more are closed as they arrive.
-    pub max_connections: usize,
-    /// Seconds a connection may take to send a request's headers, or stay idle between requests.
-    pub idle_timeout_secs: u64,
-}
-
-impl Default for EmulatorOptions {
-    fn default() -> Self {
-        EmulatorOptions {
-            license: None,
-            token_lifetime_secs: 3599,
-            seed: 1,
-            arm_page_size: 100,
-            latency_ms: 0,
-            throttle: None,
-            faults: FaultRates::default(),
-            slow_ms: 1_500,
-            max_connections: 512,
-            idle_timeout_secs: 30,
-            delta_token_max_age_secs: 7 * 24 * 3600,
-        }
-    }
-}
-
-/// The served tenant plus indexes over it. Rebuilt after every write.
-pub struct World {
-    pub tenant: TenantFile,
-    pub license: License,
-    /// Object id → (kind, position in its list).
-    pub objects: HashMap<Guid, (ObjectKind, usize)>,
-    /// Groups each object is a direct member of.
-    pub member_of: HashMap<Guid, Vec<Guid>>,
-    /// Every change made through the write endpoints, in order; delta queries read it.
-    pub changes: Vec<Change>,
-    /// Counter for ids the emulator makes up (assignment ids, role assignment names).
-    pub minted: u64,
-}
-
-/// One change to the directory, as delta queries report it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
-    /// A member was added to (`true`) or removed from (`false`) a group.
-    Membership { group: Guid, member: Guid, added: bool },
-}
-
-impl Change {
-    /// The object whose delta entry this change appears in.
-    pub fn object(&self) -> &Guid {
-        match self {
-            Change::Membership { group, .. } => group,
-        }
-    }
-}
-
-impl World {
-    pub fn new(tenant: TenantFile, license_override: Option<License>) -> Self {
-        let license = license_override.unwrap_or(tenant.tenant.license);
-        let mut world = World {
-            tenant,
-            license,
-            objects: HashMap::new(),
-            member_of: HashMap::new(),
-            changes: Vec::new(),
-            minted: 0,
-        };
-        world.reindex();
-        world
-    }
-
-    pub fn reindex(&mut self) {
-        let t = &self.tenant;
-        let mut objects = HashMap::new();
-        for (i, u) in t.users.iter().enumerate() {
-            objects.insert(u.id.clone(), (ObjectKind::User, i));
-        }
-        for (i, g) in t.groups.iter().enumerate() {
-            objects.insert(g.id.clone(), (ObjectKind::Group, i));
-        }
-        for (i, s) in t.service_principals.iter().enumerate() {
-            objects.insert(s.id.clone(), (ObjectKind::ServicePrincipal, i));
-        }
-        for (i, a) in t.applications.iter().enumerate() {
-            objects.insert(a.id.clone(), (ObjectKind::Application, i));
-        }
-        let mut member_of: HashMap<Guid, Vec<Guid>> = HashMap::new();
-        for g in &t.groups {
-            for m in &g.members {
-                member_of.entry(m.clone()).or_default().push(g.id.clone());
-            }
-        }
-        self.objects = objects;
-        self.member_of = member_of;
-    }
-
-    /// A new id, unique in this emulator run and the same for the same run: `n`-th id of `kind`.
-    pub fn mint(&mut self, kind: &str) -> [u8; 32] {
-        use sha2::{Digest, Sha256};
-        self.minted += 1;
-        Sha256::digest(format!("{kind}:{}:{}", self.tenant.tenant.id, self.minted).as_bytes()).into()
-    }
-
-    /// A new GUID (for ARM role assignment names and the like).
-    pub fn mint_guid(&mut self, kind: &str) -> Guid {
-        Guid::from_digest(&self.mint(kind))
-    }
-
-    /// Adds `member` to `group`'s direct members and records the change.
-    pub fn add_member(&mut self, group_index: usize, member: Guid) {
-        let group = self.tenant.groups[group_index].id.clone();
-        self.tenant.groups[group_index].members.push(member.clone());
-        self.member_of.entry(member.clone()).or_default().push(group.clone());
-        self.changes.push(Change::Membership { group, member, added: true });
-    }
-
-    /// Removes `member` from `group`'s direct members and records the change.
-    pub fn remove_member(&mut self, group_index: usize, member: &Guid) {
-        let group = self.tenant.groups[group_index].id.clone();
-        self.tenant.groups[group_index].members.retain(|m| m != member);
-        if let Some(groups) = self.member_of.get_mut(member) {
-            groups.retain(|g| *g != group);
-        }
-        self.changes.push(Change::Membership { group, member: member.clone(), added: false });
-    }
-
-    /// Groups `id` belongs to, directly or through nested groups.
-    pub fn transitive_groups(&self, id: &Guid) -> HashSet<Guid> {
-        let mut seen = HashSet::new();
-        let mut stack = vec![id.clone()];
-        while let Some(next) = stack.pop() {
-            for g in self.member_of.get(&next).into_iter().flatten() {
-                if seen.insert(g.clone()) {
-                    stack.push(g.clone());
-                }
-            }
-        }
-        seen
-    }
-}
+use crate::options::EmulatorOptions;
+use crate::tenant::TenantFile;
+use crate::world::World;
+use crate::{arm, batch, graph};
 
 /// Request statistics, for tests and benchmarks (`GET /_emulator/stats`).
 #[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct Stats {
+pub(crate) struct Stats {
     pub requests: u64,
     /// 429 answers, `$batch` items included.
     pub throttled: u64,
@@ -196,10 +39,10 @@ pub struct Stats {
 
 /// The emulator: everything a request needs.
 pub struct Emulator {
-    pub world: RwLock<World>,
-    pub issuer: TokenIssuer,
-    pub options: EmulatorOptions,
-    pub stats: Mutex<Stats>,
+    world: RwLock<World>,
+    issuer: TokenIssuer,
+    pub(crate) options: EmulatorOptions,
+    stats: Mutex<Stats>,
     limiter: Option<Mutex<Limiter>>,
     faults: Mutex<FaultStream>,
     started: std::time::Instant,
@@ -208,7 +51,7 @@ pub struct Emulator {
 }
 
 /// The header through which `handle` tells the HTTP layer to drop the connection or answer slowly.
-pub const FAULT_HEADER: &str = "x-emulator-fault";
+pub(crate) const FAULT_HEADER: &str = "x-emulator-fault";
 
 impl Emulator {
     /// An emulator that keeps a copy of `tenant` to reset to.
@@ -265,7 +108,7 @@ impl Emulator {
     }
 
     /// Answers one request of a `$batch`: counted and throttled on its own, like Graph does.
-    pub fn handle_inner(&self, req: &ApiRequest) -> ApiResponse {
+    fn handle_inner(&self, req: &ApiRequest) -> ApiResponse {
         self.count("graph_batch_inner", false);
         self.handle_counted(req, false)
     }
@@ -306,7 +149,8 @@ impl Emulator {
             Err(e) => return e,
         };
         if req.method == "POST" && rest == ["$batch"] {
-            return graph::handle(self, &caller, req, rest);
+            let version = req.path.trim_start_matches('/').split('/').next().unwrap_or("v1.0");
+            return batch::handle(req, version, |item| self.handle_inner(item));
         }
         let slow = match self.inject_fault(top_level, true) {
             FaultOutcome::Replace(r) => return r,
@@ -343,7 +187,7 @@ impl Emulator {
                 s.resource_units += spent;
             }
         }
-        let mut r = graph::handle(self, &caller, req, rest);
+        let mut r = graph::handle(&self.world, self.options.delta_token_max_age_secs, &caller, req, rest);
         r.headers.extend(headers);
         slowed(r, slow)
     }
@@ -449,12 +293,12 @@ impl Emulator {
         Ok(caller)
     }
 
-    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, World> {
-        self.world.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, World> {
+        World::read(&self.world)
     }
 
-    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, World> {
-        self.world.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, World> {
+        World::write(&self.world)
     }
 
     fn introspect(&self, req: &ApiRequest, rest: &[&str]) -> ApiResponse {

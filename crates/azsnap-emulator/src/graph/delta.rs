@@ -12,13 +12,11 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::directory::{self, DirectoryObject};
-use crate::graph::{object, perms, require};
+use crate::graph::common::{Answer, perms, require};
 use crate::http::{ApiRequest, ApiResponse, graph_error};
 use crate::model::Guid;
 use crate::odata::parse_filter;
-use crate::state::{Change, World};
-
-type Answer = Result<ApiResponse, ApiResponse>;
+use crate::world::{Change, World};
 
 const DEFAULT_PAGE: usize = 100;
 
@@ -58,7 +56,7 @@ fn bad(message: &str) -> ApiResponse {
 }
 
 /// `GET /users/delta` or `/groups/delta`; `kind` is `users` or `groups`.
-pub fn handle(world: &World, caller: &Caller, req: &ApiRequest, kind: &str, max_age_secs: u64) -> Answer {
+pub(crate) fn handle(world: &World, caller: &Caller, req: &ApiRequest, kind: &str, max_age_secs: u64) -> Answer {
     require(caller, if kind == "users" { perms::USERS } else { perms::GROUPS })?;
     let token = if let Some(t) = req.param("$deltatoken") {
         let t = decode(t).filter(|t| t.k == kind).ok_or_else(|| bad("The delta token is not valid."))?;
@@ -167,7 +165,7 @@ fn ids_of(f: &crate::odata::Filter) -> Vec<String> {
 
 fn typed_ref(world: &World, id: &Guid) -> Map<String, Value> {
     let mut m = Map::new();
-    let t = object(world, id).map(|o| o.shape().odata_type).unwrap_or("#microsoft.graph.directoryObject");
+    let t = world.object(id).map(|o| o.shape().odata_type).unwrap_or("#microsoft.graph.directoryObject");
     m.insert("@odata.type".to_owned(), json!(t));
     m.insert("id".to_owned(), json!(id.as_str()));
     m
