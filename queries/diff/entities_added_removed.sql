@@ -1,6 +1,7 @@
 -- diff: principals, resources and role definitions present in only one of the two snapshots (main = old, new =
 -- the attached newer snapshot). One row per object: change, kind of object, key, kind, name.
-SELECT 'added', 'principal', n.id, n.kind, coalesce(n.display_name, n.user_principal_name, n.id)
+SELECT 'added' AS change, 'principal' AS item_type, n.id AS key, n.kind AS object_kind,
+    coalesce(n.display_name, n.user_principal_name, n.id) AS name
 FROM new.principals n WHERE NOT EXISTS (SELECT 1 FROM main.principals o WHERE o.id = n.id)
 UNION ALL
 SELECT 'removed', 'principal', o.id, o.kind, coalesce(o.display_name, o.user_principal_name, o.id)

@@ -1,19 +1,19 @@
 -- diff: principals in both snapshots whose reviewed properties differ. Sign-in times are left out: they change
--- all the time and are not access. Columns come in old/new pairs after the id and name.
-SELECT n.id, coalesce(n.display_name, n.user_principal_name, n.id), n.kind,
-    o.kind, n.kind,
-    o.display_name, n.display_name,
-    o.user_principal_name, n.user_principal_name,
-    o.user_type, n.user_type,
-    o.account_enabled, n.account_enabled,
-    o.on_premises_sync, n.on_premises_sync,
-    o.mailbox_purpose, n.mailbox_purpose,
-    o.security_enabled, n.security_enabled,
-    o.group_types, n.group_types,
-    o.membership_rule, n.membership_rule,
-    o.is_assignable_to_role, n.is_assignable_to_role,
-    o.service_principal_type, n.service_principal_type,
-    o.managed_identity_type, n.managed_identity_type
+-- all the time and are not access. Each compared field is a pair of columns, "old:<field>" and "new:<field>".
+SELECT n.id AS key, coalesce(n.display_name, n.user_principal_name, n.id) AS name, n.kind AS object_kind,
+    o.kind AS "old:kind", n.kind AS "new:kind",
+    o.display_name AS "old:displayName", n.display_name AS "new:displayName",
+    o.user_principal_name AS "old:userPrincipalName", n.user_principal_name AS "new:userPrincipalName",
+    o.user_type AS "old:userType", n.user_type AS "new:userType",
+    o.account_enabled AS "old:accountEnabled", n.account_enabled AS "new:accountEnabled",
+    o.on_premises_sync AS "old:onPremisesSync", n.on_premises_sync AS "new:onPremisesSync",
+    o.mailbox_purpose AS "old:mailboxPurpose", n.mailbox_purpose AS "new:mailboxPurpose",
+    o.security_enabled AS "old:securityEnabled", n.security_enabled AS "new:securityEnabled",
+    o.group_types AS "old:groupTypes", n.group_types AS "new:groupTypes",
+    o.membership_rule AS "old:membershipRule", n.membership_rule AS "new:membershipRule",
+    o.is_assignable_to_role AS "old:isAssignableToRole", n.is_assignable_to_role AS "new:isAssignableToRole",
+    o.service_principal_type AS "old:servicePrincipalType", n.service_principal_type AS "new:servicePrincipalType",
+    o.managed_identity_type AS "old:managedIdentityType", n.managed_identity_type AS "new:managedIdentityType"
 FROM main.principals o JOIN new.principals n ON n.id = o.id
 WHERE o.kind IS NOT n.kind OR o.display_name IS NOT n.display_name OR o.user_principal_name IS NOT n.user_principal_name
    OR o.user_type IS NOT n.user_type OR o.account_enabled IS NOT n.account_enabled

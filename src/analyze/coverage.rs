@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{Part, PartStatus};
+use crate::model::{GrantState, Part, PartStatus, Relation};
 use crate::store::{Snapshot, StoreError};
 
 /// A part whose data `diff` left out, and why.
@@ -183,20 +183,20 @@ pub fn role_parts(kind: &str) -> [&'static str; 2] {
 }
 
 /// The part that produces a grant: its relation, state, and (for ownership) whether the target is a group.
-pub fn grant_part(relation: &str, state: &str, target_is_group: bool) -> &'static str {
-    let eligible = state == "eligible";
+pub fn grant_part(relation: Relation, state: GrantState, target_is_group: bool) -> &'static str {
+    let eligible = state == GrantState::Eligible;
     match relation {
-        "member" if eligible => "group_pim",
-        "member" => "groups",
-        "owner" if target_is_group && eligible => "group_pim",
-        "owner" if target_is_group => "group_owners",
-        "owner" => "service_principal_owners",
-        "directory_role" if eligible => "directory_role_pim",
-        "directory_role" => "directory_roles",
-        "app_role" => "app_role_assignments",
-        "delegated" => "delegated_grants",
-        _ if eligible => "azure_pim",
-        _ => "azure_role_assignments",
+        Relation::Member if eligible => "group_pim",
+        Relation::Member => "groups",
+        Relation::Owner if target_is_group && eligible => "group_pim",
+        Relation::Owner if target_is_group => "group_owners",
+        Relation::Owner => "service_principal_owners",
+        Relation::DirectoryRole if eligible => "directory_role_pim",
+        Relation::DirectoryRole => "directory_roles",
+        Relation::AppRole => "app_role_assignments",
+        Relation::Delegated => "delegated_grants",
+        Relation::AzureRole if eligible => "azure_pim",
+        Relation::AzureRole => "azure_role_assignments",
     }
 }
 
@@ -210,14 +210,19 @@ pub fn field_part(field: &str) -> Option<&'static str> {
 
 /// The part an active grant's time bounds and PIM types come from, when they are not its own list's: an active
 /// directory role assignment's from its PIM schedule, an active group membership or ownership's from PIM for groups.
-pub fn grant_field_part(relation: &str, state: &str, target_is_group: bool, field: &str) -> Option<&'static str> {
-    if state != "active" || !matches!(field, "startAt" | "endAt" | "assignmentType" | "memberType") {
+pub fn grant_field_part(
+    relation: Relation,
+    state: GrantState,
+    target_is_group: bool,
+    field: &str,
+) -> Option<&'static str> {
+    if state != GrantState::Active || !matches!(field, "startAt" | "endAt" | "assignmentType" | "memberType") {
         return None;
     }
     match relation {
-        "directory_role" => Some("directory_role_pim"),
-        "member" => Some("group_pim"),
-        "owner" if target_is_group => Some("group_pim"),
+        Relation::DirectoryRole => Some("directory_role_pim"),
+        Relation::Member => Some("group_pim"),
+        Relation::Owner if target_is_group => Some("group_pim"),
         _ => None,
     }
 }
@@ -273,12 +278,12 @@ mod tests {
 
     #[test]
     fn grants_belong_to_the_part_that_reads_them() {
-        assert_eq!(grant_part("member", "eligible", true), "group_pim");
-        assert_eq!(grant_part("owner", "active", false), "service_principal_owners");
-        assert_eq!(grant_part("azure_role", "eligible", false), "azure_pim");
-        assert_eq!(grant_part("directory_role", "active", false), "directory_roles");
-        assert_eq!(grant_field_part("member", "active", true, "endAt"), Some("group_pim"));
-        assert_eq!(grant_field_part("azure_role", "active", false, "endAt"), None);
+        assert_eq!(grant_part(Relation::Member, GrantState::Eligible, true), "group_pim");
+        assert_eq!(grant_part(Relation::Owner, GrantState::Active, false), "service_principal_owners");
+        assert_eq!(grant_part(Relation::AzureRole, GrantState::Eligible, false), "azure_pim");
+        assert_eq!(grant_part(Relation::DirectoryRole, GrantState::Active, false), "directory_roles");
+        assert_eq!(grant_field_part(Relation::Member, GrantState::Active, true, "endAt"), Some("group_pim"));
+        assert_eq!(grant_field_part(Relation::AzureRole, GrantState::Active, false, "endAt"), None);
         assert_eq!(
             resource_part(
                 "other",

@@ -18,12 +18,11 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::analyze::diff::Item;
-use crate::model::Guid;
+use crate::analyze::diff::{Item, ObjectType};
+use crate::model::{Guid, Relation};
 use crate::store::{Snapshot, StoreError};
 
 const KEYS: &[&str] = &["principal", "relation", "role", "target", "scope", "until", "reason"];
-const RELATIONS: &[&str] = &["member", "owner", "directory_role", "app_role", "azure_role", "delegated"];
 
 /// What a rule's value names: ids, or a name still to resolve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +37,7 @@ pub struct Rule {
     pub line: usize,
     pub text: String,
     principal: Option<Value>,
-    relation: Option<String>,
+    relation: Option<Relation>,
     role: Option<Value>,
     target: Option<Value>,
     scope: Option<String>,
@@ -146,10 +145,10 @@ impl Rule {
                 "role" => rule.role.replace(id_value(&key, &value, quoted)?).is_some(),
                 "target" => rule.target.replace(id_value(&key, &value, quoted)?).is_some(),
                 "relation" => {
-                    let r = value.to_ascii_lowercase();
-                    if !RELATIONS.contains(&r.as_str()) {
-                        return Err(format!("relation: `{value}` is not one of {}", RELATIONS.join(", ")));
-                    }
+                    let Ok(r) = value.to_ascii_lowercase().parse::<Relation>() else {
+                        let words: Vec<&str> = Relation::ALL.iter().map(|r| r.as_str()).collect();
+                        return Err(format!("relation: `{value}` is not one of {}", words.join(", ")));
+                    };
                     rule.relation.replace(r).is_some()
                 }
                 "scope" => {
@@ -198,26 +197,28 @@ impl Rule {
         match &item.grant {
             Some(g) => {
                 is(&self.principal, &g.principal_id)
-                    && self.relation.as_ref().is_none_or(|r| *r == g.relation)
+                    && self.relation.is_none_or(|r| r == g.relation)
                     && is(&self.role, &g.role_id)
                     && is(&self.target, &arm_path(&g.target_id))
                     && self.scope.as_ref().is_none_or(|s| !g.scope.is_empty() && *s == arm_path(&g.scope))
             }
             // An object itself: a rule naming only it.
             None if self.relation.is_some() || self.scope.is_some() => false,
-            None => match item.kind.as_str() {
-                "principal" => {
+            None => match item.kind {
+                ObjectType::Principal => {
                     self.role.is_none()
                         && (self.principal.is_some() || self.target.is_some())
                         && is(&self.principal, &item.key)
                         && is(&self.target, &item.key)
                 }
-                "resource" => self.principal.is_none() && self.role.is_none() && is(&self.target, &arm_path(&item.key)),
-                "role_definition" => {
+                ObjectType::Resource => {
+                    self.principal.is_none() && self.role.is_none() && is(&self.target, &arm_path(&item.key))
+                }
+                ObjectType::RoleDefinition => {
                     let id = item.key.rsplit(':').next().unwrap_or_default();
                     self.principal.is_none() && self.target.is_none() && is(&self.role, id)
                 }
-                _ => false,
+                ObjectType::Grant => false,
             },
         }
     }
@@ -345,6 +346,8 @@ fn strip_comment(line: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::diff::Change;
+    use crate::model::GrantState;
 
     fn err(text: &str) -> String {
         Ignore::parse(text).unwrap_err().to_string()
@@ -379,13 +382,13 @@ mod tests {
         assert!(err("principal=\"open").contains("not closed"));
     }
 
-    fn grant(principal: &str, relation: &str, target: &str) -> Item {
+    fn grant(principal: &str, relation: Relation, target: &str) -> Item {
         Item {
-            change: "added".to_owned(),
-            kind: "grant".to_owned(),
+            change: Change::Added,
+            kind: ObjectType::Grant,
             key: String::new(),
             name: String::new(),
-            object_kind: relation.to_owned(),
+            object_kind: relation.to_string(),
             privileged: false,
             part: "groups".to_owned(),
             grant: Some(crate::analyze::diff::GrantView {
@@ -393,14 +396,14 @@ mod tests {
                 principal_name: String::new(),
                 principal_kind: "user".to_owned(),
                 principal_detail: String::new(),
-                relation: relation.to_owned(),
+                relation,
                 target_id: target.to_owned(),
                 target_name: String::new(),
                 target_path: String::new(),
                 role_id: String::new(),
                 role_name: String::new(),
                 scope: String::new(),
-                state: "active".to_owned(),
+                state: GrantState::Active,
                 end_at: None,
             }),
             fields: Vec::new(),
@@ -417,14 +420,15 @@ mod tests {
              target={other} relation=member"
         ))
         .unwrap();
-        let mut items = vec![grant(p, "member", g), grant(p, "member", other), grant(p, "owner", g)];
+        let mut items =
+            vec![grant(p, Relation::Member, g), grant(p, Relation::Member, other), grant(p, Relation::Owner, g)];
         let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
         let used = rules.apply(&mut items, today);
         assert_eq!(items.len(), 1, "the owner grant stays: its rule expired");
-        assert_eq!(items[0].grant.as_ref().unwrap().relation, "owner");
+        assert_eq!(items[0].grant.as_ref().unwrap().relation, Relation::Owner);
         let status: Vec<(&str, u64)> = used.iter().map(|u| (u.status, u.matched)).collect();
         assert_eq!(status, [("applied", 1), ("expired", 0), ("applied", 1)]);
-        let mut none = vec![grant(p, "app_role", g)];
+        let mut none = vec![grant(p, Relation::AppRole, g)];
         let used = rules.apply(&mut none, today);
         assert_eq!(used[0].status, "unmatched");
     }

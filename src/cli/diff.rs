@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 
-use crate::analyze::diff::{DiffReport, Ignore, Item, diff, tenant_mismatch};
+use crate::analyze::diff::{Change, DiffReport, Ignore, Item, diff, tenant_mismatch};
 use crate::analyze::privileged::Privileged;
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
+use crate::model::{GrantState, Relation};
 use crate::report::{Table, write_json};
 use crate::store::Snapshot;
 
@@ -71,16 +72,16 @@ pub(super) fn describe(item: &Item) -> String {
         target_name: if g.target_path.is_empty() { g.target_name.clone() } else { g.target_path.clone() },
         ..g.clone()
     };
-    let state = if g.state == "eligible" { " [eligible]" } else { "" };
+    let state = if g.state == GrantState::Eligible { " [eligible]" } else { "" };
     let until = g.end_at.as_ref().map(|e| format!(" until {e}")).unwrap_or_default();
-    let what = match g.relation.as_str() {
-        "member" => format!("member of {}", g.target_name),
-        "owner" => format!("owner of {}", g.target_name),
-        "delegated" => format!("delegated {} on {} ({})", g.role_id, g.target_name, g.scope),
-        "app_role" => format!("app role {} on {}", g.role_name, g.target_name),
-        "directory_role" if g.scope != "/" => format!("{} at {}", g.role_name, g.scope),
-        "directory_role" => g.role_name.clone(),
-        _ => format!("{} on {}", g.role_name, g.target_name),
+    let what = match g.relation {
+        Relation::Member => format!("member of {}", g.target_name),
+        Relation::Owner => format!("owner of {}", g.target_name),
+        Relation::Delegated => format!("delegated {} on {} ({})", g.role_id, g.target_name, g.scope),
+        Relation::AppRole => format!("app role {} on {}", g.role_name, g.target_name),
+        Relation::DirectoryRole if g.scope != "/" => format!("{} at {}", g.role_name, g.scope),
+        Relation::DirectoryRole => g.role_name.clone(),
+        Relation::AzureRole => format!("{} on {}", g.role_name, g.target_name),
     };
     format!("{who} {what}{state}{until}")
 }
@@ -107,9 +108,9 @@ fn write_markdown_items(out: &mut dyn std::io::Write, report: &DiffReport) -> st
     for part in &parts {
         counts.push([
             (*part).to_owned(),
-            count(part, &|i| i.change == "added").to_string(),
-            count(part, &|i| i.change == "removed").to_string(),
-            count(part, &|i| i.change == "changed").to_string(),
+            count(part, &|i| i.change == Change::Added).to_string(),
+            count(part, &|i| i.change == Change::Removed).to_string(),
+            count(part, &|i| i.change == Change::Changed).to_string(),
             count(part, &|i| i.privileged).to_string(),
         ]);
     }
@@ -164,8 +165,8 @@ fn rows<'a>(items: impl Iterator<Item = &'a Item>) -> Table {
 /// An item's cells in the human columns: change, kind, privileged, what, details.
 fn cells(i: &Item) -> [String; 5] {
     [
-        i.change.clone(),
-        i.kind.clone(),
+        i.change.to_string(),
+        i.kind.to_string(),
         if i.privileged { "yes".to_owned() } else { String::new() },
         describe(i),
         details(i),

@@ -103,7 +103,11 @@ impl Ctx {
     }
 
     /// The part `name` as skipped when an option leaves it out, else as `run` concludes it.
-    pub(crate) async fn unless_left_out(&self, name: &str, run: impl std::future::Future<Output = Finished>) -> Finished {
+    pub(crate) async fn unless_left_out(
+        &self,
+        name: &str,
+        run: impl std::future::Future<Output = Finished>,
+    ) -> Finished {
         match self.left_out(name) {
             Some(skipped) => skipped,
             None => run.await,

@@ -8,7 +8,7 @@ use super::review_csv;
 use super::{
     Action, FileUsed, NotPlanned, Object, Operation, PLAN_KIND, PLAN_VERSION, Plan, PlanError, SnapshotUsed, Source,
 };
-use crate::analyze::diff::{Ignore, Item, arm_path_names, diff};
+use crate::analyze::diff::{Change, Ignore, Item, ObjectType, arm_path_names, diff};
 use crate::analyze::identity::identities;
 use crate::analyze::privileged::Privileged;
 use crate::analyze::sql::{col, rows};
@@ -218,17 +218,19 @@ pub fn revert(baseline: &Snapshot, current: &Path, ignore: &Ignore, now: Timesta
         None => format!("{} {} {} ({})", i.change, i.kind, i.name, i.object_kind),
     };
     // Restorations first, so a swap never leaves a gap; then removals.
-    for pass in ["removed", "added"] {
-        for item in report.items.iter().filter(|i| i.change == pass && i.kind == "grant") {
+    for pass in [Change::Removed, Change::Added] {
+        for item in report.items.iter().filter(|i| i.change == pass && i.kind == ObjectType::Grant) {
             let Some(g) = &item.grant else { continue };
-            let schema = if pass == "added" { "new" } else { "main" };
-            let remove = pass == "added";
+            let remove = pass == Change::Added;
+            let schema = if remove { "new" } else { "main" };
             // A restore to an object the current snapshot knows is gone would only fail.
-            if !remove && let Some(gone) = gone_in_current(baseline, &g.principal_id, &g.relation, &g.target_id)? {
+            if !remove
+                && let Some(gone) = gone_in_current(baseline, &g.principal_id, g.relation.as_str(), &g.target_id)?
+            {
                 plan.not_planned.push(NotPlanned { what: describe(item), reason: gone });
                 continue;
             }
-            let key = [&*g.principal_id, &*g.relation, &*g.target_id, &*g.role_id, &*g.scope, &*g.state];
+            let key = [&*g.principal_id, g.relation.as_str(), &*g.target_id, &*g.role_id, &*g.scope, g.state.as_str()];
             let grant = GrantRef {
                 principal: Object {
                     id: g.principal_id.clone(),
@@ -237,13 +239,13 @@ pub fn revert(baseline: &Snapshot, current: &Path, ignore: &Ignore, now: Timesta
                     detail: (!g.principal_detail.is_empty()).then(|| g.principal_detail.clone()),
                     path: None,
                 },
-                relation: &g.relation,
+                relation: g.relation.as_str(),
                 target: object(baseline, schema, &g.target_id, &g.target_name)?,
-                role: role_object(&g.relation, &g.role_id, &g.role_name),
+                role: role_object(g.relation.as_str(), &g.role_id, &g.role_name),
                 scope: &g.scope,
-                state: &g.state,
+                state: g.state.as_str(),
                 source_id: if remove { source_id(baseline, "new", key)? } else { None },
-                refusal: group_refusal(baseline, schema, &g.relation, &g.target_id)?,
+                refusal: group_refusal(baseline, schema, g.relation.as_str(), &g.target_id)?,
                 reviewed_by: None,
             };
             let reason = if remove { "added since the baseline" } else { "removed since the baseline" };
@@ -251,13 +253,13 @@ pub fn revert(baseline: &Snapshot, current: &Path, ignore: &Ignore, now: Timesta
         }
     }
     for item in &report.items {
-        if item.kind == "grant" && item.change == "changed" {
+        if item.kind == ObjectType::Grant && item.change == Change::Changed {
             let fields: Vec<&str> = item.fields.iter().map(|f| f.field.as_str()).collect();
             plan.not_planned.push(NotPlanned {
                 what: describe(item),
                 reason: format!("changes of {} are not planned yet", fields.join(", ")),
             });
-        } else if item.kind != "grant" {
+        } else if item.kind != ObjectType::Grant {
             plan.not_planned.push(NotPlanned {
                 what: describe(item),
                 reason: "plans change access, not directory objects, resources or role definitions".to_owned(),

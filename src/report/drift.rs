@@ -8,7 +8,7 @@ use crate::analyze::diff::{DiffReport, Item};
 
 /// The rule a drift item reports under: `azsnap/grant-added`, `azsnap/principal-changed`, …
 fn rule_id(item: &Item) -> String {
-    format!("azsnap/{}-{}", item.kind.replace('_', "-"), item.change)
+    format!("azsnap/{}-{}", item.kind.as_str().replace('_', "-"), item.change)
 }
 
 /// What the rules mean, for SARIF's rule list.
@@ -40,7 +40,7 @@ pub fn sarif(report: &DiffReport, artifact: &str, describe: impl Fn(&Item) -> St
                 "ruleId": id,
                 "ruleIndex": rules.iter().position(|r| *r == id).unwrap_or(0),
                 "level": if item.privileged { "error" } else { "warning" },
-                "message": {"text": format!("{} {}: {}", item.change, item.kind.replace('_', " "), describe(item))},
+                "message": {"text": format!("{} {}: {}", item.change, item.kind.as_str().replace('_', " "), describe(item))},
                 "locations": [{
                     "physicalLocation": {"artifactLocation": {"uri": artifact}, "region": {"startLine": 1}},
                     "logicalLocations": [{"fullyQualifiedName": item.key, "kind": "resource"}],

@@ -6,7 +6,8 @@
 
 use crate::{Guid, Timestamp};
 
-/// Declares a closed enum stored as a fixed lower-case word, with `as_str`, `FromStr` and `Display`.
+/// Declares a closed enum stored as a fixed lower-case word, with `as_str`, `FromStr`, `Display` and serde (as the word).
+#[macro_export]
 macro_rules! word_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -41,9 +42,21 @@ macro_rules! word_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let word = <std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
+                word.parse().map_err(::serde::de::Error::custom)
+            }
+        }
     };
 }
-pub(crate) use word_enum;
 
 word_enum! {
     /// What kind of directory object a principal is.

@@ -1,6 +1,6 @@
 //! Collection bookkeeping: the status of each part of a snapshot, and request statistics per service.
 
-use crate::rows::word_enum;
+use crate::word_enum;
 
 word_enum! {
     /// How a part of the snapshot (users, PIM, storage, …) ended.
