@@ -15,6 +15,7 @@ use crate::azure::cloud::Endpoints;
 use crate::azure::credential::classify;
 use crate::azure::error::ApiError;
 use crate::azure::pace::{ArmBucket, GraphTier, Pacer, Pacers};
+use crate::azure::reply::{Outcome, read_body, reply_body, request_id, retry_after, retryable, transport_text};
 use crate::model::RequestStats;
 
 /// Which API a request is for.
@@ -105,15 +106,6 @@ pub struct Reply {
     pub request_id: Option<String>,
 }
 
-/// The service's request id among `headers`, when it is a plain token.
-fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    ["request-id", "x-ms-request-id"].iter().find_map(|name| {
-        let v = headers.get(*name)?.to_str().ok()?.trim();
-        (!v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-            .then(|| v.to_owned())
-    })
-}
-
 pub struct AzureClient {
     http: reqwest::Client,
     credential: std::sync::Arc<dyn TokenCredential>,
@@ -132,131 +124,12 @@ pub struct AzureClient {
     jitter: Mutex<u64>,
 }
 
-/// Seconds from a `Retry-After` header (`2`, `2.128`); HTTP-date forms are not used by Graph or ARM. (Absurd values
-/// are kept within what a duration holds; the `max_retry_after` limit refuses them anyway.)
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = headers.get("retry-after")?.to_str().ok()?.trim().parse::<f64>().ok()?;
-    (v.is_finite() && v >= 0.0).then(|| Duration::from_secs_f64(v.min(1e12)))
-}
-
-/// Reads an answer's body, refusing one larger than `max` bytes (by its `Content-Length`, or as it arrives).
-async fn read_body(mut resp: reqwest::Response, max: u64) -> Result<Vec<u8>, Outcome> {
-    let length = resp.content_length();
-    if length.is_some_and(|n| n > max) {
-        return Err(Outcome::TooLarge(length.unwrap_or(max)));
-    }
-    // Sized once when the length is known (no doubling copies of a large page).
-    let mut body = Vec::with_capacity(usize::try_from(length.unwrap_or(0)).unwrap_or(0));
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() as u64 + chunk.len() as u64 > max {
-                    return Err(Outcome::TooLarge(body.len() as u64 + chunk.len() as u64));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(body),
-            Err(e) => return Err(Outcome::Transport(transport_text(&e))),
-        }
-    }
-}
-
 /// What one request sends.
 #[derive(Clone, Copy)]
 struct Request<'a> {
     url: &'a str,
     headers: &'a [(&'a str, &'a str)],
     body: Option<&'a Value>,
-}
-
-/// Why a list page could not be parsed.
-enum PageError {
-    /// Its `value` holds more items than allowed (found while parsing, before they are all built).
-    TooMany,
-    Json(String),
-}
-
-/// Parses a list page, refusing one whose `value` list holds more than `max` items as soon as it gets there: a flood
-/// of tiny items costs no more memory than `max` of them.
-fn parse_page(bytes: &[u8], max: usize) -> Result<Value, PageError> {
-    use serde::de::{DeserializeSeed, Error, MapAccess, SeqAccess, Visitor};
-    const TOO_MANY: &str = "azsnap: too many items";
-
-    struct Page(usize);
-    impl<'de> Visitor<'de> for Page {
-        type Value = Value;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-            let mut out = serde_json::Map::new();
-            while let Some(key) = map.next_key::<String>()? {
-                let v = if key == "value" { map.next_value_seed(Items(self.0))? } else { map.next_value()? };
-                out.insert(key, v);
-            }
-            Ok(Value::Object(out))
-        }
-    }
-    struct Items(usize);
-    impl<'de> DeserializeSeed<'de> for Items {
-        type Value = Value;
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-    impl<'de> Visitor<'de> for Items {
-        type Value = Value;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a list of items")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-            let mut items = Vec::new();
-            while let Some(item) = seq.next_element::<Value>()? {
-                if items.len() == self.0 {
-                    return Err(A::Error::custom(TOO_MANY));
-                }
-                items.push(item);
-            }
-            Ok(Value::Array(items))
-        }
-        fn visit_unit<E>(self) -> Result<Value, E> {
-            Ok(Value::Null)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
-            serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-        }
-        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-            Ok(Value::String(v.to_owned()))
-        }
-    }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let page = serde::Deserializer::deserialize_any(&mut de, Page(max)).and_then(|v| de.end().map(|()| v));
-    page.map_err(
-        |e| if e.to_string().starts_with(TOO_MANY) { PageError::TooMany } else { PageError::Json(e.to_string()) },
-    )
-}
-
-/// Why one attempt produced no usable answer.
-enum Outcome {
-    Transport(String),
-    TooLarge(u64),
-    Redirect(String),
-}
-
-/// A transport error's text with its causes (a refused redirect says why only in its source), and the timeout
-/// named when it was one.
-fn transport_text(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text = format!("{text}: {cause}");
-        source = cause.source();
-    }
-    if e.is_timeout() { format!("timed out ({text})") } else { text }
-}
-
-fn retryable(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 impl AzureClient {
@@ -404,6 +277,80 @@ impl AzureClient {
         }
     }
 
+    /// Sends the request once and reads its answer: status, `Retry-After`, body and request id. Reports what an ARM
+    /// answer says is left of its budget to `pacer`.
+    async fn send_once(
+        &self,
+        service: Service,
+        method: reqwest::Method,
+        Request { url, headers, body }: Request<'_>,
+        token: &str,
+        pacer: Option<&Pacer>,
+        remaining_headers: &[String],
+    ) -> Result<(u16, Option<Duration>, Vec<u8>, Option<String>), Outcome> {
+        let slots = match service {
+            Service::Graph => &self.graph_slots,
+            Service::Arm => &self.arm_slots,
+        };
+        let _slot = slots.acquire().await.map_err(|e| Outcome::Transport(e.to_string()))?;
+        let mut req = self.http.request(method.clone(), url).bearer_auth(token);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.note(service, |s| s.requests += 1);
+        match req.send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let wait = retry_after(resp.headers());
+                let id = request_id(resp.headers());
+                if let Some(p) = pacer {
+                    let left: Vec<Option<f64>> = remaining_headers
+                        .iter()
+                        .map(|name| {
+                            let v = resp.headers().get(name).and_then(|v| v.to_str().ok());
+                            v.and_then(|v| v.trim().parse::<f64>().ok()).filter(|n| n.is_finite())
+                        })
+                        .collect();
+                    p.remaining(&left);
+                }
+                read_body(resp, self.retry.limits.max_body).await.map(|bytes| {
+                    self.note(service, |s| s.bytes += bytes.len() as u64);
+                    (status, wait, bytes, id)
+                })
+            }
+            Err(e) => {
+                // No answer: a probe that says nothing (the documented bucket is assumed).
+                if let Some(p) = pacer {
+                    p.remaining(&[]);
+                }
+                if e.is_redirect() {
+                    Err(Outcome::Redirect(transport_text(&e)))
+                } else {
+                    Err(Outcome::Transport(transport_text(&e)))
+                }
+            }
+        }
+    }
+
+    /// The budget a request spends, and (ARM) the headers that report what is left of it.
+    fn budget(
+        &self,
+        service: Service,
+        method: &reqwest::Method,
+        url: &str,
+    ) -> (Option<std::sync::Arc<Pacer>>, Vec<String>) {
+        match service {
+            Service::Graph => (self.pacers.graph(GraphTier::of(url)).cloned(), Vec::new()),
+            Service::Arm => {
+                let bucket = ArmBucket::of(method.as_str(), url);
+                (Some(self.pacers.arm(&bucket)), bucket.headers())
+            }
+        }
+    }
+
     async fn attempts(
         &self,
         service: Service,
@@ -414,10 +361,6 @@ impl AzureClient {
     ) -> Result<Reply, ApiError> {
         let name = service.name();
         let limits = &self.retry.limits;
-        let slots = match service {
-            Service::Graph => &self.graph_slots,
-            Service::Arm => &self.arm_slots,
-        };
         let untrusted = |message: String| ApiError::Untrusted { service: name, message };
         let limit = |message: String| ApiError::Limit { service: name, message };
         // A request that failed for good: counted once, whatever the reason.
@@ -425,14 +368,7 @@ impl AzureClient {
             self.note(service, |s| s.failed += 1);
             Err(e)
         };
-        // The budget this request spends, and (ARM) the headers that report what is left of it.
-        let (pacer, remaining_headers): (Option<std::sync::Arc<Pacer>>, Vec<String>) = match service {
-            Service::Graph => (self.pacers.graph(GraphTier::of(url)).cloned(), Vec::new()),
-            Service::Arm => {
-                let bucket = ArmBucket::of(method.as_str(), url);
-                (Some(self.pacers.arm(&bucket)), bucket.headers())
-            }
-        };
+        let (pacer, remaining_headers) = self.budget(service, &method, url);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -440,66 +376,22 @@ impl AzureClient {
             if let Some(p) = &pacer {
                 p.acquire(1.0).await;
             }
-            let outcome = {
-                let _slot =
-                    slots.acquire().await.map_err(|e| ApiError::Transport { service: name, message: e.to_string() })?;
-                let mut req = self.http.request(method.clone(), url).bearer_auth(token);
-                for (k, v) in headers {
-                    req = req.header(*k, *v);
-                }
-                if let Some(b) = body {
-                    req = req.json(b);
-                }
-                self.note(service, |s| s.requests += 1);
-                match req.send().await {
-                    Ok(resp) => {
-                        let status = resp.status().as_u16();
-                        let wait = retry_after(resp.headers());
-                        let id = request_id(resp.headers());
-                        if let Some(p) = &pacer {
-                            let left: Vec<Option<f64>> = remaining_headers
-                                .iter()
-                                .map(|name| {
-                                    let v = resp.headers().get(name).and_then(|v| v.to_str().ok());
-                                    v.and_then(|v| v.trim().parse::<f64>().ok()).filter(|n| n.is_finite())
-                                })
-                                .collect();
-                            p.remaining(&left);
-                        }
-                        read_body(resp, limits.max_body).await.map(|bytes| {
-                            self.note(service, |s| s.bytes += bytes.len() as u64);
-                            (status, wait, bytes, id)
-                        })
-                    }
-                    Err(e) => {
-                        // No answer: a probe that says nothing (the documented bucket is assumed).
-                        if let Some(p) = &pacer {
-                            p.remaining(&[]);
-                        }
-                        if e.is_redirect() {
-                            Err(Outcome::Redirect(transport_text(&e)))
-                        } else {
-                            Err(Outcome::Transport(transport_text(&e)))
-                        }
-                    }
-                }
-            };
+            let outcome = self
+                .send_once(
+                    service,
+                    method.clone(),
+                    Request { url, headers, body },
+                    &token,
+                    pacer.as_deref(),
+                    &remaining_headers,
+                )
+                .await;
             let (delay, last) = match outcome {
                 Ok((status, _, bytes, request_id)) if (200..300).contains(&status) => {
                     if let Some(p) = &pacer {
                         p.admitted();
                     }
-                    let body = match (bytes.is_empty(), max_items) {
-                        (true, _) => Value::Null,
-                        (false, None) => serde_json::from_slice(&bytes)
-                            .map_err(|e| ApiError::Json { url: url.to_owned(), message: e.to_string() })?,
-                        (false, Some(max)) => parse_page(&bytes, max).map_err(|e| match e {
-                            PageError::TooMany => untrusted(format!(
-                                "a page of more than {max} items, more than azsnap accepts; refused while parsing ({url})"
-                            )),
-                            PageError::Json(message) => ApiError::Json { url: url.to_owned(), message },
-                        })?,
-                    };
+                    let body = reply_body(service, &bytes, max_items, url)?;
                     return Ok(Reply { status, body, request_id });
                 }
                 // A token that expired between the credential's cache and the service: again with a fresh one; and once
@@ -654,23 +546,5 @@ impl Pager<'_> {
         }
         self.last = page;
         Ok(Some(items))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pages_are_parsed_whole_or_refused_at_the_item_limit() {
-        let page = br#"{"value": [{"id": "a"}, {"id": "b"}], "@odata.nextLink": "https://graph.microsoft.com/v1.0/x"}"#;
-        let v = parse_page(page, 2).ok().expect("parses");
-        assert_eq!(v["value"].as_array().map(Vec::len), Some(2));
-        assert_eq!(v["@odata.nextLink"], "https://graph.microsoft.com/v1.0/x");
-        assert!(matches!(parse_page(page, 1), Err(PageError::TooMany)));
-        assert!(matches!(parse_page(br#"{"value": null}"#, 1), Ok(v) if v["value"].is_null()));
-        for bad in [&b"<html>"[..], b"[1]", br#"{"value": [1"#, br#"{"value": []} x"#] {
-            assert!(matches!(parse_page(bad, 10), Err(PageError::Json(_))), "{}", String::from_utf8_lossy(bad));
-        }
     }
 }

@@ -7,6 +7,7 @@ pub mod credential;
 pub mod error;
 pub mod items;
 pub mod pace;
+mod reply;
 
 pub use client::{AzureClient, Service};
 pub use cloud::{Cloud, Endpoints};

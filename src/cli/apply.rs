@@ -136,7 +136,7 @@ fn journal_report(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
             a.at.clone(),
             a.action_id.clone(),
             a.operation.clone(),
-            a.status.clone(),
+            a.status.to_string(),
             actor,
             a.request_id.clone().unwrap_or_default(),
             a.approved_by.clone().unwrap_or_default(),
@@ -236,7 +236,7 @@ pub(super) fn run(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let progress = ui.wants_progress();
     let result = runtime.block_on(apply(&client, &plan, journal.as_ref(), &options, &me, &run, |a, o| {
         if progress {
-            ui.note(&format!("[{}] {}: {}", o.status.as_str(), a.id, o.detail));
+            ui.note(&format!("[{}] {}: {}", o.status.label(), a.id, o.detail));
         }
     }));
     // Whatever happened, what the run recorded is sealed (and signed, with --signing-key).
@@ -246,7 +246,7 @@ pub(super) fn run(args: &ApplyArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let outcomes = result?;
     let mut t = Table::new(["#", "action", "status", "detail", "id"]);
     for (i, (a, o)) in plan.actions.iter().zip(&outcomes).enumerate() {
-        t.push([(i + 1).to_string(), a.describe(), o.status.as_str().to_owned(), o.detail.clone(), a.id.clone()]);
+        t.push([(i + 1).to_string(), a.describe(), o.status.label().to_owned(), o.detail.clone(), a.id.clone()]);
     }
     ui.print(args.format, &t, &outcomes)?;
     let count = |s: Status| outcomes.iter().filter(|o| o.status == s).count();

@@ -93,66 +93,14 @@ pub(super) async fn azure(ctx: Ctx) -> Vec<Finished> {
     // Management-group scopes: assignments and custom roles made there, even where no subscription is below.
     // Every list at every scope runs at once (the client's concurrency budget paces them): management-group
     // scopes for assignments and custom roles made there, then everything in each subscription.
-    let mut tasks: JoinSet<Vec<(&'static str, Result<u64, ApiError>)>> = JoinSet::new();
-    let p2 = !ctx.options.skip_p2;
+    let mut tasks = Tasks::new();
     for mg in &mgs {
-        let scope = format!("/providers/Microsoft.Management/managementGroups/{mg}");
-        spawn(&mut tasks, "azure_role_assignments", &ctx, &seen, &scope, |c, s, sc| async move {
-            role_assignments(&c, &s, &sc, Some("atScope()")).await
-        });
-        spawn(&mut tasks, "azure_role_definitions", &ctx, &seen, &scope, |c, s, sc| async move {
-            role_definitions(&c, &s, &sc, Some("type eq 'CustomRole'")).await
-        });
-        if p2 {
-            spawn(&mut tasks, "azure_pim", &ctx, &seen, &scope, |c, s, sc| async move {
-                eligibility(&c, &s, &sc, Some("atScope()")).await
-            });
-        }
+        spawn_management_group(&mut tasks, &ctx, &seen, mg);
     }
     for sub in &subs {
-        let scope = format!("/subscriptions/{sub}");
-        spawn(&mut tasks, "resource_groups", &ctx, &seen, &scope, |c, _, sc| async move {
-            let path = format!("{sc}/resourcegroups?api-version=2021-04-01");
-            simple_list(&c, &path, ResourceKind::ResourceGroup, |_| Some(sc.to_ascii_lowercase()), |_| None).await
-        });
-        if !ctx.leaves_out("storage_accounts") {
-            let (c, sc) = (ctx.clone(), scope.clone());
-            tasks.spawn(async move { c.part("storage_accounts", storage(&c, &sc)).await });
-        }
-        spawn(&mut tasks, "user_assigned_identities", &ctx, &seen, &scope, |c, _, sc| async move {
-            let path =
-                format!("{sc}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=2023-01-31");
-            simple_list(&c, &path, ResourceKind::UserAssignedIdentity, arm_parent, |i| {
-                Some(json!({"principal_id": i.pointer("/properties/principalId"), "client_id": i.pointer("/properties/clientId")}).to_string())
-            })
-            .await
-        });
-        spawn(&mut tasks, "azure_role_definitions", &ctx, &seen, &scope, |c, s, sc| async move {
-            role_definitions(&c, &s, &sc, None).await
-        });
-        spawn(&mut tasks, "azure_role_assignments", &ctx, &seen, &scope, |c, s, sc| async move {
-            role_assignments(&c, &s, &sc, None).await
-        });
-        if p2 {
-            spawn(&mut tasks, "azure_pim", &ctx, &seen, &scope, |c, s, sc| async move {
-                eligibility(&c, &s, &sc, None).await
-            });
-        }
+        spawn_subscription(&mut tasks, &ctx, &seen, sub);
     }
-    let mut tallies: HashMap<&'static str, Tally> = HashMap::new();
-    while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok(results) => {
-                for (name, r) in results {
-                    tallies.entry(name).or_default().add(r);
-                }
-            }
-            Err(e) => tallies
-                .entry("subscriptions")
-                .or_default()
-                .add(Err(ApiError::Transport { service: "arm", message: e.to_string() })),
-        }
-    }
+    let mut tallies = tallies(tasks).await;
     let mut take = |name: &'static str, permission: &str| match ctx.left_out(name) {
         Some(s) => s,
         None => tallies.remove(name).unwrap_or_default().finish(name, permission),
@@ -250,15 +198,78 @@ async fn management_groups(ctx: &Ctx) -> (Vec<String>, HashMap<String, String>, 
     (names, parents, result)
 }
 
+/// The lists at one management-group scope: assignments, custom roles and (P2) eligibility made there.
+fn spawn_management_group(tasks: &mut Tasks, ctx: &Ctx, seen: &Arc<Mutex<Seen>>, mg: &str) {
+    let p2 = !ctx.options.skip_p2;
+    let scope = format!("/providers/Microsoft.Management/managementGroups/{mg}");
+    spawn(tasks, "azure_role_assignments", ctx, seen, &scope, |c, s, sc| async move {
+        role_assignments(&c, &s, &sc, Some("atScope()")).await
+    });
+    spawn(tasks, "azure_role_definitions", ctx, seen, &scope, |c, s, sc| async move {
+        role_definitions(&c, &s, &sc, Some("type eq 'CustomRole'")).await
+    });
+    if p2 {
+        spawn(tasks, "azure_pim", ctx, seen, &scope, |c, s, sc| async move {
+            eligibility(&c, &s, &sc, Some("atScope()")).await
+        });
+    }
+}
+
+/// Everything listed in one subscription.
+fn spawn_subscription(tasks: &mut Tasks, ctx: &Ctx, seen: &Arc<Mutex<Seen>>, sub: &str) {
+    let p2 = !ctx.options.skip_p2;
+    let scope = format!("/subscriptions/{sub}");
+    spawn(tasks, "resource_groups", ctx, seen, &scope, |c, _, sc| async move {
+        let path = format!("{sc}/resourcegroups?api-version=2021-04-01");
+        simple_list(&c, &path, ResourceKind::ResourceGroup, |_| Some(sc.to_ascii_lowercase()), |_| None).await
+    });
+    if !ctx.leaves_out("storage_accounts") {
+        let (c, sc) = (ctx.clone(), scope.clone());
+        tasks.spawn(async move { c.part("storage_accounts", storage(&c, &sc)).await });
+    }
+    spawn(tasks, "user_assigned_identities", ctx, seen, &scope, |c, _, sc| async move {
+        let path = format!("{sc}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=2023-01-31");
+        simple_list(&c, &path, ResourceKind::UserAssignedIdentity, arm_parent, |i| {
+            Some(json!({"principal_id": i.pointer("/properties/principalId"), "client_id": i.pointer("/properties/clientId")}).to_string())
+        })
+        .await
+    });
+    spawn(tasks, "azure_role_definitions", ctx, seen, &scope, |c, s, sc| async move {
+        role_definitions(&c, &s, &sc, None).await
+    });
+    spawn(tasks, "azure_role_assignments", ctx, seen, &scope, |c, s, sc| async move {
+        role_assignments(&c, &s, &sc, None).await
+    });
+    if p2 {
+        spawn(tasks, "azure_pim", ctx, seen, &scope, |c, s, sc| async move { eligibility(&c, &s, &sc, None).await });
+    }
+}
+
+/// Waits for every list and adds up what each part read; a task that died counts against `subscriptions`.
+async fn tallies(mut tasks: Tasks) -> HashMap<&'static str, Tally> {
+    let mut tallies: HashMap<&'static str, Tally> = HashMap::new();
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(results) => {
+                for (name, r) in results {
+                    tallies.entry(name).or_default().add(r);
+                }
+            }
+            Err(e) => tallies
+                .entry("subscriptions")
+                .or_default()
+                .add(Err(ApiError::Transport { service: "arm", message: e.to_string() })),
+        }
+    }
+    tallies
+}
+
+/// Running lists, each answering for the parts it read.
+type Tasks = JoinSet<Vec<(&'static str, Result<u64, ApiError>)>>;
+
 /// Starts one list at `scope` as part `name`.
-fn spawn<F, Fut>(
-    tasks: &mut JoinSet<Vec<(&'static str, Result<u64, ApiError>)>>,
-    name: &'static str,
-    ctx: &Ctx,
-    seen: &Arc<Mutex<Seen>>,
-    scope: &str,
-    job: F,
-) where
+fn spawn<F, Fut>(tasks: &mut Tasks, name: &'static str, ctx: &Ctx, seen: &Arc<Mutex<Seen>>, scope: &str, job: F)
+where
     F: FnOnce(Ctx, Arc<Mutex<Seen>>, String) -> Fut,
     Fut: std::future::Future<Output = Result<u64, ApiError>> + Send + 'static,
 {

@@ -213,19 +213,14 @@ async fn tenant(client: &AzureClient) -> Result<(Guid, Option<String>, Finished)
                 ApiError::Auth(f) => CollectError::Auth(f),
                 e => CollectError::Unavailable(e),
             })?;
-            let tid = token_tenant(&token).ok_or(CollectError::Unavailable(e.clone()))?;
+            // The token's `tid` claim (read, not verified: it only names the tenant when nothing else can).
+            let tid = crate::azure::credential::token_claims(&token)["tid"]
+                .as_str()
+                .and_then(|t| t.parse::<Guid>().ok())
+                .ok_or(CollectError::Unavailable(e.clone()))?;
             Ok((tid, None, conclude("tenant", "Organization.Read.All", Err(e))))
         }
     }
-}
-
-/// The `tid` claim of a JWT access token (read, not verified: it only names the tenant when nothing else can).
-fn token_tenant(token: &str) -> Option<Guid> {
-    use base64::Engine;
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
-    claims["tid"].as_str()?.parse().ok()
 }
 
 /// How many users the tenant has (`$count`, an advanced query), or `None` when Graph does not say.
@@ -233,6 +228,61 @@ async fn user_count(client: &AzureClient) -> Option<u64> {
     let url = client.url(Service::Graph, "/v1.0/users?$count=true&$top=1&$select=id");
     let page = client.get(Service::Graph, &url, &[("ConsistencyLevel", "eventual")]).await.ok()?;
     page["@odata.count"].as_u64()
+}
+
+/// What the snapshot records of the run before anything is read: tenant, cloud, endpoints, options, start.
+fn snapshot_header(
+    client: &AzureClient,
+    tenant_id: &Guid,
+    tenant_name: Option<String>,
+    options: Value,
+    started: Timestamp,
+) -> NewSnapshot {
+    NewSnapshot {
+        tenant_id: tenant_id.clone(),
+        tenant_name,
+        cloud: client.endpoints.cloud_name(),
+        endpoints: serde_json::json!({
+            "login": client.endpoints.login_base(),
+            "graph": client.endpoints.graph,
+            "arm": client.endpoints.arm,
+            "graph_scope": client.endpoints.graph_scope,
+            "arm_scope": client.endpoints.arm_scope,
+        }),
+        options,
+        started_at: started,
+    }
+}
+
+/// Runs every part at once and gathers how each ended; a part whose task died is the `collector` part's failure.
+async fn run_parts(ctx: Ctx, tenant_part: Finished, progress: Option<&Progress>) -> Vec<Finished> {
+    let mut tasks: JoinSet<Vec<Finished>> = JoinSet::new();
+    tasks.spawn(directory::users_and_mailboxes(ctx.clone()));
+    tasks.spawn(directory::sign_ins(ctx.clone()));
+    tasks.spawn(directory::groups_owners_and_pim(ctx.clone()));
+    tasks.spawn(roles::directory_roles(ctx.clone()));
+    tasks.spawn(apps::service_principals_and_assignments(ctx.clone()));
+    tasks.spawn(apps::delegated_grants(ctx.clone()));
+    tasks.spawn(arm::azure(ctx.clone()));
+    drop(ctx);
+
+    let mut finished = vec![tenant_part];
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(parts) => {
+                if let Some(p) = progress {
+                    p.parts_done.fetch_add(parts.len(), std::sync::atomic::Ordering::Relaxed);
+                }
+                finished.extend(parts);
+            }
+            Err(e) => finished.push(conclude(
+                "collector",
+                "-",
+                Err(ApiError::Transport { service: "collector", message: e.to_string() }),
+            )),
+        }
+    }
+    finished
 }
 
 /// Runs a collection into `output`.
@@ -253,20 +303,7 @@ pub async fn collect(
         ApiError::Auth(f) => CollectError::Auth(f),
         e => CollectError::Unavailable(e),
     })?;
-    let new = NewSnapshot {
-        tenant_id: tenant_id.clone(),
-        tenant_name: tenant_name.clone(),
-        cloud: client.endpoints.cloud_name(),
-        endpoints: serde_json::json!({
-            "login": client.endpoints.login_base(),
-            "graph": client.endpoints.graph,
-            "arm": client.endpoints.arm,
-            "graph_scope": client.endpoints.graph_scope,
-            "arm_scope": client.endpoints.arm_scope,
-        }),
-        options: recorded_options,
-        started_at: started,
-    };
+    let new = snapshot_header(&client, &tenant_id, tenant_name.clone(), recorded_options, started);
     let mut writer = SnapshotWriter::create(output, &new, overwrite)?;
     if let Some(key) = &options.signing_key {
         writer.sign_with(key.clone());
@@ -280,7 +317,8 @@ pub async fn collect(
     let drop_unused_roles = options.skip_unused_roles;
     let ctx = Ctx {
         client: client.clone(),
-        sink: sink.clone(),
+        // The only sender left: the writer finishes once every part has dropped its copy.
+        sink,
         tenant_id: tenant_id.clone(),
         options: Arc::new(options),
         progress: progress.clone(),
@@ -295,33 +333,7 @@ pub async fn collect(
             }
         });
     }
-    let mut tasks: JoinSet<Vec<Finished>> = JoinSet::new();
-    tasks.spawn(directory::users_and_mailboxes(ctx.clone()));
-    tasks.spawn(directory::sign_ins(ctx.clone()));
-    tasks.spawn(directory::groups_owners_and_pim(ctx.clone()));
-    tasks.spawn(roles::directory_roles(ctx.clone()));
-    tasks.spawn(apps::service_principals_and_assignments(ctx.clone()));
-    tasks.spawn(apps::delegated_grants(ctx.clone()));
-    tasks.spawn(arm::azure(ctx.clone()));
-    drop(ctx);
-    drop(sink);
-
-    let mut finished = vec![tenant_part];
-    while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok(parts) => {
-                if let Some(p) = &progress {
-                    p.parts_done.fetch_add(parts.len(), std::sync::atomic::Ordering::Relaxed);
-                }
-                finished.extend(parts);
-            }
-            Err(e) => finished.push(conclude(
-                "collector",
-                "-",
-                Err(ApiError::Transport { service: "collector", message: e.to_string() }),
-            )),
-        }
-    }
+    let finished = run_parts(ctx, tenant_part, progress.as_deref()).await;
     let mut writer = writer_task.finish().await?;
     // One part's failure is that part's failure: a part that ran out of retries or hit a limit is recorded
     // `failed` and the rest is kept (exit 6). Only when no part got through at all — the services cannot be

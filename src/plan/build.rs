@@ -13,8 +13,8 @@ use crate::analyze::identity::identities;
 use crate::analyze::privileged::Privileged;
 use crate::analyze::sql::{col, rows};
 use crate::analyze::unused::unused;
-use crate::model::{Guid, Timestamp};
-use crate::store::Snapshot;
+use crate::model::{GrantState, Guid, Timestamp};
+use crate::store::{Snapshot, StoreError};
 
 fn used(snap: &Snapshot, role: &str) -> Result<SnapshotUsed, PlanError> {
     let meta = snap.meta()?;
@@ -335,25 +335,18 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
     let table = review_csv::parse(text).map_err(bad)?;
     let header = table.first().ok_or_else(|| bad("the sheet is empty".to_owned()))?;
     let at = |name: &str| header.iter().position(|h| h.trim() == name);
-    let mut index = HashMap::new();
-    for name in NEEDED {
-        index.insert(
-            *name,
-            at(name).ok_or_else(|| {
-                bad(format!("no `{name}` column (is it a sheet from `azsnap review`? a sheet made before sheets carried it must be made again)"))
-            })?,
-        );
-    }
+    let index = needed_columns(header).map_err(bad)?;
     let via = at("via_group_id");
     let (comment_at, reviewer_at) = (at("comment"), at("reviewer"));
     let fingerprint = snap.stored_fingerprint()?.unwrap_or_default();
+    let review_used = FileUsed {
+        file: review.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        sha256: crate::model::sha256_hex(&bytes),
+    };
     let source = Source {
         command: "from-review".to_owned(),
         snapshots: vec![used(snap, "snapshot")?],
-        review: Some(FileUsed {
-            file: review.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            sha256: crate::model::sha256_hex(&bytes),
-        }),
+        review: Some(review_used),
         options: serde_json::json!({}),
     };
     let mut plan = empty_plan(tenant(snap)?, now, source);
@@ -390,24 +383,12 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
             (cell("relation"), cell("target_id"), cell("role_id"), cell("scope"), cell("state"))
         } else {
             via_group.parse::<Guid>().map_err(|_| row_err(&format!("via_group_id {via_group:?} is not a GUID")))?;
-            let membership = rows(
-                snap,
-                "SELECT state FROM grants WHERE principal_id = ?1 AND relation = 'member' AND target_id = ?2 \
-                 ORDER BY state LIMIT 1",
-                &[&principal, &via_group],
-            )?;
-            let Some(state) = membership.first().map(|r| col(r, 0)) else {
+            let Some(state) = membership_state(snap, principal, via_group)? else {
                 return Err(row_err("the membership it comes through is not in the snapshot"));
             };
-            ("member", via_group, "", "", if state == "active" { "active" } else { "eligible" })
+            ("member", via_group, "", "", state.as_str())
         };
-        if !seen.insert((
-            relation.to_owned(),
-            principal.to_owned(),
-            target.to_owned(),
-            role.to_owned(),
-            scope.to_owned(),
-        )) {
+        if !seen.insert([relation, principal, target, role, scope].map(str::to_owned)) {
             continue;
         }
         let key = [principal, relation, target, role, scope, state];
@@ -417,18 +398,7 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
                 snap.path().display()
             )));
         };
-        let role_name = if role.is_empty() {
-            String::new()
-        } else {
-            rows(
-                snap,
-                "SELECT coalesce(role_name, role_id) FROM grant_role WHERE principal_id = ?1 AND relation = ?2 \
-                 AND target_id = ?3 AND role_id = ?4 AND scope = ?5 AND state = ?6",
-                &[&principal, &relation, &target, &role, &scope, &state],
-            )?
-            .first()
-            .map_or_else(|| role.to_owned(), |r| col(r, 0))
-        };
+        let role_name = if role.is_empty() { String::new() } else { role_name(snap, key)? };
         let target_object = object(snap, "main", target, target)?;
         let mut reason = if via_group.is_empty() {
             "review decision: revoke".to_owned()
@@ -453,4 +423,41 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
         push(&mut plan, grant, true, &reason, privileged.grant(relation, role, target, &privileged_groups), what);
     }
     Ok(plan)
+}
+
+/// Where each column `from-review` needs is in the sheet's header.
+fn needed_columns(header: &[String]) -> Result<HashMap<&'static str, usize>, String> {
+    NEEDED
+        .iter()
+        .map(|name| {
+            let at = header.iter().position(|h| h.trim() == *name).ok_or_else(|| {
+                format!("no `{name}` column (is it a sheet from `azsnap review`? a sheet made before sheets carried it must be made again)")
+            })?;
+            Ok((*name, at))
+        })
+        .collect()
+}
+
+/// The state of `principal`'s membership of `group` (active before eligible), if the snapshot has one.
+fn membership_state(snap: &Snapshot, principal: &str, group: &str) -> Result<Option<GrantState>, StoreError> {
+    let states = rows(
+        snap,
+        "SELECT state FROM grants WHERE principal_id = ?1 AND relation = 'member' AND target_id = ?2 \
+         ORDER BY state LIMIT 1",
+        &[&principal, &group],
+    )?;
+    Ok(states.first().map(|r| if col(r, 0) == "active" { GrantState::Active } else { GrantState::Eligible }))
+}
+
+/// The name of the role a grant holds (its id when the snapshot has no name for it).
+fn role_name(snap: &Snapshot, key: [&str; 6]) -> Result<String, StoreError> {
+    let [principal, relation, target, role, scope, state] = key;
+    Ok(rows(
+        snap,
+        "SELECT coalesce(role_name, role_id) FROM grant_role WHERE principal_id = ?1 AND relation = ?2 \
+         AND target_id = ?3 AND role_id = ?4 AND scope = ?5 AND state = ?6",
+        &[&principal, &relation, &target, &role, &scope, &state],
+    )?
+    .first()
+    .map_or_else(|| role.to_owned(), |r| col(r, 0)))
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
+use crate::model::ActionStatus;
 use crate::signing::SigningKey;
 use crate::store::{StoreError, open};
 
@@ -19,7 +20,7 @@ pub struct Attempt {
     pub plan_sha256: String,
     pub action_id: String,
     pub operation: String,
-    pub status: String,
+    pub status: ActionStatus,
     pub detail: String,
     pub at: String,
     pub actor_tid: Option<String>,
@@ -56,23 +57,30 @@ pub struct Journal {
 const COLUMNS: &str = "seq, run_id, plan_sha256, action_id, operation, status, detail, at, actor_tid, actor_oid, \
                        actor_appid, request_id, host, approved_by, reviewed_by";
 
+/// A status word read back; an unknown one is a journal azsnap did not write.
+fn status(word: &str) -> rusqlite::Result<ActionStatus> {
+    word.parse()
+        .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
+}
+
+/// An attempt row, read by column name.
 fn attempt(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attempt> {
     Ok(Attempt {
-        seq: r.get(0)?,
-        run_id: r.get(1)?,
-        plan_sha256: r.get(2)?,
-        action_id: r.get(3)?,
-        operation: r.get(4)?,
-        status: r.get(5)?,
-        detail: r.get(6)?,
-        at: r.get(7)?,
-        actor_tid: r.get(8)?,
-        actor_oid: r.get(9)?,
-        actor_appid: r.get(10)?,
-        request_id: r.get(11)?,
-        host: r.get(12)?,
-        approved_by: r.get(13)?,
-        reviewed_by: r.get(14)?,
+        seq: r.get("seq")?,
+        run_id: r.get("run_id")?,
+        plan_sha256: r.get("plan_sha256")?,
+        action_id: r.get("action_id")?,
+        operation: r.get("operation")?,
+        status: status(r.get_ref("status")?.as_str()?)?,
+        detail: r.get("detail")?,
+        at: r.get("at")?,
+        actor_tid: r.get("actor_tid")?,
+        actor_oid: r.get("actor_oid")?,
+        actor_appid: r.get("actor_appid")?,
+        request_id: r.get("request_id")?,
+        host: r.get("host")?,
+        approved_by: r.get("approved_by")?,
+        reviewed_by: r.get("reviewed_by")?,
     })
 }
 
@@ -118,14 +126,16 @@ impl Journal {
     }
 
     /// The latest recorded status and detail of each action of the plan with this hash.
-    pub fn outcomes(&self, plan_sha256: &str) -> Result<HashMap<String, (String, String)>, StoreError> {
+    pub fn outcomes(&self, plan_sha256: &str) -> Result<HashMap<String, (ActionStatus, String)>, StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT action_id, status, detail FROM attempts WHERE plan_sha256 = ?1 ORDER BY seq")
             .map_err(|e| self.corrupt(e))?;
-        stmt.query_map([plan_sha256], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
-            .and_then(Iterator::collect)
-            .map_err(|e| self.corrupt(e))
+        stmt.query_map([plan_sha256], |r| {
+            Ok((r.get("action_id")?, (status(r.get_ref("status")?.as_str()?)?, r.get("detail")?)))
+        })
+        .and_then(Iterator::collect)
+        .map_err(|e| self.corrupt(e))
     }
 
     /// Appends an attempt, durably, before the next action starts.
@@ -140,7 +150,7 @@ impl Journal {
                     a.plan_sha256,
                     a.action_id,
                     a.operation,
-                    a.status,
+                    a.status.as_str(),
                     a.detail,
                     a.at,
                     a.actor_tid,

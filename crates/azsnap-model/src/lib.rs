@@ -13,5 +13,5 @@ pub use ids::{ArmId, Guid, IdError, hex, sha256_hex};
 pub use rows::{
     Grant, GrantState, Origin, Principal, PrincipalKind, Relation, Resource, ResourceKind, RoleDefinition, RoleKind,
 };
-pub use status::{Part, PartStatus, RequestStats};
+pub use status::{ActionStatus, Part, PartStatus, RequestStats};
 pub use time::Timestamp;

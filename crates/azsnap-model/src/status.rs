@@ -25,6 +25,39 @@ impl PartStatus {
     }
 }
 
+word_enum! {
+    /// What happened to one action of a plan; stored as its word in the apply journal.
+    #[derive(Default)]
+    ActionStatus {
+        /// Changed the tenant.
+        Done => "done",
+        /// Nothing to do: the live state already matched, or an earlier run did it.
+        #[default]
+        Skipped => "skipped",
+        /// Dry run: the action would change the tenant (never journaled).
+        WouldDo => "would_do",
+        /// Refused by the lockout guard.
+        Refused => "refused",
+        /// The API refused or failed.
+        Failed => "failed",
+    }
+}
+
+impl ActionStatus {
+    /// The status as people read it (`would do`).
+    pub fn label(self) -> &'static str {
+        match self {
+            ActionStatus::WouldDo => "would do",
+            other => other.as_str(),
+        }
+    }
+
+    /// Whether a journaled attempt in this status means the action needs no new attempt.
+    pub fn settled(self) -> bool {
+        matches!(self, ActionStatus::Done | ActionStatus::Skipped)
+    }
+}
+
 /// One part of a snapshot and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {

@@ -38,7 +38,7 @@ fn read_rows<T>(
 ) -> Result<Vec<T>, StoreError> {
     let corrupt = |e| StoreError::corrupt(snap.path(), e);
     let mut stmt = snap.connection().prepare(sql).map_err(corrupt)?;
-    let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
     stmt.query_map([], |r| read(r, &columns)).and_then(Iterator::collect).map_err(corrupt)
 }
 
