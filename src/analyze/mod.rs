@@ -4,6 +4,7 @@
 pub mod access;
 pub mod coverage;
 pub mod diff;
+#[cfg(feature = "export")]
 pub mod export;
 pub mod identity;
 pub mod ignore;

@@ -65,6 +65,7 @@ impl CliError {
 /// output that cannot be written [`exit_code::USAGE`], a refused login [`exit_code::AUTH`], a service that failed
 /// for good [`exit_code::API_FAILURE`]. Errors that wrap another are decided by what they wrap.
 pub(super) fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
+    #[cfg(feature = "export")]
     use crate::analyze::export::ExportError;
     use crate::analyze::query::QueryError;
     use crate::apply::ApplyError;
@@ -92,6 +93,7 @@ pub(super) fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
             ApplyError::Store(s) => exit_code_of(s),
         };
     }
+    #[cfg(feature = "export")]
     if let Some(e) = e.downcast_ref::<ExportError>() {
         return match e {
             ExportError::Store(s) => exit_code_of(s),
@@ -174,6 +176,7 @@ impl From<crate::plan::PlanError> for CliError {
     }
 }
 
+#[cfg(feature = "export")]
 impl From<crate::analyze::export::ExportError> for CliError {
     fn from(e: crate::analyze::export::ExportError) -> Self {
         match e {

@@ -10,6 +10,10 @@ mod collect;
 mod demo;
 mod diff;
 mod error;
+#[cfg(feature = "export")]
+mod export;
+#[cfg(not(feature = "export"))]
+#[path = "export_missing.rs"]
 mod export;
 mod identities;
 mod info;

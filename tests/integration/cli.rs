@@ -57,6 +57,16 @@ fn a_missing_plan_is_one_line_and_exit_3() {
 }
 
 #[test]
+#[cfg(not(feature = "export"))]
+fn a_build_without_export_says_so_and_writes_nothing() {
+    let env = TestEnv::new();
+    let run = env.run(&["export", "s.db", "-o", "bundle", "--format", "parquet"]);
+    run.expect_code(exit_code::USAGE);
+    assert!(run.stderr.contains("without the `export` feature"), "{}", run.stderr);
+    assert!(!env.path("bundle").exists());
+}
+
+#[test]
 fn plain_http_is_refused_for_names_that_merely_start_like_loopback() {
     let env = TestEnv::new();
     for endpoint in ["http://127.evil.example", "http://localhost.evil.example:8080", "http://127.0.0.1.nip.io"] {

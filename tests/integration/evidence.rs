@@ -242,6 +242,7 @@ fn keys_azsnap_cannot_sign_with_are_refused_before_collecting() {
 }
 
 /// Runs `program args…` in `dir`; its success and its stdout and stderr together.
+#[cfg(feature = "export")]
 fn tool(dir: &Path, program: &str, args: &[&str], stdin: Option<&Path>) -> (bool, String) {
     let mut cmd = Command::new(program);
     cmd.args(args).current_dir(dir);
@@ -253,6 +254,7 @@ fn tool(dir: &Path, program: &str, args: &[&str], stdin: Option<&Path>) -> (bool
 }
 
 #[test]
+#[cfg(feature = "export")]
 fn a_bundle_checks_with_sha256sum_and_ssh_keygen_alone() {
     let env = TestEnv::new();
     keygen(&env, "k");
@@ -287,6 +289,7 @@ fn a_bundle_checks_with_sha256sum_and_ssh_keygen_alone() {
 }
 
 #[test]
+#[cfg(feature = "export")]
 fn a_snapshot_that_fails_verify_is_not_exported_unless_allowed() {
     let env = TestEnv::new();
     keygen(&env, "k");

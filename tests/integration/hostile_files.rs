@@ -105,6 +105,7 @@ fn named(env: &TestEnv, file: &str, name: &str) {
 }
 
 #[test]
+#[cfg(feature = "export")]
 fn exported_csv_cells_cannot_run_as_formulas() {
     let env = TestEnv::new();
     named(&env, "a.db", "=cmd|' /C calc'!A0");

@@ -2,6 +2,7 @@
 
 mod access;
 pub(crate) mod diff;
+#[cfg(feature = "export")]
 mod export;
 mod identities;
 mod query;
