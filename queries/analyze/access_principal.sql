@@ -20,13 +20,13 @@ WITH RECURSIVE
     UNION ALL
     SELECT b.root, r.id, b.depth + 1 FROM below b JOIN resources r ON r.parent_id = b.id WHERE b.depth < 16
   )
-SELECT h.relation, h.role_id, coalesce(h.role_name, nullif(h.role_id, '')),
-       coalesce(b.id, h.target_id),
-       coalesce(tp.display_name, tr.display_name, tr.name, b.id, h.target_id),
-       coalesce(tp.kind, tr.kind, 'unknown'),
-       h.scope, h.state, h.end_at, h.path,
-       CASE WHEN b.depth > 0 THEN h.target_id END,
-       CASE WHEN b.depth > 0 THEN coalesce(ir.display_name, ir.name, h.target_id) END
+SELECT h.relation AS relation, h.role_id AS role_id, coalesce(h.role_name, nullif(h.role_id, '')) AS role,
+       coalesce(b.id, h.target_id) AS target_id,
+       coalesce(tp.display_name, tr.display_name, tr.name, b.id, h.target_id) AS target,
+       coalesce(tp.kind, tr.kind, 'unknown') AS target_kind,
+       h.scope AS scope, h.state AS state, h.end_at AS end_at, h.path AS via,
+       CASE WHEN b.depth > 0 THEN h.target_id END AS inherited_from,
+       CASE WHEN b.depth > 0 THEN coalesce(ir.display_name, ir.name, h.target_id) END AS inherited_name
 FROM held h
 LEFT JOIN below b ON h.relation = 'azure_role' AND b.root = h.target_id
 LEFT JOIN principals tp ON tp.id = coalesce(b.id, h.target_id)

@@ -24,10 +24,12 @@ WITH RECURSIVE
     LEFT JOIN principals t ON t.id = h.principal_id
     WHERE length(h.ids) < 1200 AND instr(h.ids, m.principal_id) = 0
   )
-SELECT h.principal_id, coalesce(p.display_name, p.user_principal_name, h.principal_id), coalesce(p.kind, 'unknown'),
-       h.relation, h.role_id, coalesce(h.role_name, nullif(h.role_id, '')),
-       h.target_id, coalesce(tp.display_name, tr.display_name, tr.name, h.target_id),
-       h.scope, h.state, h.end_at, h.path, h.depth, coalesce(p.user_principal_name, p.app_id, '')
+SELECT h.principal_id AS principal_id, coalesce(p.display_name, p.user_principal_name, h.principal_id) AS principal,
+       coalesce(p.kind, 'unknown') AS principal_kind, h.relation AS relation, h.role_id AS role_id,
+       coalesce(h.role_name, nullif(h.role_id, '')) AS role, h.target_id AS held_at,
+       coalesce(tp.display_name, tr.display_name, tr.name, h.target_id) AS held_at_name,
+       h.scope AS scope, h.state AS state, h.end_at AS end_at, h.path AS via, h.depth AS depth,
+       coalesce(p.user_principal_name, p.app_id, '') AS principal_detail
 FROM holders h
 LEFT JOIN principals p ON p.id = h.principal_id
 LEFT JOIN principals tp ON tp.id = h.target_id

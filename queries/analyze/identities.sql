@@ -19,9 +19,11 @@ WITH RECURSIVE
     WHERE g.relation <> 'member' OR h.via = h.principal_id
     GROUP BY h.principal_id
   )
-SELECT p.id, coalesce(p.display_name, p.user_principal_name, p.id), p.kind, p.origin, p.user_type, p.mailbox_purpose,
-       p.account_enabled, p.service_principal_type, p.managed_identity_type, p.app_owner_tenant_id,
-       coalesce(json_extract(p.attrs, '$.firstParty'), 0), coalesce(a.n, 0), coalesce(a.privileged, 0),
-       (SELECT value FROM meta WHERE key = 'tenant_id')
+SELECT p.id AS id, coalesce(p.display_name, p.user_principal_name, p.id) AS name, p.kind AS kind, p.origin AS origin,
+       p.user_type AS user_type, p.mailbox_purpose AS mailbox_purpose, p.account_enabled AS account_enabled,
+       p.service_principal_type AS service_principal_type, p.managed_identity_type AS managed_identity_type,
+       p.app_owner_tenant_id AS owner_tenant, coalesce(json_extract(p.attrs, '$.firstParty'), 0) AS first_party,
+       coalesce(a.n, 0) AS access, coalesce(a.privileged, 0) AS privileged_access,
+       (SELECT value FROM meta WHERE key = 'tenant_id') AS tenant_id
 FROM principals p LEFT JOIN access a ON a.principal_id = p.id
 ORDER BY coalesce(a.privileged, 0) DESC, coalesce(a.n, 0) DESC, p.kind, p.display_name

@@ -35,16 +35,19 @@ WITH RECURSIVE
     LEFT JOIN principals t ON t.id = h.principal_id
     WHERE ?2 = 1 AND length(h.ids) < 1200 AND instr(h.ids, m.principal_id) = 0
   )
-SELECT h.principal_id, coalesce(p.display_name, p.user_principal_name, h.principal_id), p.user_principal_name,
-       -- facts for the class, in the order identity::classify_facts reads them (columns 3 to 11)
-       coalesce(p.kind, 'unknown'), coalesce(p.origin, 'unresolved'), p.user_type, p.mailbox_purpose,
-       p.account_enabled, p.service_principal_type, p.managed_identity_type, p.app_owner_tenant_id,
-       coalesce(json_extract(p.attrs, '$.firstParty'), 0),
-       h.relation, h.target_id, coalesce(tp.display_name, tr.display_name, tr.name, h.target_id),
-       h.role_id, coalesce(h.role_name, nullif(h.role_id, '')), h.scope, h.state,
-       coalesce(h.start_at, h.created_at), h.end_at,
-       nullif(max(coalesce(p.last_sign_in, ''), coalesce(p.last_non_interactive_sign_in, '')), ''),
-       h.via, h.via_id, h.holder_id, p.app_id
+SELECT h.principal_id AS principal_id, coalesce(p.display_name, p.user_principal_name, h.principal_id) AS principal,
+       p.user_principal_name AS upn,
+       -- the facts identity::classify_facts reads, by these names
+       coalesce(p.kind, 'unknown') AS kind, coalesce(p.origin, 'unresolved') AS origin, p.user_type AS user_type,
+       p.mailbox_purpose AS mailbox_purpose, p.account_enabled AS account_enabled,
+       p.service_principal_type AS service_principal_type, p.managed_identity_type AS managed_identity_type,
+       p.app_owner_tenant_id AS owner_tenant, coalesce(json_extract(p.attrs, '$.firstParty'), 0) AS first_party,
+       h.relation AS relation, h.target_id AS target_id,
+       coalesce(tp.display_name, tr.display_name, tr.name, h.target_id) AS target, h.role_id AS role_id,
+       coalesce(h.role_name, nullif(h.role_id, '')) AS role, h.scope AS scope, h.state AS state,
+       coalesce(h.start_at, h.created_at) AS since, h.end_at AS until,
+       nullif(max(coalesce(p.last_sign_in, ''), coalesce(p.last_non_interactive_sign_in, '')), '') AS last_sign_in,
+       h.via AS via, h.via_id AS via_group_id, h.holder_id AS holder_id, p.app_id AS app_id
 FROM holders h
 LEFT JOIN principals p ON p.id = h.principal_id
 LEFT JOIN principals tp ON tp.id = h.target_id

@@ -9,17 +9,18 @@ WITH RECURSIVE carrying(id) AS (
     JOIN principals gp ON gp.id = m.principal_id AND gp.kind = 'group'
     WHERE m.relation = 'member'
 )
-SELECT g.principal_id, coalesce(p.display_name, p.user_principal_name, g.principal_id), coalesce(p.kind, 'unknown'),
-       g.relation, g.role_id,
-       CASE WHEN g.relation IN ('member', 'owner') THEN g.relation ELSE coalesce(g.role_name, g.role_id) END, g.target_id,
-       coalesce(t.display_name, r.display_name, r.name, g.target_id), g.scope, g.state,
+SELECT g.principal_id AS principal_id, coalesce(p.display_name, p.user_principal_name, g.principal_id) AS principal_name,
+       coalesce(p.kind, 'unknown') AS principal_kind, g.relation AS relation, g.role_id AS role_id,
+       CASE WHEN g.relation IN ('member', 'owner') THEN g.relation ELSE coalesce(g.role_name, g.role_id) END AS role_name,
+       g.target_id AS target_id, coalesce(t.display_name, r.display_name, r.name, g.target_id) AS target_name,
+       g.scope AS scope, g.state AS state,
        CASE
            WHEN p.account_enabled = 0 THEN 'disabled'
            WHEN p.kind = 'unknown' THEN 'principal no longer exists'
            WHEN ?2 = 1 AND p.kind = 'user' AND p.last_sign_in IS NULL AND p.last_non_interactive_sign_in IS NULL THEN 'never signed in'
            ELSE 'inactive since ' || max(coalesce(p.last_sign_in, ''), coalesce(p.last_non_interactive_sign_in, ''))
-       END,
-       coalesce(p.last_sign_in, p.last_non_interactive_sign_in)
+       END AS reason,
+       coalesce(p.last_sign_in, p.last_non_interactive_sign_in) AS last_sign_in
 FROM grant_role g
 LEFT JOIN principals p ON p.id = g.principal_id
 LEFT JOIN principals t ON t.id = g.target_id

@@ -1,7 +1,7 @@
 -- unused-roles: role definitions that no grant uses, active or eligible, at any scope: custom roles first, then
 -- application roles, then built-in ones.
-SELECT d.kind, d.id, coalesce(d.name, d.id), coalesce(d.builtin, 0), d.resource_id,
-       coalesce(p.display_name, '')
+SELECT d.kind AS kind, d.id AS id, coalesce(d.name, d.id) AS name, coalesce(d.builtin, 0) AS builtin,
+       d.resource_id AS resource_id, coalesce(p.display_name, '') AS application
 FROM role_definitions d
 LEFT JOIN principals p ON p.id = d.resource_id
 WHERE NOT EXISTS (

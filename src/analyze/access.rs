@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::analyze::privileged::Privileged;
-use crate::analyze::sql::{Row, col, rows};
+use crate::analyze::sql::{Row, rows};
 use crate::model::Guid;
 use crate::store::{Snapshot, StoreError};
 
@@ -67,22 +67,17 @@ pub struct Access {
     pub path: String,
 }
 
-const PRINCIPAL_NAME: &str = "coalesce(display_name, user_principal_name, id)";
+const PRINCIPAL_NAME: &str = "coalesce(display_name, user_principal_name, id) AS name";
 /// The columns a candidate is shown with: id, name, kind, detail.
-const PRINCIPAL_COLUMNS: &str =
-    "id, coalesce(display_name, user_principal_name, id), kind, coalesce(user_principal_name, app_id, '')";
-const RESOURCE_COLUMNS: &str = "id, coalesce(display_name, name, id), kind, coalesce(parent_id, '')";
+const PRINCIPAL_COLUMNS: &str = "id, coalesce(display_name, user_principal_name, id) AS name, kind, \
+                                 coalesce(user_principal_name, app_id, '') AS detail";
+const RESOURCE_COLUMNS: &str = "id, coalesce(display_name, name, id) AS name, kind, coalesce(parent_id, '') AS detail";
 /// Candidates listed when a name is ambiguous.
 const SHOWN: usize = 10;
 
 fn found(rs: Vec<Row>) -> Vec<Found> {
     rs.iter()
-        .map(|r| Found {
-            id: col(r, 0),
-            name: col(r, 1),
-            kind: col(r, 2),
-            detail: r.get(3).map(|_| col(r, 3)).unwrap_or_default(),
-        })
+        .map(|r| Found { id: r.text("id"), name: r.text("name"), kind: r.text("kind"), detail: r.text("detail") })
         .collect()
 }
 
@@ -114,8 +109,8 @@ fn matching(
     if hits.len() <= SHOWN {
         return one(hits);
     }
-    let count = rows(snap, &format!("SELECT count(DISTINCT id) FROM {table} WHERE {filter}"), &[&text])?;
-    let total = count.first().map(|r| col(r, 0)).and_then(|n| n.parse().ok()).unwrap_or(hits.len());
+    let count = rows(snap, &format!("SELECT count(DISTINCT id) AS n FROM {table} WHERE {filter}"), &[&text])?;
+    let total = count.first().map_or(hits.len(), |r| r.count("n") as usize);
     let mut candidates = hits;
     candidates.truncate(SHOWN);
     Err(ResolveError::Ambiguous { total, candidates })
@@ -127,13 +122,17 @@ pub fn resolve_principal(snap: &Snapshot, text: &str) -> Result<Found, ResolveEr
     let text = text.trim();
     if let Ok(guid) = text.parse::<Guid>() {
         let id = guid.as_str();
-        let by_id = rows(snap, &format!("SELECT id, {PRINCIPAL_NAME}, kind FROM principals WHERE id = ?1"), &[&id])?;
+        let by_id = rows(
+            snap,
+            &format!("SELECT id, {PRINCIPAL_NAME}, kind, '' AS detail FROM principals WHERE id = ?1"),
+            &[&id],
+        )?;
         if let Some(f) = one(found(by_id))? {
             return Ok(f);
         }
         let by_app = rows(
             snap,
-            &format!("SELECT id, {PRINCIPAL_NAME}, kind FROM principals WHERE app_id = ?1 ORDER BY id"),
+            &format!("SELECT id, {PRINCIPAL_NAME}, kind, '' AS detail FROM principals WHERE app_id = ?1 ORDER BY id"),
             &[&id],
         )?;
         if let Some(f) = one(found(by_app))? {
@@ -229,28 +228,29 @@ pub fn for_principal(snap: &Snapshot, principal: &Found, privileged: &Privileged
     Ok(rs
         .iter()
         .map(|r| {
-            let relation = col(r, 0);
-            let role_id = col(r, 1);
+            let relation = r.text("relation");
+            let role_id = r.text("role_id");
+            let target_id = r.text("target_id");
             let mut a = Access {
                 principal_id: principal.id.clone(),
                 principal: principal.name.clone(),
                 principal_kind: principal.kind.clone(),
                 principal_detail: principal.detail.clone(),
-                target_path: crate::analyze::diff::arm_path_names(&col(r, 3)),
-                privileged: privileged.grant(&relation, &role_id, &col(r, 3), &groups),
-                role: col(r, 2),
+                target_path: crate::analyze::diff::arm_path_names(&target_id),
+                privileged: privileged.grant(&relation, &role_id, &target_id, &groups),
+                role: r.text("role"),
                 relation,
                 role_id,
-                target_id: col(r, 3),
-                target: col(r, 4),
-                scope: col(r, 6),
-                state: col(r, 7),
-                end_at: r.get(8).cloned().flatten(),
-                via: split_path(&col(r, 9)),
-                inherited_from: r.get(10).cloned().flatten(),
+                target_id,
+                target: r.text("target"),
+                scope: r.text("scope"),
+                state: r.text("state"),
+                end_at: r.opt("end_at"),
+                via: split_path(&r.text("via")),
+                inherited_from: r.opt("inherited_from"),
                 path: String::new(),
             };
-            a.path = describe(&a, r.get(11).and_then(|v| v.as_deref()));
+            a.path = describe(&a, r.opt("inherited_name").as_deref());
             a
         })
         .collect())
@@ -264,30 +264,30 @@ pub fn for_resource(snap: &Snapshot, resource: &Found, privileged: &Privileged) 
     Ok(rs
         .iter()
         .map(|r| {
-            let relation = col(r, 3);
-            let role_id = col(r, 4);
-            let inherited = col(r, 12) != "0";
-            let target = col(r, 7);
+            let relation = r.text("relation");
+            let role_id = r.text("role_id");
+            let inherited = r.text("depth") != "0";
+            let held_at_name = r.text("held_at_name");
             let mut a = Access {
-                principal_id: col(r, 0),
-                principal: col(r, 1),
-                principal_kind: col(r, 2),
-                principal_detail: r.get(13).map(|_| col(r, 13)).unwrap_or_default(),
+                principal_id: r.text("principal_id"),
+                principal: r.text("principal"),
+                principal_kind: r.text("principal_kind"),
+                principal_detail: r.text("principal_detail"),
                 target_path: crate::analyze::diff::arm_path_names(&resource.id),
                 privileged: privileged.grant(&relation, &role_id, &resource.id, &groups),
                 relation,
                 role_id,
-                role: col(r, 5),
-                inherited_from: inherited.then(|| col(r, 6)),
+                role: r.text("role"),
+                inherited_from: inherited.then(|| r.text("held_at")),
                 target_id: resource.id.clone(),
                 target: resource.name.clone(),
-                scope: col(r, 8),
-                state: col(r, 9),
-                end_at: r.get(10).cloned().flatten(),
-                via: split_path(&col(r, 11)),
+                scope: r.text("scope"),
+                state: r.text("state"),
+                end_at: r.opt("end_at"),
+                via: split_path(&r.text("via")),
                 path: String::new(),
             };
-            a.path = describe(&a, inherited.then_some(target.as_str()));
+            a.path = describe(&a, inherited.then_some(held_at_name.as_str()));
             a
         })
         .collect())

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::analyze::privileged::Privileged;
 use crate::analyze::review::{COLUMNS, REVIEW_COLUMNS, review};
-use crate::analyze::sql::{col, each_row, rows};
+use crate::analyze::sql::{each_row, rows};
 use crate::store::{SealCheck, Snapshot, StoreError, Verification};
 
 /// File format of the exported tables.
@@ -350,9 +350,9 @@ fn write_table(
 /// it is (evidence is never altered).
 fn all_times(snap: &Snapshot, table: &str, column: &str) -> Result<bool, StoreError> {
     let mut ok = true;
-    each_row(snap, &format!("SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL"), &[], |r| {
-        if let Some(Some(t)) = r.first() {
-            ok &= chrono::DateTime::parse_from_rfc3339(t).is_ok();
+    each_row(snap, &format!("SELECT DISTINCT {column} AS value FROM {table} WHERE {column} IS NOT NULL"), &[], |r| {
+        if let Some(t) = r.opt("value") {
+            ok &= chrono::DateTime::parse_from_rfc3339(&t).is_ok();
         }
         Ok::<(), StoreError>(())
     })?;
@@ -362,13 +362,13 @@ fn all_times(snap: &Snapshot, table: &str, column: &str) -> Result<bool, StoreEr
 /// One snapshot table, streamed in primary-key order.
 fn export_table(snap: &Snapshot, table: &str, format: ExportFormat, path: &Path) -> Result<ExportedFile, ExportError> {
     let decl = rows(snap, &format!("SELECT name, type FROM pragma_table_info('{table}')"), &[])?;
-    let names: Vec<String> = decl.iter().map(|r| col(r, 0)).collect();
+    let names: Vec<String> = decl.iter().map(|r| r.text("name")).collect();
     let mut kinds = Vec::with_capacity(names.len());
     for r in &decl {
-        let name = col(r, 0);
+        let name = r.text("name");
         kinds.push(if BOOLEAN.contains(&name.as_str()) {
             Kind::Boolean
-        } else if col(r, 1).eq_ignore_ascii_case("INTEGER") || INTEGER.contains(&name.as_str()) {
+        } else if r.text("type").eq_ignore_ascii_case("INTEGER") || INTEGER.contains(&name.as_str()) {
             Kind::Integer
         } else if TIMESTAMP.contains(&name.as_str()) && all_times(snap, table, &name)? {
             Kind::Timestamp
@@ -378,7 +378,7 @@ fn export_table(snap: &Snapshot, table: &str, format: ExportFormat, path: &Path)
     }
     let order: Vec<String> = (1..=names.len().min(6)).map(|i| i.to_string()).collect();
     let sql = format!("SELECT * FROM {table} ORDER BY {}", order.join(", "));
-    write_table(path, format, names, kinds, |emit| each_row(snap, &sql, &[], |r| emit(r.clone())))
+    write_table(path, format, names, kinds, |emit| each_row(snap, &sql, &[], |r| emit(r.values().to_vec())))
 }
 
 /// The effective-access view: the `review --effective` rows for the whole tenant.

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::analyze::privileged::Privileged;
-use crate::analyze::sql::{Row, col, rows};
+use crate::analyze::sql::{Row, rows};
 use crate::store::{Snapshot, StoreError};
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,21 +73,21 @@ pub fn classify(
     }
 }
 
-/// The class of a principal from nine query columns starting at `at`: kind, origin, user type, mailbox purpose,
-/// account enabled, service principal type, managed identity type, owner tenant, first party.
-pub fn classify_facts(r: &Row, at: usize, tenant: &str) -> (&'static str, bool, String) {
+/// The class of a principal from the query columns `kind`, `origin`, `user_type`, `mailbox_purpose`,
+/// `service_principal_type`, `managed_identity_type`, `owner_tenant` and `first_party`.
+pub fn classify_facts(r: &Row, tenant: &str) -> (&'static str, bool, String) {
     let (class, human, evidence) = classify(
-        &col(r, at),
-        &col(r, at + 2),
-        r.get(at + 3).cloned().flatten().as_deref(),
-        &col(r, at + 5),
-        &col(r, at + 6),
-        &col(r, at + 7),
-        col(r, at + 8) == "1",
+        &r.text("kind"),
+        &r.text("user_type"),
+        r.opt("mailbox_purpose").as_deref(),
+        &r.text("service_principal_type"),
+        &r.text("managed_identity_type"),
+        &r.text("owner_tenant"),
+        r.flag("first_party"),
         tenant,
     );
     let evidence =
-        if col(r, at + 1) == "external" { format!("{evidence}; from --external-identities") } else { evidence };
+        if r.text("origin") == "external" { format!("{evidence}; from --external-identities") } else { evidence };
     (class, human, evidence)
 }
 
@@ -96,16 +96,16 @@ pub fn identities(snap: &Snapshot, privileged: &Privileged) -> Result<Vec<Identi
     Ok(rows(snap, include_str!("../../queries/analyze/identities.sql"), &[&ids])?
         .iter()
         .map(|r| {
-            let (class, human, evidence) = classify_facts(r, 2, &col(r, 13));
+            let (class, human, evidence) = classify_facts(r, &r.text("tenant_id"));
             Identity {
-                id: col(r, 0),
-                name: col(r, 1),
-                kind: col(r, 2),
+                id: r.text("id"),
+                name: r.text("name"),
+                kind: r.text("kind"),
                 class: class.to_owned(),
                 human,
                 evidence,
-                access: col(r, 11).parse().unwrap_or(0),
-                privileged_access: col(r, 12).parse().unwrap_or(0),
+                access: r.count("access"),
+                privileged_access: r.count("privileged_access"),
             }
         })
         .collect())

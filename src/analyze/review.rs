@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::analyze::diff::arm_path_names;
 use crate::analyze::identity::classify_facts;
 use crate::analyze::privileged::Privileged;
-use crate::analyze::sql::{col, each_row};
+use crate::analyze::sql::each_row;
 use crate::store::{Snapshot, StoreError};
 
 /// The sheet's columns, in order. `plan from-review` reads the sheet back by these names.
@@ -122,32 +122,32 @@ pub fn review<E: From<StoreError>>(
     let (sql, flag) = if effective { (expanded, 1) } else { (direct, 0) };
     let params: &[&dyn rusqlite::ToSql] = if effective { &[&target, &flag] } else { &[&target] };
     each_row(snap, sql, params, |r| {
-        let (class, human, _) = classify_facts(r, 3, &tenant);
-        let relation = col(r, 12);
-        let role_id = col(r, 15);
-        let target_id = col(r, 13);
+        let (class, human, _) = classify_facts(r, &tenant);
+        let relation = r.text("relation");
+        let role_id = r.text("role_id");
+        let target_id = r.text("target_id");
         let path = arm_path_names(&target_id);
         f(ReviewRow {
-            principal_id: col(r, 0),
-            principal: col(r, 1),
-            upn: col(r, 2),
+            principal_id: r.text("principal_id"),
+            principal: r.text("principal"),
+            upn: r.text("upn"),
             class: class.to_owned(),
             human,
-            app_id: col(r, 25),
+            app_id: r.text("app_id"),
             privileged: privileged.grant(&relation, &role_id, &target_id, &privileged_groups),
             relation,
-            target: if path.is_empty() { col(r, 14) } else { path },
+            target: if path.is_empty() { r.text("target") } else { path },
             target_id,
             role_id,
-            role: col(r, 16),
-            scope: col(r, 17),
-            state: col(r, 18),
-            since: col(r, 19),
-            until: col(r, 20),
-            last_sign_in: col(r, 21),
-            via: col(r, 22),
-            via_group_id: col(r, 23),
-            holder_id: col(r, 24),
+            role: r.text("role"),
+            scope: r.text("scope"),
+            state: r.text("state"),
+            since: r.text("since"),
+            until: r.text("until"),
+            last_sign_in: r.text("last_sign_in"),
+            via: r.text("via"),
+            via_group_id: r.text("via_group_id"),
+            holder_id: r.text("holder_id"),
         })
     })
 }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::analyze::sql::{col, rows};
+use crate::analyze::sql::rows;
 use crate::model::PartStatus;
 use crate::store::{Snapshot, StoreError};
 
@@ -74,29 +74,29 @@ pub fn unused(snap: &Snapshot, inactive_days: u32, now: crate::model::Timestamp)
     let unused_roles = rows(snap, include_str!("../../queries/analyze/unused_role_definitions.sql"), &[])?
         .iter()
         .map(|r| UnusedRole {
-            kind: col(r, 0),
-            id: col(r, 1),
-            name: col(r, 2),
-            builtin: col(r, 3) == "1",
-            application: (col(r, 0) == "app").then(|| col(r, 5)).filter(|a| !a.is_empty()),
+            kind: r.text("kind"),
+            id: r.text("id"),
+            name: r.text("name"),
+            builtin: r.flag("builtin"),
+            application: (r.text("kind") == "app").then(|| r.text("application")).filter(|a| !a.is_empty()),
         })
         .collect();
     let flag = i64::from(have_sign_ins);
     let stale_assignments = rows(snap, include_str!("../../queries/analyze/stale_assignments.sql"), &[&cutoff, &flag])?
         .iter()
         .map(|r| StaleAssignment {
-            principal_id: col(r, 0),
-            principal_name: col(r, 1),
-            principal_kind: col(r, 2),
-            relation: col(r, 3),
-            role_id: col(r, 4),
-            role_name: col(r, 5),
-            target_id: col(r, 6),
-            target_name: col(r, 7),
-            scope: col(r, 8),
-            state: col(r, 9),
-            reason: col(r, 10),
-            last_sign_in: r.get(11).cloned().flatten(),
+            principal_id: r.text("principal_id"),
+            principal_name: r.text("principal_name"),
+            principal_kind: r.text("principal_kind"),
+            relation: r.text("relation"),
+            role_id: r.text("role_id"),
+            role_name: r.text("role_name"),
+            target_id: r.text("target_id"),
+            target_name: r.text("target_name"),
+            scope: r.text("scope"),
+            state: r.text("state"),
+            reason: r.text("reason"),
+            last_sign_in: r.opt("last_sign_in"),
         })
         .collect();
     Ok(UnusedReport { inactive_days, unused_roles, builtin_left_out: 0, stale_assignments, limits })

@@ -15,7 +15,8 @@ use crate::azure::cloud::Endpoints;
 use crate::azure::credential::classify;
 use crate::azure::error::ApiError;
 use crate::azure::pace::{ArmBucket, GraphTier, Pacer, Pacers};
-use crate::azure::reply::{Outcome, read_body, reply_body, request_id, retry_after, retryable, transport_text};
+use crate::azure::reply::{Outcome, read_body, reply_body, request_id, retry_after, transport_text};
+use crate::azure::retry::retryable;
 use crate::model::RequestStats;
 
 /// Which API a request is for.

@@ -8,6 +8,7 @@ pub mod error;
 pub mod items;
 pub mod pace;
 mod reply;
+pub mod retry;
 
 pub use client::{AzureClient, Service};
 pub use cloud::{Cloud, Endpoints};

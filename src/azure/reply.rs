@@ -1,5 +1,5 @@
 //! Reading an answer: its body (bounded), `Retry-After`, request id, pages refused while parsing once too large,
-//! and which statuses are worth a retry.
+//! and the wait a throttled answer asks for.
 
 use std::time::Duration;
 
@@ -20,8 +20,7 @@ pub(super) fn request_id(headers: &reqwest::header::HeaderMap) -> Option<String>
 /// Seconds from a `Retry-After` header (`2`, `2.128`); HTTP-date forms are not used by Graph or ARM. (Absurd values
 /// are kept within what a duration holds; the `max_retry_after` limit refuses them anyway.)
 pub(super) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = headers.get("retry-after")?.to_str().ok()?.trim().parse::<f64>().ok()?;
-    (v.is_finite() && v >= 0.0).then(|| Duration::from_secs_f64(v.min(1e12)))
+    crate::azure::retry::retry_after(headers.get("retry-after")?.to_str().ok()?)
 }
 
 /// Reads an answer's body, refusing one larger than `max` bytes (by its `Content-Length`, or as it arrives).
@@ -155,10 +154,6 @@ pub(super) fn transport_text(e: &reqwest::Error) -> String {
         source = cause.source();
     }
     if e.is_timeout() { format!("timed out ({text})") } else { text }
-}
-
-pub(super) fn retryable(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 #[cfg(test)]

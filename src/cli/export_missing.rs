@@ -11,5 +11,7 @@ pub struct ExportArgs {
 
 pub(super) fn run(_args: &ExportArgs, _ui: &mut Ui) -> Result<u8, CliError> {
     Err(CliError::usage("this azsnap was built without the `export` feature, so it cannot write evidence bundles")
-        .with_hint("build it with the default features: cargo install azsnap (or cargo build without --no-default-features)"))
+        .with_hint(
+            "build it with the default features: cargo install azsnap (or cargo build without --no-default-features)",
+        ))
 }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use crate::azure::pace::{GraphTier, Pacer};
+use crate::azure::retry::{item_retry_after, retryable};
 use crate::azure::{ApiError, AzureClient, Service};
 use std::sync::Arc;
 
@@ -107,8 +108,7 @@ pub(super) async fn get_all(
             let mut slowed: Vec<Arc<Pacer>> = Vec::new();
             for r in answers.iter().filter(is_429) {
                 let Some(pacer) = url_of(r).and_then(|u| client.pacers.graph(GraphTier::of(u))) else { continue };
-                let after = r["headers"]["Retry-After"].as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(1.0);
-                pacer.throttled(Duration::from_secs_f64(after.clamp(0.0, 120.0)));
+                pacer.throttled(item_wait(r));
                 slowed.push(pacer.clone());
             }
             let answered_urls = answers.iter().filter(|r| !is_429(r)).filter_map(url_of).map(String::as_str);
@@ -127,9 +127,8 @@ pub(super) async fn get_all(
                 if status == 401 && r["body"]["error"]["code"] == "InvalidAuthenticationToken" {
                     wait = wait.max(Duration::from_secs(1));
                     retry.push(i);
-                } else if matches!(status, 429 | 500 | 502 | 503 | 504) {
-                    let after = r["headers"]["Retry-After"].as_str().and_then(|s| s.parse::<f64>().ok()).unwrap_or(1.0);
-                    wait = wait.max(Duration::from_secs_f64(after.clamp(0.0, 120.0)));
+                } else if retryable(status) {
+                    wait = wait.max(item_wait(r));
                     retry.push(i);
                 } else {
                     if let Some(items) = r["body"]["value"].as_array()
@@ -160,4 +159,9 @@ pub(super) async fn get_all(
             ),
         })
     }
+}
+
+/// How long a throttled or failed item asked to wait (a second when it does not say), at most two minutes.
+fn item_wait(item: &Value) -> Duration {
+    item_retry_after(item).unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(120))
 }

@@ -11,7 +11,7 @@ use super::{
 use crate::analyze::diff::{Change, Ignore, Item, ObjectType, arm_path_names, diff};
 use crate::analyze::identity::identities;
 use crate::analyze::privileged::Privileged;
-use crate::analyze::sql::{col, rows};
+use crate::analyze::sql::rows;
 use crate::analyze::unused::unused;
 use crate::model::{GrantState, Guid, Timestamp};
 use crate::store::{Snapshot, StoreError};
@@ -100,21 +100,21 @@ fn object(snap: &Snapshot, schema: &str, id: &str, fallback_name: &str) -> Resul
         "SELECT coalesce((SELECT coalesce(display_name, user_principal_name) FROM {schema}.principals WHERE id = ?1),
                          (SELECT coalesce(display_name, name) FROM {schema}.resources WHERE id = ?1),
                          (SELECT coalesce(display_name, user_principal_name) FROM main.principals WHERE id = ?1),
-                         (SELECT coalesce(display_name, name) FROM main.resources WHERE id = ?1)),
+                         (SELECT coalesce(display_name, name) FROM main.resources WHERE id = ?1)) AS name,
                 coalesce((SELECT kind FROM {schema}.principals WHERE id = ?1), (SELECT kind FROM {schema}.resources WHERE id = ?1),
-                         (SELECT kind FROM main.principals WHERE id = ?1), (SELECT kind FROM main.resources WHERE id = ?1), 'unknown'),
+                         (SELECT kind FROM main.principals WHERE id = ?1), (SELECT kind FROM main.resources WHERE id = ?1), 'unknown') AS kind,
                 coalesce((SELECT coalesce(user_principal_name, app_id) FROM {schema}.principals WHERE id = ?1),
-                         (SELECT coalesce(user_principal_name, app_id) FROM main.principals WHERE id = ?1))"
+                         (SELECT coalesce(user_principal_name, app_id) FROM main.principals WHERE id = ?1)) AS detail"
     );
-    let r = rows(snap, &sql, &[&id])?;
-    let row = r.first().cloned().unwrap_or_default();
-    let name = row.first().cloned().flatten().unwrap_or_else(|| fallback_name.to_owned());
+    let found = rows(snap, &sql, &[&id])?;
+    let row = found.first();
+    let name = row.and_then(|r| r.opt("name")).unwrap_or_else(|| fallback_name.to_owned());
     let path = arm_path_names(id);
     Ok(Object {
         id: id.to_owned(),
         name,
-        kind: col(&row, 1),
-        detail: row.get(2).cloned().flatten(),
+        kind: row.map(|r| r.text("kind")).unwrap_or_default(),
+        detail: row.and_then(|r| r.opt("detail")),
         path: (!path.is_empty()).then_some(path),
     })
 }
@@ -125,12 +125,13 @@ fn group_refusal(snap: &Snapshot, schema: &str, relation: &str, id: &str) -> Res
         return Ok(None);
     }
     let sql = format!(
-        "SELECT membership_rule IS NOT NULL, coalesce(on_premises_sync, 0) FROM {schema}.principals WHERE id = ?1"
+        "SELECT membership_rule IS NOT NULL AS dynamic, coalesce(on_premises_sync, 0) AS synced FROM {schema}.principals \
+         WHERE id = ?1"
     );
     Ok(rows(snap, &sql, &[&id])?.first().and_then(|r| {
-        if col(r, 0) == "1" {
+        if r.flag("dynamic") {
             Some("the group's membership is dynamic (a rule decides it)".to_owned())
-        } else if col(r, 1) == "1" {
+        } else if r.flag("synced") {
             Some("the group is synchronized from on-premises Active Directory; change it there".to_owned())
         } else {
             None
@@ -151,11 +152,11 @@ fn role_object(relation: &str, id: &str, name: &str) -> Option<Object> {
 /// The grant with this key in `schema` (`main` or `new`): `Some(its source assignment id, or "")` when it exists.
 fn grant_source(snap: &Snapshot, schema: &str, key: [&str; 6]) -> Result<Option<String>, PlanError> {
     let sql = format!(
-        "SELECT coalesce(source_id, '') FROM {schema}.grants WHERE principal_id = ?1 AND relation = ?2 \
+        "SELECT coalesce(source_id, '') AS source_id FROM {schema}.grants WHERE principal_id = ?1 AND relation = ?2 \
          AND target_id = ?3 AND role_id = ?4 AND scope = ?5 AND state = ?6"
     );
     let [a, b, c, d, e, f] = key;
-    Ok(rows(snap, &sql, &[&a, &b, &c, &d, &e, &f])?.first().map(|r| col(r, 0)))
+    Ok(rows(snap, &sql, &[&a, &b, &c, &d, &e, &f])?.first().map(|r| r.text("source_id")))
 }
 
 /// The source assignment id of the grant with this key, if it exists and has one.
@@ -173,7 +174,7 @@ fn gone_in_current(
 ) -> Result<Option<String>, PlanError> {
     let state = |id: &str| -> Result<Option<String>, PlanError> {
         let found = rows(snap, "SELECT origin FROM new.principals WHERE id = ?1", &[&id])?;
-        Ok(match found.first().map(|r| col(r, 0)) {
+        Ok(match found.first().map(|r| r.text("origin")) {
             None => Some("is not in the current snapshot".to_owned()),
             Some(o) if o == "unresolved" => Some("is deleted in the current snapshot (only grants name it)".to_owned()),
             Some(_) => None,
@@ -230,7 +231,7 @@ pub fn revert(baseline: &Snapshot, current: &Path, ignore: &Ignore, now: Timesta
                 plan.not_planned.push(NotPlanned { what: describe(item), reason: gone });
                 continue;
             }
-            let key = [&*g.principal_id, g.relation.as_str(), &*g.target_id, &*g.role_id, &*g.scope, g.state.as_str()];
+            let key = g.key();
             let grant = GrantRef {
                 principal: Object {
                     id: g.principal_id.clone(),
@@ -244,7 +245,7 @@ pub fn revert(baseline: &Snapshot, current: &Path, ignore: &Ignore, now: Timesta
                 role: role_object(g.relation.as_str(), &g.role_id, &g.role_name),
                 scope: &g.scope,
                 state: g.state.as_str(),
-                source_id: if remove { source_id(baseline, "new", key)? } else { None },
+                source_id: if remove { source_id(baseline, "new", key.columns())? } else { None },
                 refusal: group_refusal(baseline, schema, g.relation.as_str(), &g.target_id)?,
                 reviewed_by: None,
             };
@@ -446,7 +447,7 @@ fn membership_state(snap: &Snapshot, principal: &str, group: &str) -> Result<Opt
          ORDER BY state LIMIT 1",
         &[&principal, &group],
     )?;
-    Ok(states.first().map(|r| if col(r, 0) == "active" { GrantState::Active } else { GrantState::Eligible }))
+    Ok(states.first().map(|r| if r.text("state") == "active" { GrantState::Active } else { GrantState::Eligible }))
 }
 
 /// The name of the role a grant holds (its id when the snapshot has no name for it).
@@ -454,10 +455,10 @@ fn role_name(snap: &Snapshot, key: [&str; 6]) -> Result<String, StoreError> {
     let [principal, relation, target, role, scope, state] = key;
     Ok(rows(
         snap,
-        "SELECT coalesce(role_name, role_id) FROM grant_role WHERE principal_id = ?1 AND relation = ?2 \
+        "SELECT coalesce(role_name, role_id) AS role_name FROM grant_role WHERE principal_id = ?1 AND relation = ?2 \
          AND target_id = ?3 AND role_id = ?4 AND scope = ?5 AND state = ?6",
         &[&principal, &relation, &target, &role, &scope, &state],
     )?
     .first()
-    .map_or_else(|| role.to_owned(), |r| col(r, 0)))
+    .map_or_else(|| role.to_owned(), |r| r.text("role_name")))
 }

@@ -32,7 +32,8 @@ pub(crate) fn compute(conn: &Connection) -> rusqlite::Result<String> {
 fn hash_table(conn: &Connection, table: &str, h: &mut Sha256) -> rusqlite::Result<()> {
     // (column name, position in primary key; 0 when not part of it), in schema order.
     let mut info = conn.prepare(&format!("SELECT name, pk FROM pragma_table_info('{table}') ORDER BY cid"))?;
-    let columns: Vec<(String, i64)> = info.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let columns: Vec<(String, i64)> =
+        info.query_map([], |r| Ok((r.get("name")?, r.get("pk")?)))?.collect::<Result<_, _>>()?;
     let mut key: Vec<&(String, i64)> = columns.iter().filter(|(_, pk)| *pk > 0).collect();
     key.sort_by_key(|(_, pk)| *pk);
     let quote = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));

@@ -229,7 +229,9 @@ impl Journal {
             .map_err(|e| self.corrupt(e))?;
         type Row = (String, i64, String, String, Option<String>);
         let seals: Vec<Row> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .query_map([], |r| {
+                Ok((r.get("run_id")?, r.get("last_seq")?, r.get("statement")?, r.get("sha256")?, r.get("signature")?))
+            })
             .and_then(Iterator::collect)
             .map_err(|e| self.corrupt(e))?;
         let mut out = Vec::new();

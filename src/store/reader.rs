@@ -65,7 +65,7 @@ impl Snapshot {
     pub fn meta(&self) -> Result<SnapshotMeta, StoreError> {
         let mut stmt = self.conn.prepare("SELECT key, value FROM meta").map_err(|e| self.corrupt(e))?;
         let map: BTreeMap<String, String> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map([], |r| Ok((r.get("key")?, r.get("value")?)))
             .and_then(Iterator::collect)
             .map_err(|e| self.corrupt(e))?;
         let json = |k: &str| map.get(k).and_then(|v| serde_json::from_str(v).ok()).unwrap_or(serde_json::Value::Null);
@@ -91,7 +91,7 @@ impl Snapshot {
             .prepare("SELECT name, status, detail, objects FROM parts ORDER BY name")
             .map_err(|e| self.corrupt(e))?;
         let rows: Vec<(String, String, Option<String>, u64)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_map([], |r| Ok((r.get("name")?, r.get("status")?, r.get("detail")?, r.get("objects")?)))
             .and_then(Iterator::collect)
             .map_err(|e| self.corrupt(e))?;
         rows.into_iter()
@@ -114,7 +114,8 @@ impl Snapshot {
                 |r| r.get(0),
             )
             .map_err(|e| self.corrupt(e))?;
-        let inner = if has_inner { "inner_requests, inner_throttled" } else { "0, 0" };
+        let inner =
+            if has_inner { "inner_requests, inner_throttled" } else { "0 AS inner_requests, 0 AS inner_throttled" };
         let mut stmt = self
             .conn
             .prepare(&format!(
@@ -123,15 +124,15 @@ impl Snapshot {
             .map_err(|e| self.corrupt(e))?;
         stmt.query_map([], |r| {
             Ok(RequestStats {
-                service: r.get(0)?,
-                requests: r.get(1)?,
-                pages: r.get(2)?,
-                throttled: r.get(3)?,
-                retried: r.get(4)?,
-                failed: r.get(5)?,
-                bytes: r.get(6)?,
-                inner_requests: r.get(7)?,
-                inner_throttled: r.get(8)?,
+                service: r.get("service")?,
+                requests: r.get("requests")?,
+                pages: r.get("pages")?,
+                throttled: r.get("throttled")?,
+                retried: r.get("retried")?,
+                failed: r.get("failed")?,
+                bytes: r.get("bytes")?,
+                inner_requests: r.get("inner_requests")?,
+                inner_throttled: r.get("inner_throttled")?,
             })
         })
         .and_then(Iterator::collect)
@@ -141,7 +142,7 @@ impl Snapshot {
     /// Objects per kind.
     pub fn counts(&self) -> Result<Counts, StoreError> {
         let mut c = Counts::default();
-        for (kind, n) in self.group_count("SELECT kind, count(*) FROM principals GROUP BY kind")? {
+        for (kind, n) in self.group_count("SELECT kind AS key, count(*) AS n FROM principals GROUP BY kind")? {
             match kind.as_str() {
                 "user" => c.users = n,
                 "group" => c.groups = n,
@@ -150,7 +151,7 @@ impl Snapshot {
                 _ => c.other_principals += n,
             }
         }
-        for (kind, n) in self.group_count("SELECT kind, count(*) FROM resources GROUP BY kind")? {
+        for (kind, n) in self.group_count("SELECT kind AS key, count(*) AS n FROM resources GROUP BY kind")? {
             match kind.as_str() {
                 "management_group" => c.management_groups = n,
                 "subscription" => c.subscriptions = n,
@@ -166,14 +167,18 @@ impl Snapshot {
             .conn
             .query_row("SELECT count(*) FROM role_definitions", [], |r| r.get(0))
             .map_err(|e| self.corrupt(e))?;
-        c.grants_by_relation = self.group_count("SELECT relation, count(*) FROM grants GROUP BY relation")?;
+        c.grants_by_relation =
+            self.group_count("SELECT relation AS key, count(*) AS n FROM grants GROUP BY relation")?;
         c.grants = c.grants_by_relation.values().sum();
         Ok(c)
     }
 
+    /// Counts by key from `sql`'s `key` and `n` columns.
     fn group_count(&self, sql: &str) -> Result<BTreeMap<String, u64>, StoreError> {
         let mut stmt = self.conn.prepare(sql).map_err(|e| self.corrupt(e))?;
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).and_then(Iterator::collect).map_err(|e| self.corrupt(e))
+        stmt.query_map([], |r| Ok((r.get("key")?, r.get("n")?)))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.corrupt(e))
     }
 
     /// The fingerprint recorded when the snapshot was sealed, if it was.
@@ -214,8 +219,8 @@ impl Snapshot {
             .map_err(|e| self.corrupt(e))?;
         let rows = stmt
             .query_map([], |r| {
-                let id: String = r.get(0)?;
-                let kind: String = r.get(1)?;
+                let id: String = r.get("id")?;
+                let kind: String = r.get("kind")?;
                 let parse_err = |c: usize, m: String| {
                     rusqlite::Error::FromSqlConversionFailure(c, rusqlite::types::Type::Text, m.into())
                 };
@@ -224,25 +229,25 @@ impl Snapshot {
                     kind.parse::<PrincipalKind>().map_err(|e| parse_err(1, e))?,
                     crate::model::Origin::Collected,
                 );
-                p.display_name = r.get(2)?;
-                p.user_principal_name = r.get(3)?;
-                p.mail = r.get(4)?;
-                p.user_type = r.get(5)?;
-                p.account_enabled = r.get(6)?;
-                p.on_premises_sync = r.get(7)?;
+                p.display_name = r.get("display_name")?;
+                p.user_principal_name = r.get("user_principal_name")?;
+                p.mail = r.get("mail")?;
+                p.user_type = r.get("user_type")?;
+                p.account_enabled = r.get("account_enabled")?;
+                p.on_premises_sync = r.get("on_premises_sync")?;
                 p.created_at = r.get::<_, Option<String>>(8)?.and_then(|t| t.parse().ok());
-                p.mailbox_purpose = r.get(9)?;
-                p.security_enabled = r.get(10)?;
-                p.mail_enabled = r.get(11)?;
-                p.group_types = r.get(12)?;
-                p.membership_rule = r.get(13)?;
-                p.is_assignable_to_role = r.get(14)?;
+                p.mailbox_purpose = r.get("mailbox_purpose")?;
+                p.security_enabled = r.get("security_enabled")?;
+                p.mail_enabled = r.get("mail_enabled")?;
+                p.group_types = r.get("group_types")?;
+                p.membership_rule = r.get("membership_rule")?;
+                p.is_assignable_to_role = r.get("is_assignable_to_role")?;
                 p.app_id = r.get::<_, Option<String>>(15)?.and_then(|t| t.parse().ok());
-                p.service_principal_type = r.get(16)?;
+                p.service_principal_type = r.get("service_principal_type")?;
                 p.app_owner_tenant_id = r.get::<_, Option<String>>(17)?.and_then(|t| t.parse().ok());
-                p.managed_identity_type = r.get(18)?;
-                p.managed_identity_resource_id = r.get(19)?;
-                p.attrs = r.get(20)?;
+                p.managed_identity_type = r.get("managed_identity_type")?;
+                p.managed_identity_resource_id = r.get("managed_identity_resource_id")?;
+                p.attrs = r.get("attrs")?;
                 Ok(p)
             })
             .and_then(Iterator::collect)
@@ -265,19 +270,19 @@ impl Snapshot {
             let err = |c: usize, m: String| {
                 rusqlite::Error::FromSqlConversionFailure(c, rusqlite::types::Type::Text, m.into())
             };
-            let principal: String = r.get(0)?;
-            let relation: String = r.get(2)?;
-            let state: String = r.get(4)?;
+            let principal: String = r.get("principal_id")?;
+            let relation: String = r.get("relation")?;
+            let state: String = r.get("state")?;
             let mut g = Grant::new(
                 principal.parse().map_err(|e: crate::model::IdError| err(0, e.to_string()))?,
                 relation.parse::<Relation>().map_err(|e| err(2, e))?,
-                r.get::<_, String>(3)?,
+                r.get::<_, String>("target_id")?,
             );
-            g.principal_type = r.get(1)?;
+            g.principal_type = r.get("principal_type")?;
             g.state = state.parse::<GrantState>().map_err(|e| err(4, e))?;
             g.start_at = r.get::<_, Option<String>>(5)?.and_then(|t| t.parse().ok());
             g.end_at = r.get::<_, Option<String>>(6)?.and_then(|t| t.parse().ok());
-            g.source_id = r.get(7)?;
+            g.source_id = r.get("source_id")?;
             Ok(g)
         })
         .and_then(Iterator::collect)

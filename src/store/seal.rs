@@ -35,7 +35,7 @@ const KIND: &str = "azsnap-seal";
 fn statement(conn: &Connection) -> rusqlite::Result<Statement> {
     let mut stmt = conn.prepare("SELECT key, value FROM meta ORDER BY key")?;
     let meta: BTreeMap<String, String> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        stmt.query_map([], |r| Ok((r.get("key")?, r.get("value")?)))?.collect::<Result<_, _>>()?;
     Ok(Statement {
         kind: KIND.to_owned(),
         seal_version: 1,
@@ -203,7 +203,7 @@ impl Snapshot {
         }
         self.connection()
             .query_row("SELECT statement, sha256, signature FROM seal WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get("statement")?, r.get("sha256")?, r.get("signature")?))
             })
             .optional()
             .map_err(|e| StoreError::corrupt(self.path(), e))

@@ -11,7 +11,8 @@ mod time;
 
 pub use ids::{ArmId, Guid, IdError, hex, sha256_hex};
 pub use rows::{
-    Grant, GrantState, Origin, Principal, PrincipalKind, Relation, Resource, ResourceKind, RoleDefinition, RoleKind,
+    Grant, GrantKey, GrantState, Origin, Principal, PrincipalKind, Relation, Resource, ResourceKind, RoleDefinition,
+    RoleKind,
 };
 pub use status::{ActionStatus, Part, PartStatus, RequestStats};
 pub use time::Timestamp;

@@ -139,6 +139,31 @@ word_enum! {
     }
 }
 
+/// What a grant means — principal, relation, target, role, scope and state, the grants table's primary key — and
+/// so what `diff` and plans match grants on (never the assignment id the service gave it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GrantKey {
+    pub principal_id: String,
+    pub relation: Relation,
+    pub target_id: String,
+    pub role_id: String,
+    pub scope: String,
+    pub state: GrantState,
+}
+
+impl GrantKey {
+    /// The six key columns as text, in primary-key order (SQL parameters ?1 to ?6).
+    pub fn columns(&self) -> [&str; 6] {
+        [&self.principal_id, self.relation.as_str(), &self.target_id, &self.role_id, &self.scope, self.state.as_str()]
+    }
+
+    /// The grant's meaning without its state, `principal|relation|target|role|scope`: a grant that went from
+    /// eligible to active is one change of this meaning.
+    pub fn meaning(&self) -> String {
+        self.columns()[..5].join("|")
+    }
+}
+
 /// A user, group, service principal or managed identity. Kind-specific fields are `None` for other kinds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Principal {

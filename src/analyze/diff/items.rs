@@ -9,7 +9,7 @@ use rusqlite::types::Value as Sql;
 use super::merge::{merge_grants, split_values};
 use super::{Change, Field, GrantView, Item, ObjectType, arm_path_names};
 use crate::analyze::privileged::Privileged;
-use crate::model::{GrantState, Relation};
+use crate::model::GrantKey;
 use crate::store::{Snapshot, StoreError};
 
 /// The compared values of a grant, in the order of `grants_scan.sql`'s value columns.
@@ -103,6 +103,25 @@ pub(super) fn object_items(old: &Snapshot, privileged_principals: &HashSet<Strin
     Ok(items)
 }
 
+/// A grant key as the merge joins it (NUL between columns); an unknown relation or state word is a corrupt file.
+fn grant_key(snap: &Snapshot, joined: &str) -> Result<GrantKey, StoreError> {
+    let k: Vec<&str> = joined.split('\0').collect();
+    let [principal_id, relation, target_id, role_id, scope, state] = k[..] else {
+        return Err(StoreError::Corrupt {
+            path: snap.path().to_owned(),
+            detail: format!("a grant key of {} columns", k.len()),
+        });
+    };
+    Ok(GrantKey {
+        principal_id: principal_id.to_owned(),
+        relation: word(snap, relation)?,
+        target_id: target_id.to_owned(),
+        role_id: role_id.to_owned(),
+        scope: scope.to_owned(),
+        state: word(snap, state)?,
+    })
+}
+
 /// One side of a grant difference: what changed, the grant as people read it, and its changed fields.
 type Side = (Change, GrantView, Vec<Field>);
 
@@ -121,28 +140,28 @@ pub(super) fn grant_items(
         .prepare_cached(include_str!("../../../queries/diff/grant_names.sql"))
         .map_err(|e| StoreError::corrupt(old.path(), e))?;
     for (change, key, values, old_values) in merge_grants(old, new_path)? {
-        let k: Vec<&str> = key.split('\0').collect();
+        let key = grant_key(old, &key)?;
         let v = split_values(&values);
+        let [principal, relation, target, role, ..] = key.columns();
         let view = names
-            .query_row((k[0], k[2], k[3], k[1]), |r| {
+            .query_row((principal, target, role, relation), |r| {
                 Ok(GrantView {
-                    principal_id: k[0].to_owned(),
+                    principal_id: key.principal_id.clone(),
                     principal_name: r.get("principal_name")?,
                     principal_kind: r.get("principal_kind")?,
                     principal_detail: r.get("principal_detail")?,
-                    relation: Relation::Member,
-                    target_id: k[2].to_owned(),
+                    relation: key.relation,
+                    target_id: key.target_id.clone(),
                     target_name: r.get("target_name")?,
-                    target_path: arm_path_names(k[2]),
-                    role_id: k[3].to_owned(),
+                    target_path: arm_path_names(&key.target_id),
+                    role_id: key.role_id.clone(),
                     role_name: r.get("role_name")?,
-                    scope: k[4].to_owned(),
-                    state: GrantState::Active,
+                    scope: key.scope.clone(),
+                    state: key.state,
                     end_at: v[1].clone(),
                 })
             })
             .map_err(|e| StoreError::corrupt(old.path(), e))?;
-        let view = GrantView { relation: word(old, k[1])?, state: word(old, k[5])?, ..view };
         let changed_fields = match &old_values {
             Some(o) => {
                 let o = split_values(o);
@@ -155,7 +174,7 @@ pub(super) fn grant_items(
             }
             None => Vec::new(),
         };
-        let meaning = k[..5].join("|");
+        let meaning = key.meaning();
         if !by_meaning.contains_key(&meaning) {
             order.push(meaning.clone());
         }

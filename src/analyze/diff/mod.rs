@@ -17,7 +17,7 @@ mod merge;
 use crate::analyze::coverage::{self, Coverage, NotCompared, OptionDiffers};
 pub use crate::analyze::ignore::{Ignore, IgnoreError, RuleUse};
 use crate::analyze::privileged::Privileged;
-use crate::model::{GrantState, Relation, word_enum};
+use crate::model::{GrantKey, GrantState, Relation, word_enum};
 use crate::store::{Snapshot, StoreError};
 
 word_enum! {
@@ -102,6 +102,20 @@ pub struct GrantView {
     pub scope: String,
     pub state: GrantState,
     pub end_at: Option<String>,
+}
+
+impl GrantView {
+    /// What the grant means: its key in the grants table.
+    pub fn key(&self) -> GrantKey {
+        GrantKey {
+            principal_id: self.principal_id.clone(),
+            relation: self.relation,
+            target_id: self.target_id.clone(),
+            role_id: self.role_id.clone(),
+            scope: self.scope.clone(),
+            state: self.state,
+        }
+    }
 }
 
 /// One difference.
