@@ -6,7 +6,8 @@ use std::path::Path;
 
 use super::review_csv;
 use super::{
-    Action, FileUsed, NotPlanned, Object, Operation, PLAN_KIND, PLAN_VERSION, Plan, PlanError, SnapshotUsed, Source,
+    Action, Expectation, FileUsed, NotPlanned, Object, Operation, PLAN_KIND, PLAN_VERSION, Plan, PlanError,
+    SnapshotUsed, Source,
 };
 use crate::analyze::diff::{Change, Ignore, Item, ObjectType, arm_path_names, diff};
 use crate::analyze::identity::identities;
@@ -83,7 +84,7 @@ fn push(plan: &mut Plan, g: GrantRef<'_>, remove: bool, reason: &str, privileged
                 role: g.role,
                 scope,
                 reason: reason.to_owned(),
-                expects: if operation.removes() { "present" } else { "absent" }.to_owned(),
+                expects: Expectation::of(operation),
                 privileged,
                 assignment_id: if operation.removes() { g.source_id } else { None },
                 reviewed_by: g.reviewed_by,

@@ -77,6 +77,31 @@ pub struct FileUsed {
     pub sha256: String,
 }
 
+/// The live state `apply` expects to find before it acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Expectation {
+    /// The access is there: the action removes it.
+    Present,
+    /// The access is not there: the action adds it.
+    Absent,
+}
+
+impl Expectation {
+    /// What `operation` must find: its access present to remove it, absent to add it.
+    pub fn of(operation: Operation) -> Self {
+        if operation.removes() { Expectation::Present } else { Expectation::Absent }
+    }
+
+    /// The word a plan file says.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expectation::Present => "present",
+            Expectation::Absent => "absent",
+        }
+    }
+}
+
 /// What an action does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -231,7 +256,7 @@ pub struct Action {
     /// Why the plan does this.
     pub reason: String,
     /// The live state `apply` expects before acting: `present` (to remove) or `absent` (to add).
-    pub expects: String,
+    pub expects: Expectation,
     /// Whether the access is privileged (`queries/privileged_roles.json`).
     pub privileged: bool,
     /// The assignment id seen in the snapshot, a hint for `apply` (which looks the live one up).
@@ -411,9 +436,9 @@ impl Plan {
                 let role = a.role.as_ref().ok_or_else(|| at(format!("{} needs a role", a.operation)))?;
                 role.id.parse::<Guid>().map_err(|_| at(format!("role id {:?} is not a GUID", role.id)))?;
             }
-            let want = if a.operation.removes() { "present" } else { "absent" };
+            let want = Expectation::of(a.operation);
             if a.expects != want {
-                return Err(at(format!("{} expects {want:?}, not {:?}", a.operation, a.expects)));
+                return Err(at(format!("{} expects {:?}, not {:?}", a.operation, want.as_str(), a.expects.as_str())));
             }
         }
         Ok(())

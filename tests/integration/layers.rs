@@ -14,27 +14,13 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("plan", &["report", "cli", "azure", "collect", "mock", "apply"]),
 ];
 
-fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn lower_layers_do_not_import_higher_ones() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut violations = Vec::new();
     for (module, forbidden) in FORBIDDEN {
-        let mut files = Vec::new();
         let dir = src.join(module);
-        if dir.is_dir() {
-            rust_files(&dir, &mut files);
-        }
+        let mut files = if dir.is_dir() { azsnap_emulator_harness::rust_files(&dir) } else { Vec::new() };
         let file = src.join(format!("{module}.rs"));
         if file.is_file() {
             files.push(file);

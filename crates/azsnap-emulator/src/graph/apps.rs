@@ -4,8 +4,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
-use crate::directory::{self, DirectoryObject};
-use crate::graph::common::{Answer, bad_request, not_found, object_id, perms, project, require};
+use crate::directory;
+use crate::graph::common::{Answer, bad_request, directory_page, not_found, object_id, perms, project, require};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::model::Guid;
 use crate::odata::{Collection, ListQuery, page};
@@ -38,15 +38,7 @@ pub(crate) fn service_principals(world: &World, caller: &Caller, req: &ApiReques
         max_top: 999,
         count_needs_eventual: true,
     };
-    let q = ListQuery::parse(req, &c)?;
-    Ok(page(
-        req,
-        &q,
-        "servicePrincipals",
-        world.tenant.service_principals.iter(),
-        |s, p| s.get(p),
-        |s, sel| s.render(sel, false),
-    ))
+    directory_page(req, &c, world.tenant.service_principals.iter())
 }
 
 pub(crate) fn applications(world: &World, caller: &Caller, req: &ApiRequest) -> Answer {
@@ -60,8 +52,7 @@ pub(crate) fn applications(world: &World, caller: &Caller, req: &ApiRequest) -> 
         max_top: 999,
         count_needs_eventual: true,
     };
-    let q = ListQuery::parse(req, &c)?;
-    Ok(page(req, &q, "applications", world.tenant.applications.iter(), |a, p| a.get(p), |a, s| a.render(s, false)))
+    directory_page(req, &c, world.tenant.applications.iter())
 }
 
 pub(crate) fn app_role_assignments(

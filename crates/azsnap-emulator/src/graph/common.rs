@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::auth::Caller;
-use crate::directory::Shape;
+use crate::directory::{DirectoryObject, Shape};
 use crate::http::{ApiRequest, ApiResponse, graph_error};
 use crate::model::Guid;
 use crate::odata::{Collection, ListQuery, page};
@@ -175,4 +175,15 @@ pub(crate) fn simple_list(
         |m, p| m.get(p).cloned().unwrap_or(Value::Null),
         |m, sel| project(m.clone(), sel),
     ))
+}
+
+/// A page of directory objects of one collection (`users`, `groups`, …): `$filter`, `$select`, `$top`, `$count`
+/// and paging as `c` allows them.
+pub(crate) fn directory_page<'a, T: DirectoryObject + 'a>(
+    req: &ApiRequest,
+    c: &Collection<'_>,
+    items: impl Iterator<Item = &'a T>,
+) -> Answer {
+    let q = ListQuery::parse(req, c)?;
+    Ok(page(req, &q, c.context, items, |o, p| o.get(p), |o, s| o.render(s, false)))
 }

@@ -5,7 +5,9 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::directory::{self, DirectoryObject};
-use crate::graph::common::{Answer, bad_request, existing, not_found, object_id, perms, project, require, select_list};
+use crate::graph::common::{
+    Answer, bad_request, directory_page, existing, not_found, object_id, perms, project, require, select_list,
+};
 use crate::graph::role_state::roles_held;
 use crate::http::{ApiRequest, ApiResponse, graph_error};
 use crate::model::Guid;
@@ -146,8 +148,7 @@ pub(crate) fn groups(world: &World, caller: &Caller, req: &ApiRequest) -> Answer
         max_top: 999,
         count_needs_eventual: true,
     };
-    let q = ListQuery::parse(req, &c)?;
-    Ok(page(req, &q, "groups", world.tenant.groups.iter(), |g, p| g.get(p), |g, s| g.render(s, false)))
+    directory_page(req, &c, world.tenant.groups.iter())
 }
 
 pub(crate) fn mailbox(world: &World, caller: &Caller, req: &ApiRequest, raw: &str, purpose_only: bool) -> Answer {

@@ -61,31 +61,26 @@ pub(crate) fn directory_role_id(template: &str) -> String {
 /// Active assignments: permanent ones plus activations in force.
 pub(crate) fn active_assignments(world: &World) -> Vec<Map<String, Value>> {
     let t = &world.tenant;
-    let mut out: Vec<Map<String, Value>> = t
+    let assignment = |id: &str, principal: &Guid, role: &Guid, scope: &str| {
+        as_object(json!({
+            "id": id,
+            "principalId": principal.as_str(),
+            "roleDefinitionId": role.as_str(),
+            "directoryScopeId": scope,
+            "resourceScope": scope,
+            "appScopeId": null,
+        }))
+    };
+    let permanent = t
         .directory_role_assignments
         .iter()
-        .map(|a| {
-            as_object(json!({
-                "id": a.id,
-                "principalId": a.principal_id.as_str(),
-                "roleDefinitionId": a.role_definition_id.as_str(),
-                "directoryScopeId": a.directory_scope_id,
-                "resourceScope": a.directory_scope_id,
-                "appScopeId": null,
-            }))
-        })
-        .collect();
-    for a in t.directory_role_activations.iter().filter(|a| in_force(&a.start_date_time, &a.end_date_time)) {
-        out.push(as_object(json!({
-            "id": a.id,
-            "principalId": a.principal_id.as_str(),
-            "roleDefinitionId": a.role_definition_id.as_str(),
-            "directoryScopeId": a.directory_scope_id,
-            "resourceScope": a.directory_scope_id,
-            "appScopeId": null,
-        })));
-    }
-    out
+        .map(|a| assignment(&a.id, &a.principal_id, &a.role_definition_id, &a.directory_scope_id));
+    let activated = t
+        .directory_role_activations
+        .iter()
+        .filter(|a| in_force(&a.start_date_time, &a.end_date_time))
+        .map(|a| assignment(&a.id, &a.principal_id, &a.role_definition_id, &a.directory_scope_id));
+    permanent.chain(activated).collect()
 }
 
 /// Roles with at least one active tenant-wide assignment appear as activated `directoryRoles`.

@@ -2,7 +2,7 @@
 //! A module may always reach its own children (`mod` items, `self::`), which are below it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// (module path, rank). Lower ranks are lower layers; a module may import only strictly lower ranks.
 const RANKS: &[(&str, u32)] = &[
@@ -55,17 +55,6 @@ fn rank_of(module: &str) -> Option<(&'static str, u32)> {
         .copied()
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// `src/graph/common.rs` → `graph::common`; `src/graph/mod.rs` → `graph`.
 fn module_of(src: &Path, file: &Path) -> String {
     let rel = file.strip_prefix(src).unwrap().with_extension("");
@@ -105,8 +94,7 @@ fn parent(module: &str) -> String {
 #[test]
 fn emulator_modules_import_only_lower_layers() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    let files = azsnap_emulator_harness::rust_files(&src);
     let mut violations = BTreeMap::new();
     let mut unranked = Vec::new();
     for file in files {
