@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::analyze::privileged::Privileged;
 use crate::analyze::sql::{Row, rows};
-use crate::model::Guid;
+use crate::model::{GrantState, Guid, Relation};
 use crate::store::{Snapshot, StoreError};
 
 /// Something named on the command line, found in the snapshot.
@@ -46,7 +46,7 @@ pub struct Access {
     /// The principal's UPN or application id: two principals of one name differ here.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub principal_detail: String,
-    pub relation: String,
+    pub relation: Relation,
     pub role_id: String,
     pub role: String,
     pub target_id: String,
@@ -56,7 +56,7 @@ pub struct Access {
     pub target_path: String,
     /// The scope of the assignment as stored (`''` when the relation has none).
     pub scope: String,
-    pub state: String,
+    pub state: GrantState,
     pub end_at: Option<String>,
     /// The groups the access comes through, nearest first; empty when held directly.
     pub via: Vec<String>,
@@ -203,18 +203,18 @@ fn split_path(path: &str) -> Vec<String> {
 fn describe(a: &Access, inherited_name: Option<&str>) -> String {
     let mut steps = vec![a.principal.clone()];
     steps.extend(a.via.iter().cloned());
-    let last = match a.relation.as_str() {
-        "member" => format!("member of {}", a.target),
-        "owner" => format!("owner of {}", a.target),
-        "delegated" => format!("delegated {} on {}", a.role, a.target),
-        _ => format!("{} on {}", a.role, a.target),
+    let last = match a.relation {
+        Relation::Member => format!("member of {}", a.target),
+        Relation::Owner => format!("owner of {}", a.target),
+        Relation::Delegated => format!("delegated {} on {}", a.role, a.target),
+        Relation::AppRole | Relation::DirectoryRole | Relation::AzureRole => format!("{} on {}", a.role, a.target),
     };
     steps.push(last);
     let mut text = steps.join(" → ");
     if let Some(from) = inherited_name {
         text.push_str(&format!(" (inherited from {from})"));
     }
-    if a.state == "eligible" {
+    if a.state == GrantState::Eligible {
         text.push_str(" [eligible]");
     }
     text
@@ -225,10 +225,9 @@ pub fn for_principal(snap: &Snapshot, principal: &Found, privileged: &Privileged
     let rs = rows(snap, include_str!("../../queries/analyze/access_principal.sql"), &[&principal.id])?;
     let privileged = &privileged.with_custom_roles(snap, &["main"])?;
     let groups = privileged.groups(snap, &["main"])?;
-    Ok(rs
-        .iter()
+    rs.iter()
         .map(|r| {
-            let relation = r.text("relation");
+            let relation: Relation = r.word("relation")?;
             let role_id = r.text("role_id");
             let target_id = r.text("target_id");
             let mut a = Access {
@@ -237,23 +236,23 @@ pub fn for_principal(snap: &Snapshot, principal: &Found, privileged: &Privileged
                 principal_kind: principal.kind.clone(),
                 principal_detail: principal.detail.clone(),
                 target_path: crate::analyze::diff::arm_path_names(&target_id),
-                privileged: privileged.grant(&relation, &role_id, &target_id, &groups),
+                privileged: privileged.grant(relation, &role_id, &target_id, &groups),
                 role: r.text("role"),
                 relation,
                 role_id,
                 target_id,
                 target: r.text("target"),
                 scope: r.text("scope"),
-                state: r.text("state"),
+                state: r.word("state")?,
                 end_at: r.opt("end_at"),
                 via: split_path(&r.text("via")),
                 inherited_from: r.opt("inherited_from"),
                 path: String::new(),
             };
             a.path = describe(&a, r.opt("inherited_name").as_deref());
-            a
+            Ok(a)
         })
-        .collect())
+        .collect()
 }
 
 /// Everyone who can reach `resource`.
@@ -261,10 +260,9 @@ pub fn for_resource(snap: &Snapshot, resource: &Found, privileged: &Privileged) 
     let rs = rows(snap, include_str!("../../queries/analyze/access_resource.sql"), &[&resource.id])?;
     let privileged = &privileged.with_custom_roles(snap, &["main"])?;
     let groups = privileged.groups(snap, &["main"])?;
-    Ok(rs
-        .iter()
+    rs.iter()
         .map(|r| {
-            let relation = r.text("relation");
+            let relation: Relation = r.word("relation")?;
             let role_id = r.text("role_id");
             let inherited = r.text("depth") != "0";
             let held_at_name = r.text("held_at_name");
@@ -274,7 +272,7 @@ pub fn for_resource(snap: &Snapshot, resource: &Found, privileged: &Privileged) 
                 principal_kind: r.text("principal_kind"),
                 principal_detail: r.text("principal_detail"),
                 target_path: crate::analyze::diff::arm_path_names(&resource.id),
-                privileged: privileged.grant(&relation, &role_id, &resource.id, &groups),
+                privileged: privileged.grant(relation, &role_id, &resource.id, &groups),
                 relation,
                 role_id,
                 role: r.text("role"),
@@ -282,13 +280,13 @@ pub fn for_resource(snap: &Snapshot, resource: &Found, privileged: &Privileged) 
                 target_id: resource.id.clone(),
                 target: resource.name.clone(),
                 scope: r.text("scope"),
-                state: r.text("state"),
+                state: r.word("state")?,
                 end_at: r.opt("end_at"),
                 via: split_path(&r.text("via")),
                 path: String::new(),
             };
             a.path = describe(&a, inherited.then_some(held_at_name.as_str()));
-            a
+            Ok(a)
         })
-        .collect())
+        .collect()
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use crate::model::Relation;
 use crate::store::{Snapshot, StoreError};
 
 const LIST: &str = include_str!("../../queries/privileged_roles.json");
@@ -67,12 +68,12 @@ impl Privileged {
 
     /// Whether `role_id` is privileged for `relation` (`directory_role`, `azure_role`, or `app_role`: a dangerous
     /// Graph application permission).
-    pub fn is_privileged(&self, relation: &str, role_id: &str) -> bool {
+    pub fn is_privileged(&self, relation: Relation, role_id: &str) -> bool {
         let listed = match relation {
-            "directory_role" => self.directory.contains_key(role_id),
-            "azure_role" => self.azure.contains_key(role_id),
-            "app_role" => self.graph_app.contains_key(role_id),
-            _ => return false,
+            Relation::DirectoryRole => self.directory.contains_key(role_id),
+            Relation::AzureRole => self.azure.contains_key(role_id),
+            Relation::AppRole => self.graph_app.contains_key(role_id),
+            Relation::Member | Relation::Owner | Relation::Delegated => return false,
         };
         listed || self.extra.contains_key(role_id)
     }
@@ -120,8 +121,9 @@ impl Privileged {
 
     /// Whether a grant is privileged: a privileged role, or membership or ownership of a group in `groups`
     /// ([`Privileged::groups`]). The one rule `diff`, `plan` and `access` mark by.
-    pub fn grant(&self, relation: &str, role_id: &str, target_id: &str, groups: &HashSet<String>) -> bool {
-        self.is_privileged(relation, role_id) || (matches!(relation, "member" | "owner") && groups.contains(target_id))
+    pub fn grant(&self, relation: Relation, role_id: &str, target_id: &str, groups: &HashSet<String>) -> bool {
+        self.is_privileged(relation, role_id)
+            || (matches!(relation, Relation::Member | Relation::Owner) && groups.contains(target_id))
     }
 
     /// Every privileged role id, as a JSON array (a bound parameter for SQL).
@@ -173,8 +175,8 @@ mod tests {
             p.directory.get("62e90394-69f5-4237-9190-012177145e10").map(String::as_str),
             Some("Global Administrator")
         );
-        assert!(p.is_privileged("azure_role", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"));
-        assert!(!p.is_privileged("azure_role", "acdd72a7-3385-48ef-bd42-f606fba81ae7"), "Reader is not");
+        assert!(p.is_privileged(Relation::AzureRole, "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"));
+        assert!(!p.is_privileged(Relation::AzureRole, "acdd72a7-3385-48ef-bd42-f606fba81ae7"), "Reader is not");
         assert!(
             p.directory
                 .keys()
@@ -183,9 +185,12 @@ mod tests {
                 .all(|id| crate::model::Guid::is_guid(id))
         );
         assert!(
-            p.is_privileged("app_role", "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8"),
+            p.is_privileged(Relation::AppRole, "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8"),
             "RoleManagement.ReadWrite.Directory"
         );
-        assert!(!p.is_privileged("app_role", "7ab1d382-f21e-4acd-a863-ba3e13f7da61"), "Directory.Read.All is not");
+        assert!(
+            !p.is_privileged(Relation::AppRole, "7ab1d382-f21e-4acd-a863-ba3e13f7da61"),
+            "Directory.Read.All is not"
+        );
     }
 }

@@ -7,6 +7,7 @@ use crate::analyze::diff::arm_path_names;
 use crate::analyze::identity::classify_facts;
 use crate::analyze::privileged::Privileged;
 use crate::analyze::sql::each_row;
+use crate::model::{GrantState, Relation};
 use crate::store::{Snapshot, StoreError};
 
 /// The sheet's columns, in order. `plan from-review` reads the sheet back by these names.
@@ -51,14 +52,14 @@ pub struct ReviewRow {
     pub app_id: String,
     pub class: String,
     pub human: bool,
-    pub relation: String,
+    pub relation: Relation,
     /// The target's name; for an Azure resource, its names from the resource group down (`rg-app/stdata/c1`).
     pub target: String,
     pub target_id: String,
     pub role: String,
     pub role_id: String,
     pub scope: String,
-    pub state: String,
+    pub state: GrantState,
     pub privileged: bool,
     pub since: String,
     pub until: String,
@@ -83,13 +84,13 @@ impl ReviewRow {
             self.app_id.clone(),
             self.class.clone(),
             yes(self.human),
-            self.relation.clone(),
+            self.relation.to_string(),
             self.target.clone(),
             self.target_id.clone(),
             self.role.clone(),
             self.role_id.clone(),
             self.scope.clone(),
-            self.state.clone(),
+            self.state.to_string(),
             yes(self.privileged),
             self.since.clone(),
             self.until.clone(),
@@ -123,7 +124,7 @@ pub fn review<E: From<StoreError>>(
     let params: &[&dyn rusqlite::ToSql] = if effective { &[&target, &flag] } else { &[&target] };
     each_row(snap, sql, params, |r| {
         let (class, human, _) = classify_facts(r, &tenant);
-        let relation = r.text("relation");
+        let relation: Relation = r.word("relation")?;
         let role_id = r.text("role_id");
         let target_id = r.text("target_id");
         let path = arm_path_names(&target_id);
@@ -134,14 +135,14 @@ pub fn review<E: From<StoreError>>(
             class: class.to_owned(),
             human,
             app_id: r.text("app_id"),
-            privileged: privileged.grant(&relation, &role_id, &target_id, &privileged_groups),
+            privileged: privileged.grant(relation, &role_id, &target_id, &privileged_groups),
             relation,
             target: if path.is_empty() { r.text("target") } else { path },
             target_id,
             role_id,
             role: r.text("role"),
             scope: r.text("scope"),
-            state: r.text("state"),
+            state: r.word("state")?,
             since: r.text("since"),
             until: r.text("until"),
             last_sign_in: r.text("last_sign_in"),

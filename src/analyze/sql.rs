@@ -2,6 +2,7 @@
 //! names its columns (`… AS principal_name`), and a renamed or missing column is a test failure, not a shifted
 //! value.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::store::{Snapshot, StoreError};
@@ -11,6 +12,8 @@ use crate::store::{Snapshot, StoreError};
 pub struct Row {
     names: Arc<[String]>,
     values: Vec<Option<String>>,
+    /// The snapshot it was read from, for errors.
+    path: Arc<Path>,
 }
 
 impl Row {
@@ -38,6 +41,12 @@ impl Row {
     /// Column `name` as a flag: SQLite's 1.
     pub fn flag(&self, name: &str) -> bool {
         self.text(name) == "1"
+    }
+
+    /// Column `name` as one of a closed set of words (`Relation`, `GrantState`, …); another word means the file is
+    /// not what azsnap wrote.
+    pub fn word<T: std::str::FromStr<Err = String>>(&self, name: &str) -> Result<T, StoreError> {
+        self.text(name).parse().map_err(|detail| StoreError::Corrupt { path: self.path.to_path_buf(), detail })
     }
 
     /// Every value in column order, for output that shows rows as they are.
@@ -69,7 +78,7 @@ pub fn each_row<E: From<StoreError>>(
     let n = stmt.column_count();
     let names: Arc<[String]> = stmt.column_names().map(str::to_owned).collect();
     let mut rows = stmt.query(params).map_err(corrupt)?;
-    let mut row = Row { names, values: Vec::with_capacity(n) };
+    let mut row = Row { names, values: Vec::with_capacity(n), path: Arc::from(snap.path()) };
     while let Some(r) = rows.next().map_err(corrupt)? {
         row.values.clear();
         for i in 0..n {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::analyze::sql::rows;
-use crate::model::PartStatus;
+use crate::model::{GrantState, PartStatus, Relation};
 use crate::store::{Snapshot, StoreError};
 
 #[derive(Debug, Clone, Serialize)]
@@ -23,13 +23,13 @@ pub struct StaleAssignment {
     pub principal_id: String,
     pub principal_name: String,
     pub principal_kind: String,
-    pub relation: String,
+    pub relation: Relation,
     pub role_id: String,
     pub role_name: String,
     pub target_id: String,
     pub target_name: String,
     pub scope: String,
-    pub state: String,
+    pub state: GrantState,
     /// `disabled`, `principal no longer exists`, `never signed in`, `inactive since …`.
     pub reason: String,
     pub last_sign_in: Option<String>,
@@ -84,20 +84,22 @@ pub fn unused(snap: &Snapshot, inactive_days: u32, now: crate::model::Timestamp)
     let flag = i64::from(have_sign_ins);
     let stale_assignments = rows(snap, include_str!("../../queries/analyze/stale_assignments.sql"), &[&cutoff, &flag])?
         .iter()
-        .map(|r| StaleAssignment {
-            principal_id: r.text("principal_id"),
-            principal_name: r.text("principal_name"),
-            principal_kind: r.text("principal_kind"),
-            relation: r.text("relation"),
-            role_id: r.text("role_id"),
-            role_name: r.text("role_name"),
-            target_id: r.text("target_id"),
-            target_name: r.text("target_name"),
-            scope: r.text("scope"),
-            state: r.text("state"),
-            reason: r.text("reason"),
-            last_sign_in: r.opt("last_sign_in"),
+        .map(|r| -> Result<StaleAssignment, StoreError> {
+            Ok(StaleAssignment {
+                principal_id: r.text("principal_id"),
+                principal_name: r.text("principal_name"),
+                principal_kind: r.text("principal_kind"),
+                relation: r.word("relation")?,
+                role_id: r.text("role_id"),
+                role_name: r.text("role_name"),
+                target_id: r.text("target_id"),
+                target_name: r.text("target_name"),
+                scope: r.text("scope"),
+                state: r.word("state")?,
+                reason: r.text("reason"),
+                last_sign_in: r.opt("last_sign_in"),
+            })
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     Ok(UnusedReport { inactive_days, unused_roles, builtin_left_out: 0, stale_assignments, limits })
 }

@@ -6,6 +6,7 @@ use crate::analyze::access::{self, Found, ResolveError};
 use crate::analyze::privileged::Privileged;
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
+use crate::model::{GrantState, Relation};
 use crate::report::{Format, Table};
 use crate::store::Snapshot;
 
@@ -69,27 +70,34 @@ pub(super) fn run(args: &AccessArgs, ui: &mut Ui) -> Result<u8, CliError> {
         let list = access::for_resource(&snap, &found, &privileged)?;
         (found, "resource", list)
     };
-    list.retain(|a| (!args.privileged || a.privileged) && (!args.active || a.state == "active"));
+    list.retain(|a| (!args.privileged || a.privileged) && (!args.active || a.state == GrantState::Active));
     let mut t = if subject_type == "principal" {
         Table::new(["target", "relation", "access", "state", "privileged", "path"])
     } else {
         Table::new(["principal", "kind", "access", "state", "privileged", "path"])
     };
     for a in &list {
-        let what = match a.relation.as_str() {
-            "member" | "owner" => a.relation.clone(),
+        let what = match a.relation {
+            Relation::Member | Relation::Owner => a.relation.to_string(),
             _ => a.role.clone(),
         };
         // Names that identify: an Azure target by its path, a principal with its UPN or app id.
         let (who, kind) = if subject_type == "principal" {
             let target = if a.target_path.is_empty() { a.target.clone() } else { a.target_path.clone() };
-            (target, a.relation.clone())
+            (target, a.relation.to_string())
         } else if a.principal_detail.is_empty() || a.principal_detail.eq_ignore_ascii_case(&a.principal) {
             (a.principal.clone(), a.principal_kind.clone())
         } else {
             (format!("{} ({})", a.principal, a.principal_detail), a.principal_kind.clone())
         };
-        t.push([who, kind, what, a.state.clone(), if a.privileged { "yes" } else { "" }.to_owned(), a.path.clone()]);
+        t.push([
+            who,
+            kind,
+            what,
+            a.state.to_string(),
+            if a.privileged { "yes" } else { "" }.to_owned(),
+            a.path.clone(),
+        ]);
     }
     if args.format == Format::Table {
         ui.note(&format!("{} {} ({}): {} effective grants", subject_type, subject.name, subject.id, list.len()));

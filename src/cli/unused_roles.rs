@@ -39,7 +39,7 @@ pub(super) fn tables(r: &UnusedReport) -> (Table, Table) {
             s.principal_kind.clone(),
             s.role_name.clone(),
             s.target_name.clone(),
-            s.state.clone(),
+            s.state.to_string(),
             s.reason.clone(),
         ]);
     }

@@ -14,7 +14,7 @@ use crate::analyze::identity::identities;
 use crate::analyze::privileged::Privileged;
 use crate::analyze::sql::rows;
 use crate::analyze::unused::unused;
-use crate::model::{GrantState, Guid, Timestamp};
+use crate::model::{GrantState, Guid, Relation, Timestamp};
 use crate::store::{Snapshot, StoreError};
 
 fn used(snap: &Snapshot, role: &str) -> Result<SnapshotUsed, PlanError> {
@@ -49,11 +49,11 @@ fn empty_plan(tenant_id: String, now: Timestamp, source: Source) -> Plan {
 /// What a grant needs to become an action.
 struct GrantRef<'a> {
     principal: Object,
-    relation: &'a str,
+    relation: Relation,
     target: Object,
     role: Option<Object>,
     scope: &'a str,
-    state: &'a str,
+    state: GrantState,
     source_id: Option<String>,
     /// Why the target cannot take this change (a dynamic or on-premises-synced group), if so.
     refusal: Option<String>,
@@ -70,7 +70,7 @@ fn push(plan: &mut Plan, g: GrantRef<'_>, remove: bool, reason: &str, privileged
     match operation {
         Ok(operation) => {
             let role_id = g.role.as_ref().map_or("", |r| r.id.as_str());
-            let scope = matches!(g.relation, "directory_role" | "azure_role").then(|| g.scope.to_owned());
+            let scope = matches!(g.relation, Relation::DirectoryRole | Relation::AzureRole).then(|| g.scope.to_owned());
             let id =
                 Action::stable_id(operation, &g.principal.id, &g.target.id, role_id, scope.as_deref().unwrap_or(""));
             if plan.actions.iter().any(|a| a.id == id) {
@@ -121,8 +121,8 @@ fn object(snap: &Snapshot, schema: &str, id: &str, fallback_name: &str) -> Resul
 }
 
 /// Why membership or ownership of group `id` cannot be changed through Graph, if so.
-fn group_refusal(snap: &Snapshot, schema: &str, relation: &str, id: &str) -> Result<Option<String>, PlanError> {
-    if relation != "member" {
+fn group_refusal(snap: &Snapshot, schema: &str, relation: Relation, id: &str) -> Result<Option<String>, PlanError> {
+    if relation != Relation::Member {
         return Ok(None);
     }
     let sql = format!(
@@ -140,14 +140,10 @@ fn group_refusal(snap: &Snapshot, schema: &str, relation: &str, id: &str) -> Res
     }))
 }
 
-fn role_object(relation: &str, id: &str, name: &str) -> Option<Object> {
-    (!id.is_empty() && matches!(relation, "app_role" | "directory_role" | "azure_role")).then(|| Object {
-        id: id.to_owned(),
-        name: name.to_owned(),
-        kind: relation.to_owned(),
-        detail: None,
-        path: None,
-    })
+fn role_object(relation: Relation, id: &str, name: &str) -> Option<Object> {
+    (!id.is_empty() && matches!(relation, Relation::AppRole | Relation::DirectoryRole | Relation::AzureRole)).then(
+        || Object { id: id.to_owned(), name: name.to_owned(), kind: relation.to_string(), detail: None, path: None },
+    )
 }
 
 /// The grant with this key in `schema` (`main` or `new`): `Some(its source assignment id, or "")` when it exists.
@@ -170,7 +166,7 @@ fn source_id(snap: &Snapshot, schema: &str, key: [&str; 6]) -> Result<Option<Str
 fn gone_in_current(
     snap: &Snapshot,
     principal: &str,
-    relation: &str,
+    relation: Relation,
     target: &str,
 ) -> Result<Option<String>, PlanError> {
     let state = |id: &str| -> Result<Option<String>, PlanError> {
@@ -184,7 +180,7 @@ fn gone_in_current(
     if let Some(why) = state(principal)? {
         return Ok(Some(format!("the principal {why}: a restore would fail")));
     }
-    let group_target = matches!(relation, "member" | "owner")
+    let group_target = matches!(relation, Relation::Member | Relation::Owner)
         && !rows(snap, "SELECT 1 FROM main.principals WHERE id = ?1 AND kind = 'group'", &[&target])?.is_empty();
     if group_target && let Some(why) = state(target)? {
         return Ok(Some(format!("the group {why}: a restore would fail")));
@@ -226,9 +222,7 @@ pub fn revert(baseline: &Snapshot, current: &Path, ignore: &Ignore, now: Timesta
             let remove = pass == Change::Added;
             let schema = if remove { "new" } else { "main" };
             // A restore to an object the current snapshot knows is gone would only fail.
-            if !remove
-                && let Some(gone) = gone_in_current(baseline, &g.principal_id, g.relation.as_str(), &g.target_id)?
-            {
+            if !remove && let Some(gone) = gone_in_current(baseline, &g.principal_id, g.relation, &g.target_id)? {
                 plan.not_planned.push(NotPlanned { what: describe(item), reason: gone });
                 continue;
             }
@@ -241,13 +235,13 @@ pub fn revert(baseline: &Snapshot, current: &Path, ignore: &Ignore, now: Timesta
                     detail: (!g.principal_detail.is_empty()).then(|| g.principal_detail.clone()),
                     path: None,
                 },
-                relation: g.relation.as_str(),
+                relation: g.relation,
                 target: object(baseline, schema, &g.target_id, &g.target_name)?,
-                role: role_object(g.relation.as_str(), &g.role_id, &g.role_name),
+                role: role_object(g.relation, &g.role_id, &g.role_name),
                 scope: &g.scope,
-                state: g.state.as_str(),
+                state: g.state,
                 source_id: if remove { source_id(baseline, "new", key.columns())? } else { None },
-                refusal: group_refusal(baseline, schema, g.relation.as_str(), &g.target_id)?,
+                refusal: group_refusal(baseline, schema, g.relation, &g.target_id)?,
                 reviewed_by: None,
             };
             let reason = if remove { "added since the baseline" } else { "removed since the baseline" };
@@ -293,14 +287,14 @@ pub fn revoke_unused(
         if non_human_only && humans.get(&s.principal_id).copied().unwrap_or(false) {
             continue;
         }
-        let key = [&*s.principal_id, &*s.relation, &*s.target_id, &*s.role_id, &*s.scope, &*s.state];
+        let key = [&*s.principal_id, s.relation.as_str(), &*s.target_id, &*s.role_id, &*s.scope, s.state.as_str()];
         let grant = GrantRef {
             principal: object(snap, "main", &s.principal_id, &s.principal_name)?,
-            relation: &s.relation,
+            relation: s.relation,
             target: object(snap, "main", &s.target_id, &s.target_name)?,
-            role: role_object(&s.relation, &s.role_id, &s.role_name),
+            role: role_object(s.relation, &s.role_id, &s.role_name),
             scope: &s.scope,
-            state: &s.state,
+            state: s.state,
             source_id: source_id(snap, "main", key)?,
             refusal: None,
             reviewed_by: None,
@@ -311,7 +305,7 @@ pub fn revoke_unused(
             grant,
             true,
             &format!("holder {}", s.reason),
-            privileged.grant(&s.relation, &s.role_id, &s.target_id, &privileged_groups),
+            privileged.grant(s.relation, &s.role_id, &s.target_id, &privileged_groups),
             what,
         );
     }
@@ -390,10 +384,13 @@ pub fn from_review(review: &Path, snap: &Snapshot, now: Timestamp) -> Result<Pla
             };
             ("member", via_group, "", "", state.as_str())
         };
-        if !seen.insert([relation, principal, target, role, scope].map(str::to_owned)) {
+        let (Ok(relation), Ok(state)) = (relation.parse::<Relation>(), state.parse::<GrantState>()) else {
+            return Err(row_err(&format!("relation {relation:?} with state {state:?} is not a grant azsnap reviews")));
+        };
+        if !seen.insert([relation.as_str(), principal, target, role, scope].map(str::to_owned)) {
             continue;
         }
-        let key = [principal, relation, target, role, scope, state];
+        let key = [principal, relation.as_str(), target, role, scope, state.as_str()];
         let Some(source_id) = grant_source(snap, "main", key)? else {
             return Err(row_err(&format!(
                 "no such grant in {} ({relation} {target}); was the sheet made from another snapshot?",

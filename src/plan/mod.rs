@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Guid, Relation};
+use crate::model::{GrantState, Guid, Relation};
 
 pub use build::{from_review, revert, revoke_unused};
 
@@ -182,19 +182,24 @@ impl Operation {
 
     /// The operation that adds (`remove = false`) or removes an active grant of `relation` on a target of
     /// `target_kind`, or why there is none.
-    pub fn for_grant(relation: &str, state: &str, target_kind: &str, remove: bool) -> Result<Operation, String> {
-        if state != "active" {
+    pub fn for_grant(
+        relation: Relation,
+        state: GrantState,
+        target_kind: &str,
+        remove: bool,
+    ) -> Result<Operation, String> {
+        if state != GrantState::Active {
             return Err("PIM eligibility is not changed by plans yet".to_owned());
         }
         let (add, del) = match relation {
-            "member" if target_kind == "group" => (Operation::GroupMemberAdd, Operation::GroupMemberRemove),
-            "owner" if target_kind == "group" => (Operation::GroupOwnerAdd, Operation::GroupOwnerRemove),
-            "owner" => return Err("ownership of applications is not changed by plans yet".to_owned()),
-            "app_role" => (Operation::AppRoleAssign, Operation::AppRoleRevoke),
-            "directory_role" => (Operation::DirectoryRoleAdd, Operation::DirectoryRoleRemove),
-            "azure_role" => (Operation::AzureRoleCreate, Operation::AzureRoleDelete),
-            "delegated" => return Err("delegated permission grants are not changed by plans yet".to_owned()),
-            other => return Err(format!("a `{other}` grant on a {target_kind} cannot be planned")),
+            Relation::Member if target_kind == "group" => (Operation::GroupMemberAdd, Operation::GroupMemberRemove),
+            Relation::Owner if target_kind == "group" => (Operation::GroupOwnerAdd, Operation::GroupOwnerRemove),
+            Relation::Owner => return Err("ownership of applications is not changed by plans yet".to_owned()),
+            Relation::AppRole => (Operation::AppRoleAssign, Operation::AppRoleRevoke),
+            Relation::DirectoryRole => (Operation::DirectoryRoleAdd, Operation::DirectoryRoleRemove),
+            Relation::AzureRole => (Operation::AzureRoleCreate, Operation::AzureRoleDelete),
+            Relation::Delegated => return Err("delegated permission grants are not changed by plans yet".to_owned()),
+            Relation::Member => return Err(format!("a `member` grant on a {target_kind} cannot be planned")),
         };
         Ok(if remove { del } else { add })
     }
@@ -479,14 +484,14 @@ mod tests {
         for op in Operation::ALL {
             let json = serde_json::to_string(op).unwrap();
             assert_eq!(json, format!("\"{}\"", op.as_str()));
-            let add = Operation::for_grant(op.relation().as_str(), "active", "group", false).unwrap();
-            let del = Operation::for_grant(op.relation().as_str(), "active", "group", true).unwrap();
+            let add = Operation::for_grant(op.relation(), GrantState::Active, "group", false).unwrap();
+            let del = Operation::for_grant(op.relation(), GrantState::Active, "group", true).unwrap();
             assert!(!add.removes() && del.removes());
             assert!(*op == add || *op == del);
         }
-        assert!(Operation::for_grant("azure_role", "eligible", "", true).is_err());
-        assert!(Operation::for_grant("owner", "active", "service_principal", true).is_err());
-        assert!(Operation::for_grant("delegated", "active", "service_principal", true).is_err());
+        assert!(Operation::for_grant(Relation::AzureRole, GrantState::Eligible, "", true).is_err());
+        assert!(Operation::for_grant(Relation::Owner, GrantState::Active, "service_principal", true).is_err());
+        assert!(Operation::for_grant(Relation::Delegated, GrantState::Active, "service_principal", true).is_err());
     }
 
     #[test]

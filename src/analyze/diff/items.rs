@@ -184,8 +184,7 @@ pub(super) fn grant_items(
     for meaning in order {
         let entries = by_meaning.remove(&meaning).unwrap_or_default();
         let mut push = |change: Change, view: GrantView, fields: Vec<Field>| {
-            let privileged =
-                privileged.grant(view.relation.as_str(), &view.role_id, &view.target_id, privileged_principals);
+            let privileged = privileged.grant(view.relation, &view.role_id, &view.target_id, privileged_principals);
             items.push(Item {
                 change,
                 kind: ObjectType::Grant,
