@@ -9,7 +9,7 @@ use crate::exit_code;
 use crate::mock::faults::FaultRates;
 use crate::mock::generate::{Sizes, generate};
 use crate::mock::limits::Limits;
-use crate::mock::{Emulator, EmulatorOptions, License, TenantFile};
+use crate::mock::{Emulator, EmulatorOptions, License, TenantFile, TlsIdentity};
 
 /// `--license free|p1|p2`, its values listed in `--help`.
 fn license_parser() -> impl clap::builder::TypedValueParser<Value = License> {
@@ -36,9 +36,25 @@ pub enum MockCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Port to listen on; 0 picks a free one. The first line on stdout is `listening on http://127.0.0.1:PORT`.
+    /// Port to listen on; 0 picks a free one. The first line on stdout is `listening on http://127.0.0.1:PORT`
+    /// (`https://` with `--tls`).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+    /// Serve HTTPS, with a certificate for 127.0.0.1, localhost and ::1 issued by a certificate authority generated
+    /// at start; its certificate is written to `--tls-ca-file` for clients to trust (SSL_CERT_FILE,
+    /// REQUESTS_CA_BUNDLE). See docs/emulator.md.
+    #[arg(long)]
+    pub tls: bool,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first) instead of a generated one; needs `--tls-key`.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert` (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Where `--tls` writes the generated authority's certificate (PEM) [default:
+    /// azsnap-emulator-ca-PORT.pem in the temporary directory].
+    #[arg(long, value_name = "FILE", requires = "tls", conflicts_with = "tls_cert")]
+    pub tls_ca_file: Option<PathBuf>,
     /// Tenant file to serve (see docs/tenant-format.md) [default: the bundled Contoso tenant].
     #[arg(long, value_name = "FILE", conflicts_with = "generate")]
     pub tenant: Option<PathBuf>,
@@ -200,18 +216,47 @@ fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
         tenant.groups.len(),
         tenant.service_principals.len()
     ));
+    let tls = tls_identity(args)?;
     let emu = Arc::new(Emulator::with_reset(tenant, options, reload));
     let runtime = crate::cli::runtime()?;
     runtime.block_on(async {
-        let running = crate::mock::start(emu, args.port)
-            .await
-            .map_err(|e| CliError::usage(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
+        let running = match &tls {
+            Some(identity) => crate::mock::start_tls(emu, args.port, identity).await,
+            None => crate::mock::start(emu, args.port).await,
+        }
+        .map_err(|e| CliError::usage(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
+        if let Some(ca) = tls.as_ref().and_then(|t| t.ca_pem()) {
+            let path = args.tls_ca_file.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("azsnap-emulator-ca-{}.pem", running.addr.port()))
+            });
+            output::write_whole(&path, ca.as_bytes(), true)?;
+            ui.note(&format!(
+                "TLS certificate authority written to {} (trust it with SSL_CERT_FILE or REQUESTS_CA_BUNDLE)",
+                path.display()
+            ));
+        }
         writeln!(ui.out(), "listening on {}", running.base_url())?;
         ui.flush()?;
         wait_for_signal().await;
         running.stop().await;
         Ok(exit_code::SUCCESS)
     })
+}
+
+/// The certificate `--tls` or `--tls-cert/--tls-key` asks for, if any.
+fn tls_identity(args: &ServeArgs) -> Result<Option<TlsIdentity>, CliError> {
+    let invalid = |e: crate::mock::TlsError| CliError::usage(e.to_string());
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let read = |path: &std::path::Path| {
+                crate::files::read(path, crate::files::limit::SECRET)
+                    .map_err(|e| CliError::usage(format!("cannot read {}: {}", path.display(), e.why)))
+            };
+            TlsIdentity::from_pem(&read(cert)?, &read(key)?).map(Some).map_err(invalid)
+        }
+        _ if args.tls => TlsIdentity::generate().map(Some).map_err(invalid),
+        _ => Ok(None),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

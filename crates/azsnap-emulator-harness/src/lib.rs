@@ -132,6 +132,11 @@ impl Emu {
         })
     }
 
+    /// A GET without a token (the login host's public documents).
+    pub fn get_public(&self, path: &str) -> Reply {
+        self.send(self.client.get(self.url(path)))
+    }
+
     pub fn get(&self, path: &str, token: &str) -> Reply {
         self.get_with(path, token, &[])
     }

@@ -21,28 +21,48 @@ pub(crate) enum Audience {
     Arm,
 }
 
+/// ARM's two documented audiences: a token carries the one that was asked for, and ARM accepts either.
+const ARM_AUDIENCES: [&str; 2] = ["https://management.azure.com", "https://management.core.windows.net/"];
+
+/// The scopes MSAL adds to every request (`openid profile offline_access`); for client credentials the service
+/// accepts them beside a `.default` scope and ignores them.
+const RESERVED_SCOPES: [&str; 3] = ["openid", "profile", "offline_access"];
+
 impl Audience {
-    /// Which audience a `scope` value asks for, if it is a valid client-credentials scope.
-    fn from_scope(scope: &str) -> Option<Self> {
-        let resource = scope.strip_suffix("/.default")?.trim_end_matches('/');
+    /// Which audience a resource (`https://management.azure.com/`) or `.default` scope asks for, and the `aud` claim
+    /// its token carries.
+    fn from_resource(resource: &str) -> Option<(Self, &'static str)> {
+        let resource = resource.strip_suffix("/.default").unwrap_or(resource).trim_end_matches('/');
         let host = resource.strip_prefix("https://")?;
         match host.to_ascii_lowercase().as_str() {
             "graph.microsoft.com"
             | "graph.microsoft.us"
             | "dod-graph.microsoft.us"
-            | "microsoftgraph.chinacloudapi.cn" => Some(Audience::Graph),
-            "management.azure.com"
-            | "management.core.windows.net"
-            | "management.usgovcloudapi.net"
-            | "management.chinacloudapi.cn" => Some(Audience::Arm),
+            | "microsoftgraph.chinacloudapi.cn" => Some((Audience::Graph, "https://graph.microsoft.com")),
+            "management.core.windows.net" => Some((Audience::Arm, ARM_AUDIENCES[1])),
+            "management.azure.com" | "management.usgovcloudapi.net" | "management.chinacloudapi.cn" => {
+                Some((Audience::Arm, ARM_AUDIENCES[0]))
+            }
             _ => None,
         }
     }
 
-    fn claim(self) -> &'static str {
+    /// The audience of a client-credentials `scope` parameter: one `.default` scope, with or without the reserved
+    /// OpenID scopes beside it.
+    fn from_scopes(scope: &str) -> Option<(Self, &'static str)> {
+        let mut resources =
+            scope.split_whitespace().filter(|s| !RESERVED_SCOPES.iter().any(|r| s.eq_ignore_ascii_case(r)));
+        match (resources.next(), resources.next()) {
+            (Some(one), None) if one.ends_with("/.default") => Self::from_resource(one),
+            _ => None,
+        }
+    }
+
+    /// Whether a token's `aud` claim is for this audience.
+    fn accepts(self, aud: &str) -> bool {
         match self {
-            Audience::Graph => "https://graph.microsoft.com",
-            Audience::Arm => "https://management.azure.com",
+            Audience::Graph => aud == "https://graph.microsoft.com",
+            Audience::Arm => ARM_AUDIENCES.contains(&aud),
         }
     }
 }
@@ -134,7 +154,7 @@ impl TokenIssuer {
                 format!("The access token expiry UTC time '{exp}' is earlier than current UTC time '{now}'."),
             ));
         }
-        if claims["aud"].as_str() != Some(audience.claim()) {
+        if !claims["aud"].as_str().is_some_and(|aud| audience.accepts(aud)) {
             return Err(fail(
                 "InvalidAuthenticationTokenAudience",
                 "Access token validation failure. Invalid audience.",
@@ -174,14 +194,14 @@ impl TokenIssuer {
             );
         };
         let resource = req.param("resource").unwrap_or_default();
-        let Some(audience) = Audience::from_scope(&format!("{}/.default", resource.trim_end_matches('/'))) else {
+        let Some((audience, aud)) = Audience::from_resource(resource) else {
             return ApiResponse::json(
                 400,
                 json!({"statusCode": 400, "message": format!("Unknown resource '{resource}'.")}),
             );
         };
         let now = unix_now();
-        let claims = self.claims(tenant, app, audience, now);
+        let claims = self.claims(tenant, app, (audience, aud), now);
         ApiResponse::ok(json!({
             "access_token": self.issue(&claims),
             "expires_on": (now + self.lifetime_secs).to_string(),
@@ -191,13 +211,13 @@ impl TokenIssuer {
         }))
     }
 
-    fn claims(&self, tenant: &TenantFile, app: &crate::tenant::AppRegistration, audience: Audience, now: u64) -> Value {
+    fn claims(&self, tenant: &TenantFile, app: &AppRegistration, (audience, aud): (Audience, &str), now: u64) -> Value {
         let roles: Vec<&String> = match audience {
             Audience::Graph => app.graph_permissions.iter().collect(),
             Audience::Arm => Vec::new(),
         };
         json!({
-            "aud": audience.claim(),
+            "aud": aud,
             "iss": format!("https://sts.windows.net/{}/", tenant.tenant.id),
             "iat": now,
             "nbf": now,
@@ -214,19 +234,8 @@ impl TokenIssuer {
     /// `POST /{tenant}/oauth2/v2.0/token`.
     pub(crate) fn token_endpoint(&self, tenant: &TenantFile, tenant_segment: &str, req: &ApiRequest) -> ApiResponse {
         let t = &tenant.tenant;
-        let known_tenant = tenant_segment.eq_ignore_ascii_case(t.id.as_str())
-            || tenant_segment.eq_ignore_ascii_case(&t.domain)
-            || tenant_segment.eq_ignore_ascii_case(&format!("{}.onmicrosoft.com", onmicrosoft_label(&t.domain)));
-        if !known_tenant {
-            return aad_error(
-                400,
-                "invalid_request",
-                90002,
-                &format!(
-                    "Tenant '{tenant_segment}' not found. Check to make sure you have the correct tenant ID and are \
-                     signing into the correct cloud."
-                ),
-            );
+        if !names_tenant(tenant, tenant_segment) {
+            return tenant_not_found("invalid_request", tenant_segment);
         }
         let form: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
         let field = |k: &str| form_field(&form, k);
@@ -263,12 +272,7 @@ impl TokenIssuer {
             return e;
         }
         let scope = field("scope").unwrap_or_default();
-        let scopes: Vec<&str> = scope.split_whitespace().collect();
-        let audience = match scopes.as_slice() {
-            [one] => Audience::from_scope(one),
-            _ => None,
-        };
-        let Some(audience) = audience else {
+        let Some(audience) = Audience::from_scopes(scope) else {
             return aad_error(
                 400,
                 "invalid_scope",
@@ -335,8 +339,25 @@ fn check_credential(
     Ok(())
 }
 
-fn onmicrosoft_label(domain: &str) -> &str {
-    domain.split('.').next().unwrap_or(domain)
+/// Whether a login path's tenant segment names the served tenant: its id, its domain or its initial domain.
+pub(crate) fn names_tenant(tenant: &TenantFile, segment: &str) -> bool {
+    let t = &tenant.tenant;
+    segment.eq_ignore_ascii_case(t.id.as_str())
+        || segment.eq_ignore_ascii_case(&t.domain)
+        || segment.eq_ignore_ascii_case(&t.initial_domain())
+}
+
+/// AADSTS90002, the login service's answer for a tenant it does not know.
+pub(crate) fn tenant_not_found(error: &str, segment: &str) -> ApiResponse {
+    aad_error(
+        400,
+        error,
+        90002,
+        &format!(
+            "Tenant '{segment}' not found. Check to make sure you have the correct tenant ID and are signing into \
+             the correct cloud."
+        ),
+    )
 }
 
 /// The secret from `Authorization: Basic base64(client_id:secret)`, when the client authenticates that way.

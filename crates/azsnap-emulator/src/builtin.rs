@@ -204,6 +204,25 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
     true
 }
 
+/// Azure's public regions the emulator lists at `/subscriptions/{id}/locations`: name, display name, geography
+/// group, geography, latitude, longitude, paired region.
+pub const REGIONS: &[(&str, &str, &str, &str, &str, &str, &str)] = &[
+    ("eastus", "East US", "US", "United States", "37.3719", "-79.8164", "westus"),
+    ("eastus2", "East US 2", "US", "United States", "36.6681", "-78.3889", "centralus"),
+    ("westus", "West US", "US", "United States", "37.783", "-122.417", "eastus"),
+    ("westus2", "West US 2", "US", "United States", "47.233", "-119.852", "westcentralus"),
+    ("centralus", "Central US", "US", "United States", "41.5908", "-93.6208", "eastus2"),
+    ("westcentralus", "West Central US", "US", "United States", "40.89", "-110.234", "westus2"),
+    ("northeurope", "North Europe", "Europe", "Europe", "53.3478", "-6.2597", "westeurope"),
+    ("westeurope", "West Europe", "Europe", "Europe", "52.3667", "4.9", "northeurope"),
+    ("uksouth", "UK South", "Europe", "United Kingdom", "50.941", "-0.799", "ukwest"),
+    ("ukwest", "UK West", "Europe", "United Kingdom", "53.427", "-3.084", "uksouth"),
+    ("southeastasia", "Southeast Asia", "Asia Pacific", "Asia Pacific", "1.283", "103.833", "eastasia"),
+    ("eastasia", "East Asia", "Asia Pacific", "Asia Pacific", "22.267", "114.188", "southeastasia"),
+    ("australiaeast", "Australia East", "Asia Pacific", "Australia", "-33.86", "151.2094", "australiasoutheast"),
+    ("australiasoutheast", "Australia Southeast", "Asia Pacific", "Australia", "-37.8136", "144.9631", "australiaeast"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,6 +61,40 @@ pub(crate) const USER: Shape = Shape {
         "usageLocation",
         "deletedDateTime",
         "signInActivity",
+        "ageGroup",
+        "assignedPlans",
+        "authorizationInfo",
+        "city",
+        "consentProvidedForMinor",
+        "country",
+        "employeeHireDate",
+        "employeeLeaveDateTime",
+        "employeeOrgData",
+        "externalUserStateChangeDateTime",
+        "faxNumber",
+        "identities",
+        "imAddresses",
+        "isResourceAccount",
+        "lastPasswordChangeDateTime",
+        "legalAgeGroupClassification",
+        "licenseAssignmentStates",
+        "onPremisesDistinguishedName",
+        "onPremisesDomainName",
+        "onPremisesExtensionAttributes",
+        "onPremisesLastSyncDateTime",
+        "onPremisesProvisioningErrors",
+        "onPremisesUserPrincipalName",
+        "passwordPolicies",
+        "postalCode",
+        "preferredDataLocation",
+        "provisionedPlans",
+        "refreshTokensValidFromDateTime",
+        "securityIdentifier",
+        "serviceProvisioningErrors",
+        "showInAddressList",
+        "signInSessionsValidFromDateTime",
+        "state",
+        "streetAddress",
     ],
     odata_type: "#microsoft.graph.user",
 };
@@ -222,7 +256,16 @@ pub(crate) fn default_of(prop: &str) -> Value {
         | "passwordCredentials"
         | "resourceSpecificApplicationPermissions"
         | "identifierUris"
-        | "requiredResourceAccess" => json!([]),
+        | "requiredResourceAccess"
+        | "assignedPlans"
+        | "provisionedPlans"
+        | "imAddresses"
+        | "licenseAssignmentStates"
+        | "serviceProvisioningErrors" => json!([]),
+        "authorizationInfo" => json!({"certificateUserIds": []}),
+        "onPremisesExtensionAttributes" => {
+            Value::Object((1..=15).map(|n| (format!("extensionAttribute{n}"), Value::Null)).collect())
+        }
         "info" => json!({
             "termsOfServiceUrl": null, "supportUrl": null, "privacyStatementUrl": null, "marketingUrl": null,
             "logoUrl": null
@@ -282,6 +325,8 @@ impl DirectoryObject for User {
     fn get(&self, prop: &str) -> Value {
         match prop {
             "id" => Value::String(self.id.to_string()),
+            "securityIdentifier" if !self.props.contains_key(prop) => Value::String(cloud_sid(&self.id)),
+            "identities" if !self.props.contains_key(prop) => self.identities(),
             "signInActivity" => self.sign_in_activity.clone().unwrap_or_else(|| {
                 json!({
                     "lastSignInDateTime": null, "lastSignInRequestId": null,
@@ -292,6 +337,32 @@ impl DirectoryObject for User {
             _ => self.props.get(prop).cloned().unwrap_or_else(|| default_of(prop)),
         }
     }
+}
+
+impl User {
+    /// How the user signs in, as Graph shows it for a user created in the tenant or invited into it.
+    fn identities(&self) -> Value {
+        let upn = self.props.get("userPrincipalName").and_then(Value::as_str).unwrap_or_default();
+        let issuer = upn.rsplit('@').next().unwrap_or_default();
+        if self.props.get("userType").and_then(Value::as_str) == Some("Guest") {
+            json!([{"signInType": "federated", "issuer": "ExternalAzureAD", "issuerAssignedId": null}])
+        } else {
+            json!([{"signInType": "userPrincipalName", "issuer": issuer, "issuerAssignedId": upn}])
+        }
+    }
+}
+
+/// The security identifier Entra gives a cloud object: `S-1-12-1-` and the object id's 16 bytes (in Microsoft's
+/// GUID byte order) read as four little-endian 32-bit numbers.
+fn cloud_sid(id: &crate::model::Guid) -> String {
+    let hex: String = id.as_str().chars().filter(char::is_ascii_hexdigit).collect();
+    let byte = |i: usize| u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("00"), 16).unwrap_or(0);
+    // Data1, Data2 and Data3 are stored little-endian; the last eight bytes as written.
+    let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    let bytes: Vec<u8> = order.iter().map(|&i| byte(i)).collect();
+    let parts: Vec<String> =
+        bytes.chunks(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]).to_string()).collect();
+    format!("S-1-12-1-{}", parts.join("-"))
 }
 
 impl DirectoryObject for Group {

@@ -14,7 +14,7 @@ use crate::model::Guid;
 use crate::options::EmulatorOptions;
 use crate::tenant::TenantFile;
 use crate::world::World;
-use crate::{arm, batch, graph};
+use crate::{arm, batch, graph, login};
 
 /// Request statistics, for tests and benchmarks (`GET /_emulator/stats`).
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -25,7 +25,7 @@ pub(crate) struct Stats {
     /// 429 answers to `$batch` items (part of `throttled`).
     pub throttled_inner: u64,
     pub faults: u64,
-    /// Requests per endpoint class (`token`, `graph`, `graph_batch_inner`, `arm`, `emulator`).
+    /// Requests per endpoint class (`token`, `login`, `graph`, `graph_batch_inner`, `arm`, `emulator`).
     pub by_class: std::collections::BTreeMap<String, u64>,
     /// Graph identity resource units spent by admitted requests.
     pub resource_units: f64,
@@ -91,6 +91,12 @@ impl Emulator {
 
     /// Answers one request, and records writes in the write log.
     pub fn handle(&self, req: &ApiRequest) -> ApiResponse {
+        // Graph and ARM treat `//` in a path as `/` (the Python SDK sends `/v1.0//users`).
+        if req.path.contains("//") {
+            let mut collapsed = req.clone();
+            collapsed.path = collapse_slashes(&req.path);
+            return self.handle_counted(&collapsed, true);
+        }
         self.handle_counted(req, true)
     }
 
@@ -131,6 +137,10 @@ impl Emulator {
         if req.method == "GET" && segments == ["msi", "token"] {
             count("token");
             return self.issuer.managed_identity_endpoint(&self.read().tenant, req);
+        }
+        if let Some(r) = login::answer(&self.read().tenant, req, &segments) {
+            count("login");
+            return r;
         }
         if matches!(segments.first(), Some(&"v1.0") | Some(&"beta")) {
             count("graph");
@@ -327,12 +337,24 @@ impl Emulator {
     }
 }
 
+/// `path` with every run of `/` made one.
+fn collapse_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Whether a request asks to change state (as opposed to reads that happen to be POSTs).
 fn is_write(req: &ApiRequest) -> bool {
     match req.method.as_str() {
         "PUT" | "DELETE" | "PATCH" => true,
         "POST" => {
             !["/token", "/getByIds", "/$batch", "/getEntities"].iter().any(|s| req.path.ends_with(s))
+                && !req.path.to_ascii_lowercase().ends_with("/providers/microsoft.resourcegraph/resources")
                 && !req.path.starts_with("/_emulator")
         }
         _ => false,

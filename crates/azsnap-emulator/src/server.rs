@@ -1,5 +1,6 @@
 //! The HTTP side of the emulator: axum glue that turns requests into `ApiRequest`s, answers them through
-//! [`Emulator::handle`], and serves on one loopback port until told to stop.
+//! [`Emulator::handle`], and serves on one loopback port (plain http, or HTTPS with a [`TlsIdentity`]) until told
+//! to stop.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,9 +12,17 @@ use axum::response::Response;
 
 use crate::emulator::{Emulator, FAULT_HEADER};
 use crate::http::{ApiRequest, ApiResponse};
+use crate::tls::TlsIdentity;
+
+/// What every request handler is given: the emulator, and the scheme it is served on (for the links it writes).
+#[derive(Clone)]
+struct Served {
+    emu: Arc<Emulator>,
+    scheme: &'static str,
+}
 
 /// Turns an HTTP request into the emulator's transport-free form.
-fn to_api(method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> ApiRequest {
+fn to_api(scheme: &str, method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> ApiRequest {
     let path = percent_encoding::percent_decode_str(uri.path()).decode_utf8_lossy().into_owned();
     let query: Vec<(String, String)> =
         uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
@@ -27,7 +36,7 @@ fn to_api(method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> ApiRe
             .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_ascii_lowercase(), v.to_owned())))
             .collect(),
         body: body.to_vec(),
-        base_url: format!("http://{host}"),
+        base_url: format!("{scheme}://{host}"),
     }
 }
 
@@ -51,13 +60,13 @@ fn to_http(r: ApiResponse) -> Response {
 }
 
 async fn answer(
-    State(emu): State<Arc<Emulator>>,
+    State(Served { emu, scheme }): State<Served>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = to_api(&method, &uri, &headers, body);
+    let req = to_api(scheme, &method, &uri, &headers, body);
     if emu.options.latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(emu.options.latency_ms)).await;
     }
@@ -114,13 +123,14 @@ fn futures_fail() -> impl futures_core::Stream<Item = Result<Bytes, std::io::Err
 /// A running emulator: its address, and a handle to stop it.
 pub struct Running {
     pub addr: SocketAddr,
+    scheme: &'static str,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Running {
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Stops serving and waits for the server to finish.
@@ -132,23 +142,35 @@ impl Running {
     }
 }
 
-/// Binds `127.0.0.1:port` (0 picks a free port) and serves `emu` in the background.
+/// Binds `127.0.0.1:port` (0 picks a free port) and serves `emu` over plain http in the background.
 pub async fn start(emu: Arc<Emulator>, port: u16) -> std::io::Result<Running> {
+    bind(emu, port, None).await
+}
+
+/// Like [`start`], over HTTPS with `identity`'s certificate.
+pub async fn start_tls(emu: Arc<Emulator>, port: u16, identity: &TlsIdentity) -> std::io::Result<Running> {
+    bind(emu, port, Some(tokio_rustls::TlsAcceptor::from(identity.server_config()))).await
+}
+
+async fn bind(emu: Arc<Emulator>, port: u16, tls: Option<tokio_rustls::TlsAcceptor>) -> std::io::Result<Running> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (cap, idle) = (emu.options.max_connections.max(1), emu.options.idle_timeout_secs.max(1));
-    let app = axum::Router::new().fallback(answer).with_state(emu);
-    let task = tokio::spawn(serve(listener, app, cap, std::time::Duration::from_secs(idle), rx));
-    Ok(Running { addr, stop: Some(tx), task })
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let app = axum::Router::new().fallback(answer).with_state(Served { emu, scheme });
+    let task = tokio::spawn(serve(listener, app, tls, cap, std::time::Duration::from_secs(idle), rx));
+    Ok(Running { addr, scheme, stop: Some(tx), task })
 }
 
 /// The accept loop: at most `cap` connections at once (more are closed as they arrive, so a flood of idle
 /// connections cannot use up the process's file descriptors), each closed when it takes longer than `idle` to send
-/// a request's headers or sits idle that long between requests. On `stop`, in-flight requests finish.
+/// a request's headers (or to finish its TLS handshake) or sits idle that long between requests. On `stop`,
+/// in-flight requests finish.
 async fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     cap: usize,
     idle: std::time::Duration,
     mut stop: tokio::sync::oneshot::Receiver<()>,
@@ -176,9 +198,19 @@ async fn serve(
             continue;
         };
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let (http, watcher, tls) = (http.clone(), graceful.watcher(), tls.clone());
         tokio::spawn(async move {
-            let _ = conn.await;
+            match tls {
+                None => {
+                    let _ = watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await;
+                }
+                Some(acceptor) => {
+                    // A handshake that fails or stalls closes the connection; nothing else is affected.
+                    if let Ok(Ok(stream)) = tokio::time::timeout(idle, acceptor.accept(stream)).await {
+                        let _ = watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await;
+                    }
+                }
+            }
             drop(slot);
         });
     }

@@ -18,13 +18,14 @@ impl Ctx<'_> {
         let lower: Vec<String> = rest.iter().map(|s| s.to_ascii_lowercase()).collect();
         match (self.req.method.as_str(), lower.iter().map(String::as_str).collect::<Vec<_>>().as_slice()) {
             ("GET", ["roledefinitions"]) => {
-                self.authorize("Microsoft.Authorization/roleDefinitions/read", &canonical, scope)?;
-                self.role_definitions(&canonical)
+                let built_in_only = self.authorize_definitions(&canonical, scope)?;
+                self.role_definitions(&canonical, built_in_only)
             }
             ("GET", ["roledefinitions", id]) => {
-                self.authorize("Microsoft.Authorization/roleDefinitions/read", &canonical, scope)?;
+                let built_in_only = self.authorize_definitions(&canonical, scope)?;
                 let defs = self.role_definition_items(&canonical);
                 defs.into_iter()
+                    .filter(|d| !built_in_only || d["properties"]["type"] == "BuiltInRole")
                     .find(|d| d["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(id)))
                     .map(ApiResponse::ok)
                     .ok_or_else(|| {
@@ -61,8 +62,21 @@ impl Ctx<'_> {
         }
     }
 
-    fn role_definitions(&self, scope: &ArmId) -> Answer {
+    /// Whether the caller may read role definitions at `scope`, and whether only the built-in ones: at `/`, Azure
+    /// shows the built-in roles to any authenticated caller, and custom roles only to those with read access.
+    fn authorize_definitions(&self, scope: &ArmId, shown: &str) -> Result<bool, ApiResponse> {
+        let action = "Microsoft.Authorization/roleDefinitions/read";
+        if scope.as_str() == "/" && !self.allowed(action, scope) {
+            return Ok(true);
+        }
+        self.authorize(action, scope, shown).map(|()| false)
+    }
+
+    fn role_definitions(&self, scope: &ArmId, built_in_only: bool) -> Answer {
         let mut items = self.role_definition_items(scope);
+        if built_in_only {
+            items.retain(|d| d["properties"]["type"] == "BuiltInRole");
+        }
         if let Some(f) = self.req.param("$filter") {
             let f = f.trim();
             if let Some(kind) = quoted_arg(f, "type eq ") {
@@ -136,7 +150,7 @@ impl Ctx<'_> {
             .role_assignments
             .iter()
             .filter(|a| a.scope.parse::<ArmId>().is_ok_and(|at| self.listed(&filter, scope, &at, &a.principal_id)))
-            .map(|a| self.assignment_json(a))
+            .map(|a| self.assignment_json(a, Some(scope)))
             .collect();
         self.list(items)
     }
@@ -154,7 +168,7 @@ impl Ctx<'_> {
                 items.push(json!({
                     "properties": {
                         "scope": e.scope,
-                        "roleDefinitionId": self.role_definition_ref(&at, &e.role_definition_id),
+                        "roleDefinitionId": self.listed_definition_ref(&at, scope, &e.role_definition_id),
                         "principalId": e.principal_id.as_str(),
                         "principalType": e.principal_type,
                         "status": "Provisioned",
@@ -187,7 +201,7 @@ impl Ctx<'_> {
                         "linkedRoleEligibilityScheduleInstanceId": null,
                         "assignmentType": "Assigned",
                         "scope": a.scope,
-                        "roleDefinitionId": self.role_definition_ref(&at, &a.role_definition_id),
+                        "roleDefinitionId": self.listed_definition_ref(&at, scope, &a.role_definition_id),
                         "principalId": a.principal_id.as_str(),
                         "principalType": a.principal_type,
                         "status": "Accepted",

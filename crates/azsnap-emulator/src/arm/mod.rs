@@ -1,15 +1,17 @@
 //! Azure Resource Manager: tenants, subscriptions, management groups, resource groups, storage, user-assigned
-//! identities, role definitions, role assignments (with ARM's scope semantics) and PIM schedule instances.
+//! identities, locations, role definitions, role assignments (with ARM's scope semantics), PIM schedule instances
+//! and Resource Graph queries.
 //!
 //! Every request needs `api-version`. Reads are authorised the way ARM does it: the caller (or a group it is in)
 //! needs a role assignment at or above the scope whose actions allow the read.
 //!
 //! Inside, one way: [`rbac`] (scopes and access) → [`render`] (JSON, pages) → the handlers [`resources`],
-//! [`authorization`], [`writes`] → this router.
+//! [`authorization`], [`resource_graph`], [`writes`] → this router.
 
 mod authorization;
 mod rbac;
 mod render;
+mod resource_graph;
 mod resources;
 mod writes;
 
@@ -43,7 +45,11 @@ fn route(world: &World, opts: &EmulatorOptions, caller: &Caller, req: &ApiReques
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let lsegs: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lsegs.iter().map(String::as_str).collect();
-    if req.method != "GET" && !(req.method == "POST" && l == ["providers", "microsoft.management", "getentities"]) {
+    let posted_read = matches!(
+        l.as_slice(),
+        ["providers", "microsoft.management", "getentities"] | ["providers", "microsoft.resourcegraph", "resources"]
+    );
+    if req.method != "GET" && !(req.method == "POST" && posted_read) {
         return Err(arm_error(
             405,
             "MethodNotAllowed",
@@ -54,6 +60,7 @@ fn route(world: &World, opts: &EmulatorOptions, caller: &Caller, req: &ApiReques
         ["tenants"] => ctx.tenants(),
         ["subscriptions"] => ctx.subscriptions(),
         ["subscriptions", _] => ctx.subscription(segs[1]),
+        ["subscriptions", _, "locations"] => ctx.locations(segs[1]),
         ["subscriptions", _, "resourcegroups"] => ctx.resource_groups(segs[1]),
         ["subscriptions", _, "resourcegroups", _] => ctx.resource_group(segs[1], segs[3]),
         ["subscriptions", _, "providers", "microsoft.storage", "storageaccounts"] => ctx.storage_accounts(segs[1]),
@@ -77,6 +84,7 @@ fn route(world: &World, opts: &EmulatorOptions, caller: &Caller, req: &ApiReques
         ["providers", "microsoft.management", "managementgroups", _] => ctx.management_group(segs[3]),
         ["providers", "microsoft.management", "managementgroups", _, "descendants"] => ctx.descendants(segs[3]),
         ["providers", "microsoft.management", "getentities"] => ctx.entities(),
+        ["providers", "microsoft.resourcegraph", "resources"] => ctx.resource_graph(),
         _ => Err(arm_error(
             400,
             "InvalidResourceType",
@@ -120,14 +128,14 @@ pub(crate) fn handle_write(
     };
     match plan {
         Ok(WritePlan::Create(a, status)) => {
-            let body = Ctx { world, opts, caller, req }.assignment_json(&a);
+            let body = Ctx { world, opts, caller, req }.assignment_json(&a, None);
             world.tenant.role_assignments.retain(|x| x.name != a.name);
             world.tenant.role_assignments.push(a);
             ApiResponse::json(status, body)
         }
         Ok(WritePlan::Delete(i)) => {
             let removed = world.tenant.role_assignments.remove(i);
-            ApiResponse::ok(Ctx { world, opts, caller, req }.assignment_json(&removed))
+            ApiResponse::ok(Ctx { world, opts, caller, req }.assignment_json(&removed, None))
         }
         Ok(WritePlan::Respond(r)) | Err(r) => r,
     }

@@ -96,7 +96,8 @@ impl Ctx<'_> {
                 "routingPreference": {"routingChoice": "MicrosoftRouting", "publishMicrosoftEndpoints": true, "publishInternetEndpoints": true},
                 "encryption": {
                     "services": {"file": service, "blob": service},
-                    "keySource": "Microsoft.Storage"
+                    "keySource": "Microsoft.Storage",
+                    "requireInfrastructureEncryption": false
                 },
                 "secondaryLocation": null,
                 "statusOfPrimary": "available",
@@ -110,11 +111,42 @@ impl Ctx<'_> {
                 "accessTier": if a.kind == "FileStorage" { Value::Null } else { json!("Hot") },
             },
         });
+        // The rest of the documented properties, at a new account's values (one `json!` would be too deep).
+        let more = json!({
+            "privateEndpointConnections": [],
+            "keyCreationTime": {"key1": "2024-01-01T00:00:00.0000000Z", "key2": "2024-01-01T00:00:00.0000000Z"},
+            "keyPolicy": null,
+            "sasPolicy": null,
+            "allowCrossTenantReplication": false,
+            "defaultToOAuthAuthentication": false,
+            "dnsEndpointType": "Standard",
+            "isSftpEnabled": false,
+            "isLocalUserEnabled": false,
+            "isNfsV3Enabled": false,
+            "allowedCopyScope": null,
+            "largeFileSharesState": null,
+            "azureFilesIdentityBasedAuthentication": null,
+            "immutableStorageWithVersioning": null,
+        });
+        if let Some(props) = v["properties"].as_object_mut() {
+            props.extend(as_object(more));
+        }
         v["identity"] = match &a.system_assigned_principal_id {
             Some(p) => json!({"type": "SystemAssigned", "principalId": p.as_str(), "tenantId": self.tenant_id()}),
             None => json!({"type": "None"}),
         };
         v
+    }
+
+    pub(super) fn identity_json(&self, i: &crate::tenant::UserAssignedIdentity) -> Value {
+        json!({
+            "id": format!("/subscriptions/{}/resourcegroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}", i.subscription_id, i.resource_group, i.name),
+            "location": i.location,
+            "name": i.name,
+            "properties": {"clientId": i.client_id.as_str(), "principalId": i.principal_id.as_str(), "tenantId": self.tenant_id()},
+            "tags": i.tags,
+            "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+        })
     }
 
     pub(super) fn mg_json(&self, m: &crate::tenant::ManagementGroup, with_parent: bool) -> Value {
@@ -138,6 +170,14 @@ impl Ctx<'_> {
             Some(sub) => format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"),
             None => format!("/providers/Microsoft.Authorization/roleDefinitions/{role}"),
         }
+    }
+
+    /// The role definition id of an assignment made at `at`, listed at `listed_at`: ARM qualifies it with the
+    /// assignment's own subscription, or, for one made higher up (a management group, the root), with the
+    /// subscription it is listed at.
+    pub(super) fn listed_definition_ref(&self, at: &ArmId, listed_at: &ArmId, role: &Guid) -> String {
+        let qualifier = if at.as_str().starts_with("/subscriptions/") { at } else { listed_at };
+        self.role_definition_ref(qualifier, role)
     }
 
     pub(super) fn role_definition_items(&self, scope: &ArmId) -> Vec<Value> {
@@ -185,12 +225,13 @@ impl Ctx<'_> {
         items
     }
 
-    pub(super) fn assignment_json(&self, a: &AzureRoleAssignment) -> Value {
+    /// A role assignment as ARM renders it in a list at `listed_at` (or, for a write, at its own scope).
+    pub(super) fn assignment_json(&self, a: &AzureRoleAssignment, listed_at: Option<&ArmId>) -> Value {
         let scope: ArmId = a.scope.parse().unwrap_or_else(|_| ArmId::root());
         let prefix = if a.scope == "/" { String::new() } else { a.scope.trim_end_matches('/').to_owned() };
         json!({
             "properties": {
-                "roleDefinitionId": self.role_definition_ref(&scope, &a.role_definition_id),
+                "roleDefinitionId": self.listed_definition_ref(&scope, listed_at.unwrap_or(&scope), &a.role_definition_id),
                 "principalId": a.principal_id.as_str(),
                 "principalType": a.principal_type,
                 "scope": a.scope,

@@ -10,13 +10,12 @@ use crate::model::ArmId;
 impl Ctx<'_> {
     pub(super) fn tenants(&self) -> Answer {
         let t = &self.world.tenant.tenant;
-        let label = t.domain.split('.').next().unwrap_or(&t.domain);
         self.list(vec![json!({
             "id": format!("/tenants/{}", t.id),
             "tenantId": t.id.as_str(),
             "countryCode": t.country_letter_code,
             "displayName": t.display_name,
-            "domains": [t.domain, format!("{label}.onmicrosoft.com")],
+            "domains": [t.domain, t.initial_domain()],
             "tenantCategory": "Home",
             "defaultDomain": t.domain,
             "tenantType": "AAD",
@@ -40,6 +39,38 @@ impl Ctx<'_> {
     pub(super) fn subscription(&self, raw: &str) -> Answer {
         let s = self.visible_subscription(raw)?;
         Ok(ApiResponse::ok(self.subscription_json(s)))
+    }
+
+    /// `GET /subscriptions/{id}/locations`: the regions available to the subscription, to anyone who can see it.
+    pub(super) fn locations(&self, raw: &str) -> Answer {
+        let s = self.visible_subscription(raw)?;
+        let items: Vec<serde_json::Value> = crate::builtin::REGIONS
+            .iter()
+            .map(|(name, display, group, geography, lat, long, paired)| {
+                json!({
+                    "id": format!("/subscriptions/{}/locations/{name}", s.subscription_id),
+                    "name": name,
+                    "type": "Region",
+                    "displayName": display,
+                    "regionalDisplayName": format!("({geography}) {display}"),
+                    "metadata": {
+                        "regionType": "Physical",
+                        "regionCategory": "Recommended",
+                        "geography": geography,
+                        "geographyGroup": group,
+                        "longitude": long,
+                        "latitude": lat,
+                        "physicalLocation": display,
+                        "pairedRegion": [{
+                            "name": paired,
+                            "id": format!("/subscriptions/{}/locations/{paired}", s.subscription_id),
+                        }],
+                    },
+                })
+            })
+            .collect();
+        // Locations come in one page; ARM does not page them.
+        Ok(ApiResponse::ok(json!({"value": items})))
     }
 
     pub(super) fn resource_groups(&self, sub: &str) -> Answer {
@@ -148,16 +179,7 @@ impl Ctx<'_> {
             .user_assigned_identities
             .iter()
             .filter(|i| i.subscription_id == s.subscription_id)
-            .map(|i| {
-                json!({
-                    "id": format!("/subscriptions/{}/resourcegroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}", i.subscription_id, i.resource_group, i.name),
-                    "location": i.location,
-                    "name": i.name,
-                    "properties": {"clientId": i.client_id.as_str(), "principalId": i.principal_id.as_str(), "tenantId": self.tenant_id()},
-                    "tags": i.tags,
-                    "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
-                })
-            })
+            .map(|i| self.identity_json(i))
             .collect();
         self.list(items)
     }

@@ -96,7 +96,7 @@ impl Ctx<'_> {
                     "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
                 ));
             }
-            return Ok(WritePlan::Respond(ApiResponse::ok(self.assignment_json(a))));
+            return Ok(WritePlan::Respond(ApiResponse::ok(self.assignment_json(a, None))));
         }
         let duplicate = self.world.tenant.role_assignments.iter().any(|a| {
             a.principal_id == principal

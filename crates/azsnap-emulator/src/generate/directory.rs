@@ -63,7 +63,15 @@ impl Builder<'_> {
                 json!(if rng.chance(0.8) { "Accepted" } else { "PendingAcceptance" }),
             );
         }
-        User { id: id(0x1000_0000, n), mailbox: mailbox.map(str::to_owned), sign_in_activity: sign_in, props: p }
+        // A reporting tree: user n reports to user n / 8 (the first user to no one), guests to no one.
+        let manager = (n > 0 && !guest).then(|| id(0x1000_0000, n / 8));
+        User {
+            id: id(0x1000_0000, n),
+            mailbox: mailbox.map(str::to_owned),
+            sign_in_activity: sign_in,
+            manager,
+            props: p,
+        }
     }
 
     /// A last sign-in within 90 days, or (one in ten) one to three years ago.

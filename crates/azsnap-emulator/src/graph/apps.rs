@@ -5,7 +5,8 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::directory;
-use crate::graph::common::{Answer, bad_request, directory_page, not_found, object_id, perms, project, require};
+use crate::graph::common::{Answer, assignment_json, bad_request, not_found, object_id, perms, project, require};
+use crate::graph::expand::{directory_page, navigation};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::model::Guid;
 use crate::odata::{Collection, ListQuery, page};
@@ -37,8 +38,9 @@ pub(crate) fn service_principals(world: &World, caller: &Caller, req: &ApiReques
         advanced_filter: &[],
         max_top: 999,
         count_needs_eventual: true,
+        expandable: navigation(ObjectKind::ServicePrincipal),
     };
-    directory_page(req, &c, world.tenant.service_principals.iter())
+    directory_page(world, req, &c, world.tenant.service_principals.iter())
 }
 
 pub(crate) fn applications(world: &World, caller: &Caller, req: &ApiRequest) -> Answer {
@@ -51,8 +53,9 @@ pub(crate) fn applications(world: &World, caller: &Caller, req: &ApiRequest) -> 
         advanced_filter: &[],
         max_top: 999,
         count_needs_eventual: true,
+        expandable: navigation(ObjectKind::Application),
     };
-    directory_page(req, &c, world.tenant.applications.iter())
+    directory_page(world, req, &c, world.tenant.applications.iter())
 }
 
 pub(crate) fn app_role_assignments(
@@ -79,39 +82,17 @@ pub(crate) fn app_role_assignments(
         advanced_filter: &[],
         max_top: 999,
         count_needs_eventual: false,
+        expandable: &[],
     };
     let q = ListQuery::parse(req, &c)?;
-    let render_one = |a: &crate::tenant::AppRoleAssignment| -> Map<String, Value> {
-        let name = |id: &Guid| world.object(id).map(|o| o.get("displayName")).unwrap_or(Value::Null);
-        let principal_type = match world.objects.get(&a.principal_id).map(|(k, _)| *k) {
-            Some(ObjectKind::User) => "User",
-            Some(ObjectKind::Group) => "Group",
-            _ => "ServicePrincipal",
-        };
-        let v = json!({
-            "id": a.id,
-            "deletedDateTime": null,
-            "appRoleId": a.app_role_id.as_str(),
-            "createdDateTime": a.created_date_time,
-            "principalDisplayName": name(&a.principal_id),
-            "principalId": a.principal_id.as_str(),
-            "principalType": principal_type,
-            "resourceDisplayName": name(&a.resource_id),
-            "resourceId": a.resource_id.as_str(),
-        });
-        match v {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        }
-    };
     let items = world.tenant.app_role_assignments.iter().filter(|a| keep(a));
     Ok(page(
         req,
         &q,
         "appRoleAssignments",
         items,
-        |a, p| render_one(a).remove(p).unwrap_or(Value::Null),
-        |a, sel| project(render_one(a), sel),
+        |a, p| assignment_json(world, a).remove(p).unwrap_or(Value::Null),
+        |a, sel| project(assignment_json(world, a), sel),
     ))
 }
 
@@ -126,6 +107,7 @@ pub(crate) fn oauth2_grants(world: &World, caller: &Caller, req: &ApiRequest) ->
         advanced_filter: &[],
         max_top: 999,
         count_needs_eventual: false,
+        expandable: &[],
     };
     let q = ListQuery::parse(req, &c)?;
     let tenant_id = world.tenant.tenant.id.clone();
@@ -139,10 +121,7 @@ pub(crate) fn oauth2_grants(world: &World, caller: &Caller, req: &ApiRequest) ->
             "resourceId": g.resource_id.as_str(),
             "scope": g.scope,
         });
-        match v {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        }
+        crate::json::as_object(v)
     };
     Ok(page(
         req,

@@ -1,10 +1,10 @@
 //! What every Graph handler shares: the permissions each area needs, Graph's errors, `$select` checks and
 //! projection, and lists of already-rendered items.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
-use crate::directory::{DirectoryObject, Shape};
+use crate::directory::Shape;
 use crate::http::{ApiRequest, ApiResponse, graph_error};
 use crate::model::Guid;
 use crate::odata::{Collection, ListQuery, page};
@@ -127,11 +127,17 @@ pub(crate) fn existing(world: &World, raw: &str, kind: ObjectKind) -> Result<Gui
     }
 }
 
-pub(crate) fn select_list(req: &ApiRequest, shape: &Shape) -> Result<Option<Vec<String>>, ApiResponse> {
+/// The `$select` list of a single-object read, checked against `shape`; navigation properties may be named and are
+/// left out (only `$expand` brings them).
+pub(crate) fn select_list(
+    req: &ApiRequest,
+    shape: &Shape,
+    navigation: &[&str],
+) -> Result<Option<Vec<String>>, ApiResponse> {
     let Some(s) = req.param("$select") else { return Ok(None) };
     s.split(',')
         .map(str::trim)
-        .filter(|f| !f.is_empty())
+        .filter(|f| !f.is_empty() && !navigation.iter().any(|n| n.eq_ignore_ascii_case(f)))
         .map(|f| {
             shape.selectable.iter().find(|k| k.eq_ignore_ascii_case(f)).map(|k| (*k).to_owned()).ok_or_else(|| {
                 bad_request(&format!("Could not find a property named '{f}' on type '{}'.", &shape.odata_type[1..]))
@@ -139,6 +145,27 @@ pub(crate) fn select_list(req: &ApiRequest, shape: &Shape) -> Result<Option<Vec<
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
+}
+
+/// An app role assignment as Graph renders it, with its principal's and resource's display names.
+pub(crate) fn assignment_json(world: &World, a: &crate::tenant::AppRoleAssignment) -> Map<String, Value> {
+    let name = |id: &Guid| world.object(id).map(|o| o.get("displayName")).unwrap_or(Value::Null);
+    let principal_type = match world.objects.get(&a.principal_id).map(|(k, _)| *k) {
+        Some(ObjectKind::User) => "User",
+        Some(ObjectKind::Group) => "Group",
+        _ => "ServicePrincipal",
+    };
+    crate::json::as_object(json!({
+        "id": a.id,
+        "deletedDateTime": null,
+        "appRoleId": a.app_role_id.as_str(),
+        "createdDateTime": a.created_date_time,
+        "principalDisplayName": name(&a.principal_id),
+        "principalId": a.principal_id.as_str(),
+        "principalType": principal_type,
+        "resourceDisplayName": name(&a.resource_id),
+        "resourceId": a.resource_id.as_str(),
+    }))
 }
 
 /// Keeps `id` and the selected fields of a rendered object (all of them without `$select`).
@@ -165,6 +192,7 @@ pub(crate) fn simple_list(
         advanced_filter: &[],
         max_top: 999,
         count_needs_eventual: false,
+        expandable: &[],
     };
     let q = ListQuery::parse(req, &c)?;
     Ok(page(
@@ -175,15 +203,4 @@ pub(crate) fn simple_list(
         |m, p| m.get(p).cloned().unwrap_or(Value::Null),
         |m, sel| project(m.clone(), sel),
     ))
-}
-
-/// A page of directory objects of one collection (`users`, `groups`, …): `$filter`, `$select`, `$top`, `$count`
-/// and paging as `c` allows them.
-pub(crate) fn directory_page<'a, T: DirectoryObject + 'a>(
-    req: &ApiRequest,
-    c: &Collection<'_>,
-    items: impl Iterator<Item = &'a T>,
-) -> Answer {
-    let q = ListQuery::parse(req, c)?;
-    Ok(page(req, &q, c.context, items, |o, p| o.get(p), |o, s| o.render(s, false)))
 }

@@ -5,28 +5,23 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::directory::{self, DirectoryObject};
-use crate::graph::common::{
-    Answer, bad_request, directory_page, existing, not_found, object_id, perms, project, require, select_list,
-};
+use crate::graph::common::{Answer, bad_request, existing, not_found, object_id, perms, project, require, select_list};
+use crate::graph::expand::{directory_page, navigation, render_expanded};
 use crate::graph::role_state::roles_held;
 use crate::http::{ApiRequest, ApiResponse, graph_error};
 use crate::model::Guid;
-use crate::odata::{Collection, ListQuery, page};
+use crate::odata::{Collection, ListQuery, page, parse_expand};
 use crate::tenant::{License, ObjectKind};
 use crate::world::World;
 
 /// Renders the object `id` of `kind` (`GET /users/{id}` and the like).
 pub(crate) fn single(world: &World, caller: &Caller, req: &ApiRequest, raw: &str, kind: ObjectKind) -> Answer {
-    let needed = match kind {
-        ObjectKind::User => perms::USERS,
-        ObjectKind::Group => perms::GROUPS,
-        ObjectKind::ServicePrincipal | ObjectKind::Application => perms::APPS,
-    };
-    require(caller, needed)?;
+    require(caller, read_permission(kind))?;
     let id = existing(world, raw, kind)?;
     let obj = world.object(&id).ok_or_else(|| not_found(raw))?;
-    let select = select_list(req, obj.shape())?;
-    let mut body = obj.render(select.as_deref(), false);
+    let select = select_list(req, obj.shape(), navigation(kind))?;
+    let expand = parse_expand(req, &obj.shape().odata_type[1..], navigation(kind))?;
+    let mut body = render_expanded(world, obj, select.as_deref(), &expand);
     let context = match kind {
         ObjectKind::User => "users",
         ObjectKind::Group => "groups",
@@ -35,6 +30,50 @@ pub(crate) fn single(world: &World, caller: &Caller, req: &ApiRequest, raw: &str
     };
     body.insert("@odata.context".to_owned(), json!(format!("{}$metadata#{context}/$entity", req.metadata_base())));
     Ok(ApiResponse::ok(Value::Object(body)))
+}
+
+/// `GET /directoryObjects/{id}`: any directory object, with its `@odata.type`.
+pub(crate) fn directory_object(world: &World, caller: &Caller, req: &ApiRequest, raw: &str) -> Answer {
+    let id = object_id(raw)?;
+    let kind = world.objects.get(&id).map(|(k, _)| *k).ok_or_else(|| not_found(raw))?;
+    require(caller, read_permission(kind))?;
+    let obj = world.object(&id).ok_or_else(|| not_found(raw))?;
+    let select = select_list(req, obj.shape(), navigation(kind))?;
+    let mut body = obj.render(select.as_deref(), true);
+    body.insert(
+        "@odata.context".to_owned(),
+        json!(format!("{}$metadata#directoryObjects/$entity", req.metadata_base())),
+    );
+    Ok(ApiResponse::ok(Value::Object(body)))
+}
+
+/// `GET /users/{id}/manager` (404 when the user has none) and `GET /users/{id}/directReports`.
+pub(crate) fn manager(world: &World, caller: &Caller, req: &ApiRequest, raw: &str, reports: bool) -> Answer {
+    require(caller, perms::USERS)?;
+    let id = existing(world, raw, ObjectKind::User)?;
+    if reports {
+        let ids: Vec<Guid> =
+            world.tenant.users.iter().filter(|u| u.manager.as_ref() == Some(&id)).map(|u| u.id.clone()).collect();
+        return list_objects(world, req, "directoryObjects", &ids, None);
+    }
+    let user = world.objects.get(&id).map(|(_, i)| &world.tenant.users[*i]).ok_or_else(|| not_found(raw))?;
+    let manager = user.manager.as_ref().and_then(|m| world.object(m)).ok_or_else(|| not_found("manager"))?;
+    let select = select_list(req, manager.shape(), navigation(ObjectKind::User))?;
+    let mut body = manager.render(select.as_deref(), true);
+    body.insert(
+        "@odata.context".to_owned(),
+        json!(format!("{}$metadata#directoryObjects/$entity", req.metadata_base())),
+    );
+    Ok(ApiResponse::ok(Value::Object(body)))
+}
+
+/// The application permissions that allow reading one kind of directory object.
+fn read_permission(kind: ObjectKind) -> &'static [&'static str] {
+    match kind {
+        ObjectKind::User => perms::USERS,
+        ObjectKind::Group => perms::GROUPS,
+        ObjectKind::ServicePrincipal | ObjectKind::Application => perms::APPS,
+    }
 }
 
 pub(crate) fn organization(world: &World, caller: &Caller, req: &ApiRequest) -> Answer {
@@ -48,7 +87,6 @@ pub(crate) fn organization(world: &World, caller: &Caller, req: &ApiRequest) -> 
             plan("AADPremiumService", "eec0eb4f-6444-4f95-aba0-50c24d67f998"),
         ],
     };
-    let label = t.domain.split('.').next().unwrap_or(&t.domain);
     let provisioned: Vec<Value> = plans
         .iter()
         .map(|p| json!({"capabilityStatus": "Enabled", "provisioningStatus": "Success", "service": p["service"]}))
@@ -82,7 +120,7 @@ pub(crate) fn organization(world: &World, caller: &Caller, req: &ApiRequest) -> 
         "provisionedPlans": provisioned,
         "verifiedDomains": [
             {"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": true, "isInitial": false, "name": t.domain, "type": "Managed"},
-            {"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": false, "isInitial": true, "name": format!("{label}.onmicrosoft.com"), "type": "Managed"}
+            {"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": false, "isInitial": true, "name": t.initial_domain(), "type": "Managed"}
         ],
     });
     Ok(ApiResponse::ok(json!({
@@ -114,6 +152,7 @@ pub(crate) fn users(world: &World, caller: &Caller, req: &ApiRequest) -> Answer 
         advanced_filter: &["onPremisesSyncEnabled"],
         max_top: 999,
         count_needs_eventual: true,
+        expandable: navigation(ObjectKind::User),
     };
     let q = ListQuery::parse(req, &c)?;
     if q.select.as_ref().is_some_and(|s| s.iter().any(|f| f == "signInActivity")) {
@@ -126,7 +165,14 @@ pub(crate) fn users(world: &World, caller: &Caller, req: &ApiRequest) -> Answer 
             ));
         }
     }
-    Ok(page(req, &q, "users", world.tenant.users.iter(), |u, p| u.get(p), |u, s| u.render(s, false)))
+    Ok(page(
+        req,
+        &q,
+        "users",
+        world.tenant.users.iter(),
+        |u, p| u.get(p),
+        |u, s| render_expanded(world, *u, s, &q.expand),
+    ))
 }
 
 pub(crate) fn groups(world: &World, caller: &Caller, req: &ApiRequest) -> Answer {
@@ -147,8 +193,9 @@ pub(crate) fn groups(world: &World, caller: &Caller, req: &ApiRequest) -> Answer
         advanced_filter: &["onPremisesSyncEnabled"],
         max_top: 999,
         count_needs_eventual: true,
+        expandable: navigation(ObjectKind::Group),
     };
-    directory_page(req, &c, world.tenant.groups.iter())
+    directory_page(world, req, &c, world.tenant.groups.iter())
 }
 
 pub(crate) fn mailbox(world: &World, caller: &Caller, req: &ApiRequest, raw: &str, purpose_only: bool) -> Answer {
@@ -302,6 +349,7 @@ pub(crate) fn member_of(world: &World, req: &ApiRequest, raw: &str, kind: Object
         advanced_filter: &[],
         max_top: 999,
         count_needs_eventual: true,
+        expandable: &[],
     };
     let q = ListQuery::parse(req, &c)?;
     Ok(page(
@@ -345,6 +393,7 @@ pub(crate) fn list_objects(
         advanced_filter: &["onPremisesSyncEnabled"],
         max_top: 999,
         count_needs_eventual: true,
+        expandable: &[],
     };
     let q = ListQuery::parse(req, &c)?;
     let context = match cast {

@@ -7,7 +7,9 @@ mod apps;
 mod common;
 mod delta;
 mod directory;
+mod expand;
 mod pim;
+mod policies;
 mod role_state;
 mod roles;
 mod writes;
@@ -42,6 +44,12 @@ fn get(world: &World, caller: &Caller, req: &ApiRequest, rest: &[&str], delta_ma
         ["users"] => directory::users(world, caller, req),
         [kind @ ("users" | "groups"), "delta"] => delta::handle(world, caller, req, kind, delta_max_age),
         ["users", id] => directory::single(world, caller, req, id, ObjectKind::User),
+        ["directoryObjects", id] => directory::directory_object(world, caller, req, id),
+        ["users", id, "manager"] => directory::manager(world, caller, req, id, false),
+        ["users", id, "directReports"] => directory::manager(world, caller, req, id, true),
+        ["policies", policy] => policies::policy(world, caller, req, policy),
+        ["domains"] => policies::domains(world, caller, req, None),
+        ["domains", name] => policies::domains(world, caller, req, Some(name)),
         ["users", id, "mailboxSettings"] => directory::mailbox(world, caller, req, id, false),
         ["users", id, "mailboxSettings", "userPurpose"] => directory::mailbox(world, caller, req, id, true),
         ["users", id, "appRoleAssignments"] | ["groups", id, "appRoleAssignments"] => {

@@ -23,6 +23,8 @@ pub(crate) struct Collection<'a> {
     pub max_top: usize,
     /// Whether `$count` needs `ConsistencyLevel: eventual` (directory objects).
     pub count_needs_eventual: bool,
+    /// Navigation properties `$expand` may name (and `$select` may list, rendering nothing for them).
+    pub expandable: &'a [&'a str],
 }
 
 /// The query options of one Graph list request, validated.
@@ -33,9 +35,71 @@ pub(crate) struct ListQuery {
     pub filter: Option<Filter>,
     pub count: bool,
     pub offset: usize,
+    /// `$expand`ed navigation properties.
+    pub expand: Vec<Expand>,
 }
 
 const DEFAULT_TOP: usize = 100;
+
+/// Graph's limits on `$expand` for directory objects: a page holds at most 100 objects, and an expanded
+/// relationship at most 20, with no link to the rest.
+pub(crate) const EXPAND_MAX_PAGE: usize = 100;
+pub(crate) const EXPAND_MAX_ITEMS: usize = 20;
+
+/// One `$expand` item: `manager`, or `manager($select=id,displayName)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Expand {
+    pub name: String,
+    pub select: Option<Vec<String>>,
+}
+
+/// Parses `$expand` against the navigation properties of `type_name`; `Ok(empty)` when there is none.
+pub(crate) fn parse_expand(req: &ApiRequest, type_name: &str, expandable: &[&str]) -> Result<Vec<Expand>, ApiResponse> {
+    let Some(text) = req.param("$expand") else { return Ok(Vec::new()) };
+    let bad = |msg: String| graph_error(400, "BadRequest", &format!("Parsing OData Select and Expand failed: {msg}"));
+    let mut items = Vec::new();
+    for item in split_top_level(text) {
+        let (name, options) = match item.split_once('(') {
+            Some((n, rest)) => {
+                let Some(inner) = rest.strip_suffix(')') else { return Err(bad(format!("Syntax error in '{item}'."))) };
+                (n.trim(), Some(inner))
+            }
+            None => (item.trim(), None),
+        };
+        let Some(known) = expandable.iter().find(|k| k.eq_ignore_ascii_case(name)) else {
+            return Err(bad(format!("Could not find a property named '{name}' on type '{type_name}'.")));
+        };
+        let select = match options {
+            None => None,
+            Some(o) => {
+                let Some(list) = o.trim().strip_prefix("$select=") else {
+                    return Err(bad(format!("Only $select is supported inside $expand, not '{o}'.")));
+                };
+                Some(list.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect())
+            }
+        };
+        items.push(Expand { name: (*known).to_owned(), select });
+    }
+    Ok(items)
+}
+
+/// `a,b(c,d),e` → `a`, `b(c,d)`, `e`.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let (mut out, mut depth, mut start) = (Vec::new(), 0usize, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&text[start..]);
+    out.into_iter().filter(|s| !s.trim().is_empty()).collect()
+}
 
 impl ListQuery {
     /// Reads and checks `$top`, `$select`, `$filter`, `$count`, `$skiptoken`; a bad option is Graph's 400.
@@ -44,7 +108,11 @@ impl ListQuery {
         let unsupported = |msg: String| graph_error(400, "Request_UnsupportedQuery", &msg);
         for (k, _) in &req.query {
             let k = k.to_ascii_lowercase();
-            if k.starts_with('$') && !["$top", "$select", "$filter", "$count", "$skiptoken"].contains(&k.as_str()) {
+            let expand_allowed = k == "$expand" && !c.expandable.is_empty();
+            if k.starts_with('$')
+                && !expand_allowed
+                && !["$top", "$select", "$filter", "$count", "$skiptoken"].contains(&k.as_str())
+            {
                 return Err(unsupported(format!("Query option '{k}' is not supported on '{}'.", c.context)));
             }
         }
@@ -53,6 +121,10 @@ impl ListQuery {
             Some(s) => {
                 let mut fields = Vec::new();
                 for f in s.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+                    // A navigation property may be selected; only `$expand` brings its content.
+                    if c.expandable.iter().any(|k| k.eq_ignore_ascii_case(f)) {
+                        continue;
+                    }
                     let Some(known) = c.selectable.iter().find(|k| k.eq_ignore_ascii_case(f)) else {
                         return Err(bad(format!("Could not find a property named '{f}' on type '{}'.", c.type_name)));
                     };
@@ -65,6 +137,7 @@ impl ListQuery {
             Some(s) if s.iter().any(|f| f == "signInActivity") => 500,
             _ => c.max_top,
         };
+        let expand = parse_expand(req, c.type_name, c.expandable)?;
         let top = match req.param("$top") {
             None => DEFAULT_TOP.min(max_top),
             Some(t) => match t.parse::<usize>() {
@@ -118,7 +191,9 @@ impl ListQuery {
             Some(tok) => decode_skiptoken(tok)
                 .ok_or_else(|| bad("The specified page token value has expired or can not be decoded.".to_owned()))?,
         };
-        Ok(ListQuery { top, select, filter, count, offset })
+        // With `$expand`, Graph serves at most 100 objects a page, whatever `$top` asked for.
+        let top = if expand.is_empty() { top } else { top.min(EXPAND_MAX_PAGE) };
+        Ok(ListQuery { top, select, filter, count, offset, expand })
     }
 }
 

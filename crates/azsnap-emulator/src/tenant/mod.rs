@@ -85,6 +85,23 @@ pub struct TenantFile {
     pub role_assignments: Vec<AzureRoleAssignment>,
     #[serde(default)]
     pub role_eligibilities: Vec<AzureRoleEligibility>,
+    /// The tenant-wide policies Graph serves under `/policies`.
+    #[serde(default)]
+    pub policies: Policies,
+}
+
+/// Tenant-wide policies, as far as the emulator serves them (`/policies/authorizationPolicy`,
+/// `/policies/identitySecurityDefaultsEnforcementPolicy`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Policies {
+    /// Whether security defaults are on.
+    #[serde(default)]
+    pub security_defaults_enabled: bool,
+    /// Properties of the authorization policy that differ from a new tenant's (Graph's names, e.g.
+    /// `allowInvitesFrom`, `guestUserRoleId`, `defaultUserRolePermissions`).
+    #[serde(default)]
+    pub authorization_policy: Map<String, Value>,
 }
 
 impl TenantFile {
@@ -113,6 +130,7 @@ impl TenantFile {
             role_definitions: Vec::new(),
             role_assignments: Vec::new(),
             role_eligibilities: Vec::new(),
+            policies: Policies::default(),
         }
     }
 }
@@ -131,6 +149,13 @@ pub struct TenantInfo {
     pub country_letter_code: Option<String>,
     #[serde(default)]
     pub business_phones: Vec<String>,
+}
+
+impl TenantInfo {
+    /// The tenant's initial domain: `contoso.com` → `contoso.onmicrosoft.com`.
+    pub fn initial_domain(&self) -> String {
+        format!("{}.onmicrosoft.com", self.domain.split('.').next().unwrap_or(&self.domain))
+    }
 }
 
 /// An app registration that can get tokens: its credentials and what it was granted.
@@ -165,6 +190,9 @@ pub struct User {
     /// Served only with `$select=signInActivity` on a P1/P2 tenant; `null` means never signed in.
     #[serde(default)]
     pub sign_in_activity: Option<Value>,
+    /// The user's manager (another user), served by `$expand=manager` and `GET /users/{id}/manager`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<Guid>,
     /// Every other property, with Graph's names (`displayName`, `userType`, `accountEnabled`, …).
     #[serde(flatten)]
     pub props: Map<String, Value>,

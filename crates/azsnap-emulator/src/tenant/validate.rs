@@ -59,6 +59,13 @@ impl TenantFile {
             Some(ObjectKind::Application) | None => Err(format!("{what} names {id}, which is not a principal here")),
             Some(_) => Ok(()),
         };
+        for u in &self.users {
+            if let Some(m) = &u.manager
+                && kinds.get(m) != Some(&ObjectKind::User)
+            {
+                return Err(format!("user {} has manager {m}, which is not a user here", u.id));
+            }
+        }
         for g in &self.groups {
             for m in &g.members {
                 principal(m, &format!("group {} member", g.id))?;

@@ -8,6 +8,7 @@ mod common {
 }
 
 mod arm;
+mod clients;
 mod conformance;
 mod delta;
 mod graph;
