@@ -206,6 +206,7 @@ fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
             Box::new(move || path.as_deref().map_or_else(TenantFile::contoso, load_tenant).ok())
         }
     };
+    let tls = tls_identity(args)?;
     // Clients need the tenant id for their token requests; a generated tenant's is not in any file (stderr keeps
     // the one-line stdout contract).
     ui.note(&format!(
@@ -216,7 +217,6 @@ fn serve(args: &ServeArgs, ui: &mut Ui) -> Result<u8, CliError> {
         tenant.groups.len(),
         tenant.service_principals.len()
     ));
-    let tls = tls_identity(args)?;
     let emu = Arc::new(Emulator::with_reset(tenant, options, reload));
     let runtime = crate::cli::runtime()?;
     runtime.block_on(async {

@@ -26,7 +26,14 @@ fn to_api(scheme: &str, method: &Method, uri: &Uri, headers: &HeaderMap, body: B
     let path = percent_encoding::percent_decode_str(uri.path()).decode_utf8_lossy().into_owned();
     let query: Vec<(String, String)> =
         uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let header = |name: &str| headers.get(name).and_then(|h| h.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
+    // Behind a TLS-terminating proxy, the links the emulator writes name the address the client used.
+    let scheme = match header("x-forwarded-proto") {
+        Some(p) if p.eq_ignore_ascii_case("https") => "https",
+        Some(p) if p.eq_ignore_ascii_case("http") => "http",
+        _ => scheme,
+    };
+    let host = header("x-forwarded-host").or_else(|| header("host")).unwrap_or("127.0.0.1");
     ApiRequest {
         method: method.as_str().to_owned(),
         path,

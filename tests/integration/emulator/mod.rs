@@ -2,4 +2,5 @@
 //! tested in its own crate (`crates/azsnap-emulator/tests`).
 
 mod generate;
+mod sdk;
 mod serve;

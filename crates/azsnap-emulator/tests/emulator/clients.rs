@@ -463,3 +463,56 @@ fn resource_graph_pages_with_skip_tokens_and_refuses_what_it_cannot_run() {
     assert_eq!(stats.body["writes"], 0);
     assert!(stats.body["write_log"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn behind_a_tls_terminating_proxy_links_name_the_address_the_client_used() {
+    let emu = Emu::contoso();
+    let graph = emu.reader(GRAPH_SCOPE);
+    let proxied = [("x-forwarded-proto", "https"), ("x-forwarded-host", "graph.microsoft.com")];
+    let r = emu.get_with("/v1.0/users?$top=2", &graph, &proxied);
+    let next = r.body["@odata.nextLink"].as_str().unwrap();
+    assert!(next.starts_with("https://graph.microsoft.com/v1.0/users?"), "{next}");
+    let r = emu.get_with(&format!("/{TENANT}/v2.0/.well-known/openid-configuration"), "", &proxied);
+    assert_eq!(r.body["token_endpoint"], format!("https://graph.microsoft.com/{TENANT}/oauth2/v2.0/token"));
+    // Without the headers, the links name the emulator itself.
+    let r = emu.get("/v1.0/users?$top=2", &graph);
+    assert!(r.body["@odata.nextLink"].as_str().unwrap().starts_with(&emu.base));
+}
+
+#[test]
+fn tls_serves_with_a_generated_authority_that_clients_can_trust() {
+    use std::sync::Arc;
+
+    use azsnap_emulator::{Emulator, TlsIdentity};
+
+    let identity = TlsIdentity::generate().unwrap();
+    let ca = identity.ca_pem().unwrap().to_owned();
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(!format!("{identity:?}").contains("PRIVATE"), "the key stays out of debug output");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let emu = Arc::new(Emulator::new(tenant_file(&contoso_path()), EmulatorOptions::default()));
+    let running = rt.block_on(azsnap_emulator::start_tls(emu, 0, &identity)).unwrap();
+    let base = running.base_url();
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    let trusting = reqwest::Client::builder()
+        .no_proxy()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let plain = reqwest::Client::builder().no_proxy().build().unwrap();
+    let (discovered, untrusted, http) = rt.block_on(async {
+        let url = format!("{base}/{TENANT}/v2.0/.well-known/openid-configuration");
+        let discovered: Value = trusting.get(&url).send().await.unwrap().json().await.unwrap();
+        let untrusted = plain.get(&url).send().await;
+        let http = plain.get(url.replacen("https://", "http://", 1)).send().await;
+        (discovered, untrusted, http)
+    });
+    // Every link the emulator writes is https, on its own address.
+    assert_eq!(discovered["token_endpoint"], format!("{base}/{TENANT}/oauth2/v2.0/token"));
+    assert!(untrusted.is_err(), "a client that does not trust the authority is refused");
+    assert!(http.is_err() || http.is_ok_and(|r| !r.status().is_success()), "plain http is not served on the TLS port");
+    rt.block_on(running.stop());
+    // A certificate from files: the PEM must parse, and the key must match.
+    assert!(TlsIdentity::from_pem(b"not pem", b"not pem").is_err());
+    assert!(TlsIdentity::from_pem(ca.as_bytes(), b"").is_err());
+}
