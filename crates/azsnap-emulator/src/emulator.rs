@@ -216,11 +216,13 @@ impl Emulator {
         let subscription =
             segments.first().filter(|s| s.eq_ignore_ascii_case("subscriptions")).and(segments.get(1)).copied();
         let now = self.started.elapsed().as_secs_f64();
-        let verdict = self
-            .limiter
-            .as_ref()
-            .and_then(|l| l.lock().ok())
-            .map(|mut l| l.arm(&req.method, &caller.object_id, subscription, now));
+        let verdict = self.limiter.as_ref().and_then(|l| l.lock().ok()).map(|mut l| {
+            if is_resource_graph(req) {
+                l.resource_graph(&caller.object_id, now)
+            } else {
+                l.arm(&req.method, &caller.object_id, subscription, now)
+            }
+        });
         let mut extra = Vec::new();
         match verdict {
             Some(Verdict::Throttle { retry_after, headers, scope }) => {
@@ -348,13 +350,19 @@ fn collapse_slashes(path: &str) -> String {
     out
 }
 
+/// Whether a request is a Resource Graph query (a read, with its own quota).
+fn is_resource_graph(req: &ApiRequest) -> bool {
+    req.method == "POST"
+        && req.path.to_ascii_lowercase().trim_end_matches('/') == "/providers/microsoft.resourcegraph/resources"
+}
+
 /// Whether a request asks to change state (as opposed to reads that happen to be POSTs).
 fn is_write(req: &ApiRequest) -> bool {
     match req.method.as_str() {
         "PUT" | "DELETE" | "PATCH" => true,
         "POST" => {
             !["/token", "/getByIds", "/$batch", "/getEntities"].iter().any(|s| req.path.ends_with(s))
-                && !req.path.to_ascii_lowercase().ends_with("/providers/microsoft.resourcegraph/resources")
+                && !is_resource_graph(req)
                 && !req.path.starts_with("/_emulator")
         }
         _ => false,

@@ -112,6 +112,14 @@ pub(crate) fn graph_throttled() -> ApiResponse {
 
 /// ARM's 429 answer for a bucket of `scope` (`…/reads`, `…/writes`, `…/deletes`).
 pub(crate) fn arm_throttled(scope: &str) -> ApiResponse {
+    if scope == "user/resourcegraph" {
+        let why = "Client application has been throttled and should not attempt to repeat the request until an \
+                   amount of time has elapsed. Please see https://aka.ms/resourcegraph-throttling for help.";
+        return ApiResponse::json(
+            429,
+            json!({"error": {"code": "RateLimiting", "message": why, "details": [{"code": "RateLimiting", "message": why}]}}),
+        );
+    }
     let op = if scope.ends_with("reads") {
         "Read"
     } else if scope.ends_with("deletes") {

@@ -1,6 +1,7 @@
 //! Throttling as documented: Graph's identity resource-unit buckets (per app and tenant, sized by tenant), the
 //! identity reports tier for `signInActivity`, Graph's write quota, Outlook's per-mailbox limit for mailbox
-//! settings (which are not identity requests and spend no resource units), and ARM's per-principal token buckets.
+//! settings (which are not identity requests and spend no resource units), ARM's per-principal token buckets, and
+//! Resource Graph's per-user quota (a fixed window, not a bucket).
 //!
 //! Buckets refill continuously. A request that finds too few tokens gets 429 with a `Retry-After` (seconds, with
 //! fractions) after which the bucket holds enough again. The clock is passed in, so the arithmetic is testable.
@@ -63,6 +64,9 @@ pub struct Limits {
     pub arm_reads: (f64, f64),
     pub arm_writes: (f64, f64),
     pub arm_deletes: (f64, f64),
+    /// Resource Graph queries per user in each window of `resource_graph_window_secs` (15 in 5 s documented).
+    pub resource_graph_queries: u32,
+    pub resource_graph_window_secs: f64,
 }
 
 impl Limits {
@@ -84,6 +88,8 @@ impl Limits {
             arm_reads: (250.0, 25.0),
             arm_writes: (200.0, 10.0),
             arm_deletes: (200.0, 10.0),
+            resource_graph_queries: 15,
+            resource_graph_window_secs: 5.0,
         }
     }
 }
@@ -143,6 +149,8 @@ pub enum Verdict {
 pub struct Limiter {
     pub(crate) limits: Limits,
     buckets: HashMap<String, Bucket>,
+    /// Resource Graph's windows per principal: when the current one started, and the queries spent in it.
+    windows: HashMap<String, (f64, u32)>,
 }
 
 /// `Retry-After` as Graph writes it: whole seconds when whole, else three decimals.
@@ -153,7 +161,7 @@ pub fn format_seconds(s: f64) -> String {
 
 impl Limiter {
     pub fn new(limits: Limits) -> Self {
-        Limiter { limits, buckets: HashMap::new() }
+        Limiter { limits, buckets: HashMap::new(), windows: HashMap::new() }
     }
 
     fn bucket(&mut self, key: &str, capacity: f64, rate: f64) -> &mut Bucket {
@@ -268,6 +276,35 @@ impl Limiter {
         }
         Verdict::Admit(headers)
     }
+
+    /// A Resource Graph query by `principal`: at most `resource_graph_queries` in each window, with the quota
+    /// headers Resource Graph puts on every answer (`x-ms-user-quota-remaining`, `x-ms-user-quota-resets-after`
+    /// as `hh:mm:ss`).
+    pub fn resource_graph(&mut self, principal: &str, now: f64) -> Verdict {
+        let (quota, window) = (self.limits.resource_graph_queries, self.limits.resource_graph_window_secs);
+        let (start, used) = self.windows.entry(principal.to_owned()).or_insert((now, 0));
+        if now - *start >= window {
+            (*start, *used) = (now, 0);
+        }
+        let resets_after = (*start + window - now).max(0.0);
+        let clock = resets_after.ceil() as u64;
+        let resets = format!("{:02}:{:02}:{:02}", clock / 3600, clock / 60 % 60, clock % 60);
+        if *used >= quota {
+            return Verdict::Throttle {
+                retry_after: resets_after,
+                headers: vec![
+                    ("x-ms-user-quota-remaining".to_owned(), "0".to_owned()),
+                    ("x-ms-user-quota-resets-after".to_owned(), resets),
+                ],
+                scope: "user/resourcegraph".to_owned(),
+            };
+        }
+        *used += 1;
+        Verdict::Admit(vec![
+            ("x-ms-user-quota-remaining".to_owned(), (quota - *used).to_string()),
+            ("x-ms-user-quota-resets-after".to_owned(), resets),
+        ])
+    }
 }
 
 #[cfg(test)]
@@ -282,6 +319,26 @@ mod tests {
         assert_eq!(b.wait_for(1.0, 0.0), 0.5);
         assert_eq!(b.wait_for(1.0, 0.5), 0.0, "honouring the wait is enough");
         assert_eq!(b.remaining(100.0), 10.0, "never above capacity");
+    }
+
+    #[test]
+    fn resource_graph_quota_is_a_fixed_window_per_user() {
+        let mut l = Limiter::new(Limits::documented(15));
+        let remaining = |v: &Verdict| match v {
+            Verdict::Admit(h) | Verdict::Throttle { headers: h, .. } => h[0].1.clone(),
+        };
+        for n in 0..15 {
+            let v = l.resource_graph("alice", 1.0 + f64::from(n) * 0.1);
+            assert_eq!(remaining(&v), (14 - n).to_string());
+        }
+        let Verdict::Throttle { retry_after, headers, .. } = l.resource_graph("alice", 3.0) else {
+            panic!("the 16th query in the window is throttled")
+        };
+        assert!((retry_after - 3.0).abs() < 1e-9, "{retry_after}");
+        assert_eq!(headers[1], ("x-ms-user-quota-resets-after".to_owned(), "00:00:03".to_owned()));
+        assert!(matches!(l.resource_graph("bob", 3.0), Verdict::Admit(_)), "each user has their own quota");
+        let v = l.resource_graph("alice", 6.0);
+        assert_eq!(remaining(&v), "14", "a new window starts with the whole quota");
     }
 
     #[test]

@@ -172,3 +172,25 @@ fn batch_rules() {
     let order: Vec<&str> = r.body["responses"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap()).collect();
     assert_ne!(order, vec!["a", "b", "c"], "answers come in any order");
 }
+
+#[test]
+fn resource_graph_queries_carry_the_user_quota_and_are_throttled_past_it() {
+    let emu = limited(|l| {
+        l.resource_graph_queries = 3;
+        l.resource_graph_window_secs = 600.0;
+    });
+    let t = emu.reader(ARM_SCOPE);
+    let query = json!({"query": "resources | count"});
+    let path = "/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01";
+    for left in ["2", "1", "0"] {
+        let r = emu.post_json(path, &t, &query);
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.headers["x-ms-user-quota-remaining"], left);
+        assert!(r.headers["x-ms-user-quota-resets-after"].to_str().unwrap().starts_with("00:"));
+    }
+    let r = emu.post_json(path, &t, &query);
+    assert_eq!((r.status, r.code()), (429, "RateLimiting"));
+    assert!(retry_after(&r) > 0.0 && retry_after(&r) <= 600.0);
+    // ARM's own buckets are not spent by queries: reads still go through.
+    assert_eq!(emu.get("/subscriptions?api-version=2022-12-01", &t).status, 200);
+}
