@@ -91,16 +91,16 @@ impl Emulator {
 
     /// Answers one request, and records writes in the write log.
     pub fn handle(&self, req: &ApiRequest) -> ApiResponse {
-        // Graph and ARM treat `//` in a path as `/` (the Python SDK sends `/v1.0//users`).
-        if req.path.contains("//") {
-            let mut collapsed = req.clone();
-            collapsed.path = collapse_slashes(&req.path);
-            return self.handle_counted(&collapsed, true);
-        }
         self.handle_counted(req, true)
     }
 
     fn handle_counted(&self, req: &ApiRequest, top_level: bool) -> ApiResponse {
+        // Graph and ARM treat `//` in a path as `/` (the Python SDK sends `/v1.0//users`); `$batch` items too.
+        if req.path.contains("//") {
+            let mut collapsed = req.clone();
+            collapsed.path = collapse_slashes(&req.path);
+            return self.handle_counted(&collapsed, top_level);
+        }
         let resp = self.answer(req, top_level);
         if is_write(req)
             && let Ok(mut s) = self.stats.lock()

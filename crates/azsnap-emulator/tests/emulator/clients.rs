@@ -114,6 +114,10 @@ fn doubled_slashes_in_paths_are_collapsed() {
     let doubled = emu.get("/v1.0//users?$select=id", &graph);
     assert_eq!(doubled.status, 200, "{:?}", doubled.body);
     assert_eq!(doubled.body["value"], plain.body["value"]);
+    let batch = serde_json::json!({"requests": [{"id": "1", "method": "GET", "url": "//users?$select=id"}]});
+    let r = emu.post_json("/v1.0/$batch", &graph, &batch);
+    assert_eq!(r.body["responses"][0]["status"], 200, "{:?}", r.body);
+    assert_eq!(r.body["responses"][0]["body"]["value"], plain.body["value"]);
     let arm = emu.reader(ARM_SCOPE);
     let r = emu.get("//subscriptions?api-version=2022-12-01", &arm);
     assert_eq!(r.status, 200, "{:?}", r.body);
