@@ -203,3 +203,29 @@ fn serve_tls_writes_its_authority_and_refuses_bad_certificates() {
     run.expect_code(exit_code::USAGE);
     assert!(run.stderr.contains("--tls-cert"), "{}", run.stderr);
 }
+
+#[test]
+fn azsnap_collects_over_https_from_the_tls_emulator_when_it_trusts_the_authority() {
+    let env = TestEnv::new();
+    let ca = env.path("ca.pem");
+    let served = serve(&env, &["--tls", "--tls-ca-file", ca.to_str().unwrap(), "--throttle", "off"]);
+    let tenant = contoso_json();
+    let app = &tenant["apps"][0];
+    let creds = [
+        ("AZURE_TENANT_ID", tenant["tenant"]["id"].as_str().unwrap()),
+        ("AZURE_CLIENT_ID", app["clientId"].as_str().unwrap()),
+        ("AZURE_CLIENT_SECRET", app["secret"].as_str().unwrap()),
+    ];
+    let mut trusting = creds.to_vec();
+    trusting.push(("SSL_CERT_FILE", ca.to_str().unwrap()));
+    let run = env.run_with_env(&["collect", "--endpoint", &served.base, "-o", "tls.db"], &trusting);
+    run.expect_code(exit_code::SUCCESS);
+    assert!(run.stderr.contains(", complete"), "{}", run.stderr);
+    let users = crate::common::emulator::contoso_json()["users"].as_array().unwrap().len();
+    let collected = crate::collect::column(&env.path("tls.db"), "SELECT count(*) FROM principals WHERE kind = 'user'");
+    assert_eq!(collected, [users.to_string()]);
+    // Without the authority, the certificate is not trusted: the collection fails and writes nothing.
+    let run = env.run_with_env(&["collect", "--endpoint", &served.base, "-o", "untrusted.db"], &creds);
+    run.expect_code(exit_code::API_FAILURE);
+    assert!(!env.path("untrusted.db").exists());
+}
