@@ -153,6 +153,11 @@ impl Emu {
         self.send(self.client.post(self.url(path)).bearer_auth(token).json(body))
     }
 
+    /// A request with any method and a JSON body (`PATCH`, …).
+    pub fn send_json(&self, method: reqwest::Method, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(self.client.request(method, self.url(path)).bearer_auth(token).json(body))
+    }
+
     pub fn put_json(&self, path: &str, token: &str, body: &Value) -> Reply {
         self.send(self.client.put(self.url(path)).bearer_auth(token).json(body))
     }

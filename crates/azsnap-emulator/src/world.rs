@@ -27,6 +27,10 @@ pub(crate) struct World {
 pub(crate) enum Change {
     /// A member was added to (`true`) or removed from (`false`) a group.
     Membership { group: Guid, member: Guid, added: bool },
+    /// An object was created, or its properties changed.
+    Updated { object: Guid },
+    /// An object was deleted (it is no longer in the tenant; its kind is kept for the delta it appears in).
+    Removed { object: Guid, kind: ObjectKind },
 }
 
 impl Change {
@@ -34,6 +38,7 @@ impl Change {
     pub(crate) fn object(&self) -> &Guid {
         match self {
             Change::Membership { group, .. } => group,
+            Change::Updated { object } | Change::Removed { object, .. } => object,
         }
     }
 }
@@ -101,6 +106,64 @@ impl World {
             groups.retain(|g| *g != group);
         }
         self.changes.push(Change::Membership { group, member: member.clone(), added: false });
+    }
+
+    /// Records that the object `id` was created or its properties changed.
+    pub(crate) fn touched(&mut self, id: Guid) {
+        self.changes.push(Change::Updated { object: id });
+    }
+
+    /// Deletes the directory object `id` and every link to it, as the directory does: its memberships (recorded as
+    /// member removals), ownerships, app role assignments, delegated grants, directory role assignments and
+    /// schedules, PIM for groups. Azure role assignments stay (ARM shows them with an unknown principal).
+    /// Returns the object's kind, or `None` when there is no such object.
+    pub(crate) fn remove_object(&mut self, id: &Guid) -> Option<ObjectKind> {
+        let (kind, index) = self.objects.get(id).copied()?;
+        for gi in 0..self.tenant.groups.len() {
+            if self.tenant.groups[gi].members.contains(id) {
+                self.remove_member(gi, id);
+            }
+        }
+        let t = &mut self.tenant;
+        for g in &mut t.groups {
+            g.owners.retain(|o| o != id);
+        }
+        for s in &mut t.service_principals {
+            s.owners.retain(|o| o != id);
+        }
+        for a in &mut t.applications {
+            a.owners.retain(|o| o != id);
+        }
+        t.app_role_assignments.retain(|a| &a.principal_id != id && &a.resource_id != id);
+        t.oauth2_permission_grants
+            .retain(|g| &g.client_id != id && &g.resource_id != id && g.principal_id.as_ref() != Some(id));
+        t.directory_role_assignments.retain(|a| &a.principal_id != id);
+        t.directory_role_eligibilities.retain(|a| &a.principal_id != id);
+        t.directory_role_activations.retain(|a| &a.principal_id != id);
+        t.group_eligibilities.retain(|a| &a.principal_id != id && &a.group_id != id);
+        t.group_assignments.retain(|a| &a.principal_id != id && &a.group_id != id);
+        match kind {
+            ObjectKind::User => {
+                t.users.remove(index);
+                for u in &mut t.users {
+                    if u.manager.as_ref() == Some(id) {
+                        u.manager = None;
+                    }
+                }
+            }
+            ObjectKind::Group => {
+                t.groups.remove(index);
+            }
+            ObjectKind::ServicePrincipal => {
+                t.service_principals.remove(index);
+            }
+            ObjectKind::Application => {
+                t.applications.remove(index);
+            }
+        }
+        self.reindex();
+        self.changes.push(Change::Removed { object: id.clone(), kind });
+        Some(kind)
     }
 
     /// Groups `id` belongs to, directly or through nested groups.

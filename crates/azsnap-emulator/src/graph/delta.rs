@@ -1,8 +1,11 @@
-//! Delta queries: `users/delta` and `groups/delta` (with `members@delta`). A first round pages through every object
-//! and ends with a `@odata.deltaLink`; a later round returns what changed since, with removed members marked
-//! `@removed`. Tokens are opaque, carry the selection and the point in the change log, and expire (410).
+//! Delta queries: `users/delta`, `groups/delta` (with `members@delta`) and `servicePrincipals/delta`. A first round
+//! pages through every object and ends with a `@odata.deltaLink`; a later round returns what changed since: objects
+//! created or changed (with their selected properties), deleted ones as `{"id", "@removed": {"reason":
+//! "changed"}}` (deleted objects stay restorable for 30 days), and for groups the net member changes, removed
+//! members marked `@removed` too. Tokens are opaque, carry the selection and the point in the change log, and
+//! expire (410).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -16,6 +19,7 @@ use crate::graph::common::{Answer, perms, require};
 use crate::http::{ApiRequest, ApiResponse, graph_error};
 use crate::model::Guid;
 use crate::odata::parse_filter;
+use crate::tenant::ObjectKind;
 use crate::world::{Change, World};
 
 const DEFAULT_PAGE: usize = 100;
@@ -23,7 +27,7 @@ const DEFAULT_PAGE: usize = 100;
 /// Everything a delta link or next link has to remember.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Token {
-    /// `users` or `groups`.
+    /// `users`, `groups` or `servicePrincipals`.
     k: String,
     /// Selected properties (`members` included for groups' member changes).
     sel: Vec<String>,
@@ -55,9 +59,18 @@ fn bad(message: &str) -> ApiResponse {
     graph_error(400, "Request_BadRequest", message)
 }
 
-/// `GET /users/delta` or `/groups/delta`; `kind` is `users` or `groups`.
+/// The collection a delta token is for, and what it needs.
+fn collection(kind: &str) -> (ObjectKind, &'static directory::Shape, &'static [&'static str]) {
+    match kind {
+        "users" => (ObjectKind::User, &directory::USER, perms::USERS),
+        "groups" => (ObjectKind::Group, &directory::GROUP, perms::GROUPS),
+        _ => (ObjectKind::ServicePrincipal, &directory::SERVICE_PRINCIPAL, perms::APPS),
+    }
+}
+
+/// `GET /users/delta`, `/groups/delta` or `/servicePrincipals/delta`; `kind` is the collection.
 pub(crate) fn handle(world: &World, caller: &Caller, req: &ApiRequest, kind: &str, max_age_secs: u64) -> Answer {
-    require(caller, if kind == "users" { perms::USERS } else { perms::GROUPS })?;
+    require(caller, collection(kind).2)?;
     let token = if let Some(t) = req.param("$deltatoken") {
         let t = decode(t).filter(|t| t.k == kind).ok_or_else(|| bad("The delta token is not valid."))?;
         if now_secs().saturating_sub(t.iat) >= max_age_secs {
@@ -103,7 +116,7 @@ pub(crate) fn handle(world: &World, caller: &Caller, req: &ApiRequest, kind: &st
 }
 
 fn first_round(world: &World, req: &ApiRequest, kind: &str) -> Result<Token, ApiResponse> {
-    let shape = if kind == "users" { &directory::USER } else { &directory::GROUP };
+    let shape = collection(kind).1;
     let mut sel = Vec::new();
     if let Some(s) = req.param("$select") {
         for f in s.split(',').map(str::trim).filter(|f| !f.is_empty()) {
@@ -183,66 +196,76 @@ fn wanted(t: &Token, id: &Guid) -> bool {
 /// `count` entries of the first round starting at `skip`, rendered (only those: pages stay cheap on big tenants).
 fn initial_entries(world: &World, t: &Token, skip: usize, count: usize) -> Vec<Value> {
     let with_members = t.sel.iter().any(|f| f == "members");
-    if t.k == "users" {
-        return world
+    let page = |objects: &mut dyn Iterator<Item = &dyn DirectoryObject>| -> Vec<Value> {
+        objects.skip(skip).take(count).map(|o| Value::Object(render(o, t))).collect()
+    };
+    match collection(&t.k).0 {
+        ObjectKind::User => {
+            page(&mut world.tenant.users.iter().filter(|u| wanted(t, &u.id)).map(|u| u as &dyn DirectoryObject))
+        }
+        ObjectKind::ServicePrincipal => page(
+            &mut world.tenant.service_principals.iter().filter(|s| wanted(t, &s.id)).map(|s| s as &dyn DirectoryObject),
+        ),
+        _ => world
             .tenant
-            .users
+            .groups
             .iter()
-            .filter(|u| wanted(t, &u.id))
+            .filter(|g| wanted(t, &g.id))
             .skip(skip)
             .take(count)
-            .map(|u| Value::Object(render(u, t)))
-            .collect();
+            .map(|g| {
+                let mut m = render(g, t);
+                if with_members {
+                    let members: Vec<Value> = g.members.iter().map(|id| Value::Object(typed_ref(world, id))).collect();
+                    m.insert("members@delta".to_owned(), Value::Array(members));
+                }
+                Value::Object(m)
+            })
+            .collect(),
     }
-    world
-        .tenant
-        .groups
-        .iter()
-        .filter(|g| wanted(t, &g.id))
-        .skip(skip)
-        .take(count)
-        .map(|g| {
-            let mut m = render(g, t);
-            if with_members {
-                let members: Vec<Value> = g.members.iter().map(|id| Value::Object(typed_ref(world, id))).collect();
-                m.insert("members@delta".to_owned(), Value::Array(members));
-            }
-            Value::Object(m)
-        })
-        .collect()
 }
 
-/// Objects changed in `changes[from..to]`, each once, with the net member changes for groups.
+/// Objects of the token's collection changed in `changes[from..to]`, each once, in the order of their first change:
+/// deleted ones as `@removed`, the rest as they are now, groups with their net member changes.
 fn change_entries(world: &World, t: &Token, from: usize) -> Vec<Value> {
+    let (own_kind, _, _) = collection(&t.k);
     let mut order: Vec<Guid> = Vec::new();
+    let mut seen: HashSet<Guid> = HashSet::new();
     let mut members: BTreeMap<Guid, Vec<(Guid, bool)>> = BTreeMap::new();
+    let mut removed: HashMap<Guid, ObjectKind> = HashMap::new();
     for change in world.changes.get(from..t.to).unwrap_or_default() {
         let id = change.object().clone();
-        if !order.contains(&id) {
+        if seen.insert(id.clone()) {
             order.push(id.clone());
         }
-        let Change::Membership { member, added, .. } = change;
-        let list = members.entry(id).or_default();
-        list.retain(|(m, _)| m != member);
-        list.push((member.clone(), *added));
+        match change {
+            Change::Membership { member, added, .. } => {
+                let list = members.entry(id).or_default();
+                list.retain(|(m, _)| m != member);
+                list.push((member.clone(), *added));
+            }
+            Change::Updated { .. } => {}
+            Change::Removed { kind, .. } => {
+                removed.insert(id, *kind);
+            }
+        }
     }
     let with_members = t.sel.iter().any(|f| f == "members");
     order
         .iter()
         .filter(|id| wanted(t, id))
         .filter_map(|id| {
-            let (kind, i) = world.objects.get(id)?;
-            let is_group = *kind == crate::tenant::ObjectKind::Group;
-            if (t.k == "groups") != is_group {
+            if let Some(kind) = removed.get(id) {
+                return (*kind == own_kind).then(|| json!({"id": id.as_str(), "@removed": {"reason": "changed"}}));
+            }
+            let (kind, _) = world.objects.get(id)?;
+            if *kind != own_kind {
                 return None;
             }
-            let g = &world.tenant.groups[*i];
-            let mut m = render(g, t);
-            if with_members {
-                let deltas: Vec<Value> = members
-                    .get(id)
-                    .into_iter()
-                    .flatten()
+            let mut m = render(world.object(id)?, t);
+            if let Some(changes) = members.get(id).filter(|_| with_members) {
+                let deltas: Vec<Value> = changes
+                    .iter()
                     .map(|(member, added)| {
                         let mut r = typed_ref(world, member);
                         if !added {

@@ -148,6 +148,9 @@ pub(crate) fn users(world: &World, caller: &Caller, req: &ApiRequest) -> Answer 
             "mail",
             "displayName",
             "creationType",
+            "signInActivity/lastSignInDateTime",
+            "signInActivity/lastNonInteractiveSignInDateTime",
+            "signInActivity/lastSuccessfulSignInDateTime",
         ],
         advanced_filter: &["onPremisesSyncEnabled"],
         max_top: 999,
@@ -155,7 +158,9 @@ pub(crate) fn users(world: &World, caller: &Caller, req: &ApiRequest) -> Answer 
         expandable: navigation(ObjectKind::User),
     };
     let q = ListQuery::parse(req, &c)?;
-    if q.select.as_ref().is_some_and(|s| s.iter().any(|f| f == "signInActivity")) {
+    let filters_sign_ins =
+        q.filter.as_ref().is_some_and(|f| f.props().iter().any(|p| p.starts_with("signInActivity/")));
+    if filters_sign_ins || q.select.as_ref().is_some_and(|s| s.iter().any(|f| f == "signInActivity")) {
         require(caller, perms::SIGN_INS)?;
         if world.license == License::Free {
             return Err(graph_error(
@@ -170,7 +175,11 @@ pub(crate) fn users(world: &World, caller: &Caller, req: &ApiRequest) -> Answer 
         &q,
         "users",
         world.tenant.users.iter(),
-        |u, p| u.get(p),
+        // `signInActivity/lastSignInDateTime`: a property of a property.
+        |u, p| match p.split_once('/') {
+            Some((outer, inner)) => u.get(outer).get(inner).cloned().unwrap_or(Value::Null),
+            None => u.get(p),
+        },
         |u, s| render_expanded(world, *u, s, &q.expand),
     ))
 }

@@ -1,13 +1,14 @@
 //! Microsoft Graph (`/v1.0` and `/beta`): the router over the handlers.
 //!
 //! Inside, one way: [`common`] and [`role_state`] → the handlers [`directory`], [`apps`], [`roles`], [`pim`],
-//! [`writes`], [`delta`] → this router. `$batch` is not here: the emulator hands its items back to itself.
+//! [`writes`], [`objects`], [`delta`] → this router. `$batch` is not here: the emulator hands its items back to itself.
 
 mod apps;
 mod common;
 mod delta;
 mod directory;
 mod expand;
+mod objects;
 mod pim;
 mod policies;
 mod role_state;
@@ -33,7 +34,11 @@ pub(crate) fn handle(
     let result = match req.method.as_str() {
         "GET" => get(&World::read(world), caller, req, rest, delta_max_age),
         "POST" if rest == ["directoryObjects", "getByIds"] => directory::get_by_ids(&World::read(world), caller, req),
-        _ => writes::handle(&mut World::write(world), caller, req, rest),
+        _ => {
+            let mut world = World::write(world);
+            objects::handle(&mut world, caller, req, rest)
+                .unwrap_or_else(|| writes::handle(&mut world, caller, req, rest))
+        }
     };
     result.unwrap_or_else(|e| e)
 }
@@ -42,7 +47,9 @@ fn get(world: &World, caller: &Caller, req: &ApiRequest, rest: &[&str], delta_ma
     match rest {
         ["organization"] => directory::organization(world, caller, req),
         ["users"] => directory::users(world, caller, req),
-        [kind @ ("users" | "groups"), "delta"] => delta::handle(world, caller, req, kind, delta_max_age),
+        [kind @ ("users" | "groups" | "servicePrincipals"), "delta"] => {
+            delta::handle(world, caller, req, kind, delta_max_age)
+        }
         ["users", id] => directory::single(world, caller, req, id, ObjectKind::User),
         ["directoryObjects", id] => directory::directory_object(world, caller, req, id),
         ["users", id, "manager"] => directory::manager(world, caller, req, id, false),

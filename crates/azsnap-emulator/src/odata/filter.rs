@@ -1,5 +1,6 @@
-//! `$filter` as Graph takes it for directory objects: `eq`/`ne` comparisons, `and`/`or`, parentheses, `any()` on
-//! collections, and refusal (not overflow) of filters too deep or too long.
+//! `$filter` as Graph takes it for directory objects: `eq`/`ne` comparisons, `ge`/`gt`/`le`/`lt` on date-times
+//! (`signInActivity/lastSignInDateTime ge 2026-11-01T00:00:00Z`), `and`/`or`, parentheses, `any()` on collections,
+//! and refusal (not overflow) of filters too deep or too long.
 
 use serde_json::Value;
 
@@ -24,6 +25,10 @@ pub(crate) enum Filter {
 pub(crate) enum CmpOp {
     Eq,
     Ne,
+    Ge,
+    Gt,
+    Le,
+    Lt,
 }
 
 impl Filter {
@@ -57,6 +62,13 @@ impl Filter {
                 match op {
                     CmpOp::Eq => equal,
                     CmpOp::Ne => !equal,
+                    // A missing value (never signed in) matches no ordering comparison, as in Graph.
+                    _ => order(&actual, value).is_some_and(|o| match op {
+                        CmpOp::Ge => o.is_ge(),
+                        CmpOp::Gt => o.is_gt(),
+                        CmpOp::Le => o.is_le(),
+                        _ => o.is_lt(),
+                    }),
                 }
             }
             Filter::Any { prop, value } => {
@@ -65,6 +77,18 @@ impl Filter {
             Filter::And(a, b) => a.matches(get) && b.matches(get),
             Filter::Or(a, b) => a.matches(get) || b.matches(get),
         }
+    }
+}
+
+/// How two values order: date-times as instants, numbers as numbers; `None` when they do not compare.
+fn order(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => {
+            let (x, y) = (x.parse::<crate::model::Timestamp>().ok()?, y.parse::<crate::model::Timestamp>().ok()?);
+            Some(x.cmp(&y))
+        }
+        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        _ => None,
     }
 }
 
@@ -141,7 +165,10 @@ fn tokenize(text: &str) -> Option<Vec<Tok>> {
             }
             _ => {
                 let start = i;
-                while i < chars.len() && !matches!(chars[i], ' ' | '\t' | '(' | ')' | ':' | '\'') {
+                // A date-time literal (`2026-11-01T00:00:00Z`) keeps its colons.
+                let date = c.is_ascii_digit();
+                while i < chars.len() && !matches!(chars[i], ' ' | '\t' | '(' | ')' | '\'') && (date || chars[i] != ':')
+                {
                     i += 1;
                 }
                 out.push(Tok::Word(chars[start..i].iter().collect()));
@@ -214,6 +241,10 @@ fn parse_term(t: &[Tok], pos: &mut usize, depth: usize) -> Option<Filter> {
     let op = match t.get(*pos) {
         Some(Tok::Word(w)) if w.eq_ignore_ascii_case("eq") => CmpOp::Eq,
         Some(Tok::Word(w)) if w.eq_ignore_ascii_case("ne") => CmpOp::Ne,
+        Some(Tok::Word(w)) if w.eq_ignore_ascii_case("ge") => CmpOp::Ge,
+        Some(Tok::Word(w)) if w.eq_ignore_ascii_case("gt") => CmpOp::Gt,
+        Some(Tok::Word(w)) if w.eq_ignore_ascii_case("le") => CmpOp::Le,
+        Some(Tok::Word(w)) if w.eq_ignore_ascii_case("lt") => CmpOp::Lt,
         _ => return None,
     };
     let value = literal(t.get(*pos + 1)?)?;
@@ -228,6 +259,7 @@ fn literal(tok: &Tok) -> Option<Value> {
             "true" => Some(Value::Bool(true)),
             "false" => Some(Value::Bool(false)),
             "null" => Some(Value::Null),
+            n if n.parse::<crate::model::Timestamp>().is_ok() => Some(Value::String(n.to_owned())),
             n => n.parse::<i64>().ok().map(Value::from),
         },
         _ => None,
@@ -253,7 +285,13 @@ mod tests {
         let quoted = parse_filter("principalId eq 'a''b'").unwrap();
         assert!(quoted.matches(&|_| Value::from("a'b")), "a doubled quote is one quote");
         assert!(!quoted.matches(&|_| Value::from("a''b")));
-        for bad in ["", "startswith(displayName,'a')", "x gt 1", "x eq", "x eq 'a' and", "(x eq 1"] {
+        let since = parse_filter("signInActivity/lastSignInDateTime ge 2026-11-01T00:00:00Z").unwrap();
+        assert!(since.matches(&|_| Value::from("2026-11-20T08:12:00Z")));
+        assert!(since.matches(&|_| Value::from("2026-11-01T00:00:00Z")), "ge includes the instant itself");
+        assert!(!since.matches(&|_| Value::from("2026-10-31T23:59:59.9Z")));
+        assert!(!since.matches(&|_| Value::Null), "never signed in matches no ordering");
+        assert!(parse_filter("x lt 3").unwrap().matches(&|_| Value::from(2)));
+        for bad in ["", "startswith(displayName,'a')", "x gt", "x eq", "x eq 'a' and", "(x eq 1"] {
             assert!(parse_filter(bad).is_none(), "{bad:?} parsed");
         }
     }

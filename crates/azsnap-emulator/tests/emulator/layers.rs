@@ -40,6 +40,7 @@ const RANKS: &[(&str, u32)] = &[
     ("graph::pim", 40),
     ("graph::policies", 40),
     ("graph::writes", 40),
+    ("graph::objects", 40),
     ("graph::delta", 40),
     ("arm::resources", 40),
     ("arm::authorization", 40),
