@@ -71,6 +71,16 @@ fn collection(kind: &str) -> (ObjectKind, &'static directory::Shape, &'static [&
 /// `GET /users/delta`, `/groups/delta` or `/servicePrincipals/delta`; `kind` is the collection.
 pub(crate) fn handle(world: &World, caller: &Caller, req: &ApiRequest, kind: &str, max_age_secs: u64) -> Answer {
     require(caller, collection(kind).2)?;
+    // "Sync from now": a delta link for the current state, with no objects (directory resources support it).
+    if req.param("$deltatoken").is_some_and(|t| t.eq_ignore_ascii_case("latest")) {
+        let t = Token { iat: now_secs(), ..first_round(world, req, kind)? };
+        let version = req.path.trim_start_matches('/').split('/').next().unwrap_or("v1.0");
+        return Ok(ApiResponse::ok(json!({
+            "@odata.context": format!("{}$metadata#{kind}", req.metadata_base()),
+            "@odata.deltaLink": format!("{}/{version}/{kind}/delta?$deltatoken={}", req.base_url, encode(&t)),
+            "value": [],
+        })));
+    }
     let token = if let Some(t) = req.param("$deltatoken") {
         let t = decode(t).filter(|t| t.k == kind).ok_or_else(|| bad("The delta token is not valid."))?;
         if now_secs().saturating_sub(t.iat) >= max_age_secs {

@@ -230,3 +230,17 @@ fn sign_in_activity_can_be_filtered_by_instant() {
     let r = free.get(&path, &free.reader(GRAPH_SCOPE));
     assert_eq!(r.status, 403);
 }
+
+#[test]
+fn deltatoken_latest_syncs_from_now_without_objects() {
+    let (emu, reader, writer) = lifecycle_emulator();
+    let r = emu.get("/v1.0/users/delta?$select=displayName,accountEnabled&$deltatoken=latest", &reader);
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["value"], json!([]));
+    let link = r.body["@odata.deltaLink"].as_str().unwrap().to_owned();
+    let (nothing, link) = round(&emu, &link, &reader);
+    assert!(nothing.is_empty());
+    assert_eq!(patch(&emu, &format!("/v1.0/users/{BOB}"), &writer, &json!({"accountEnabled": false})).status, 204);
+    let (changed, _) = round(&emu, &link, &reader);
+    assert_eq!(changed, vec![json!({"id": BOB, "displayName": "Bob Builder", "accountEnabled": false})]);
+}
