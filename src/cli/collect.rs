@@ -57,6 +57,73 @@ pub struct CollectArgs {
     pub skip_parts: Vec<String>,
     #[command(flatten)]
     pub signing: crate::cli::keys::SigningKeyArg,
+    /// Start from this earlier snapshot of the same tenant, collected with the same options: parts with a change
+    /// signal (users, sign-in activity) read only what changed since; the result is a complete snapshot
+    /// (docs/collect.md).
+    #[arg(long, value_name = "PREV.db")]
+    pub since: Option<PathBuf>,
+}
+
+/// The recorded options that change what a collection holds; `--since` needs PREV to have the same.
+const DATA_OPTIONS: &[&str] = &[
+    "mailbox_settings",
+    "skip_ad_groups",
+    "skip_unused_roles",
+    "skip_containers",
+    "skip_p2",
+    "external_identities",
+    "skip_sign_in_activity",
+    "parts",
+    "skip_parts",
+];
+
+/// What `--since PREV` starts from, once PREV is known to be a snapshot collected with the same options.
+fn load_since(path: &std::path::Path, recorded: &serde_json::Value) -> Result<crate::collect::Since, CliError> {
+    let snap = Snapshot::open(path)?;
+    let meta = snap.meta()?;
+    let bad = |why: String| CliError::new(exit_code::BAD_INPUT, format!("{}: {why}", path.display()));
+    for key in DATA_OPTIONS {
+        let (then, now) = (&meta.options[key], &recorded[key]);
+        // Options added since PREV was written are absent there: read as their defaults.
+        let same = then == now
+            || (then.is_null() && matches!(now, serde_json::Value::Bool(false) | serde_json::Value::Null))
+            || (then.is_null() && now.as_array().is_some_and(Vec::is_empty));
+        if !same {
+            return Err(bad(format!(
+                "it was collected with {key} = {then}, this run has {now}; --since needs the same options"
+            )));
+        }
+    }
+    let tenant_id =
+        meta.tenant_id.as_deref().and_then(|t| t.parse().ok()).ok_or_else(|| bad("it names no tenant".to_owned()))?;
+    let started_at = meta
+        .started_at
+        .as_deref()
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| bad("it has no start time".to_owned()))?;
+    let complete = |name: &str, parts: &[crate::model::Part]| {
+        parts.iter().any(|p| p.name == name && p.status == PartStatus::Complete)
+    };
+    let parts = snap.parts()?;
+    let users_complete = complete("users", &parts);
+    let users = snap
+        .principals()?
+        .into_iter()
+        .filter(|p| p.kind == crate::model::PrincipalKind::User)
+        .map(|mut p| {
+            p.mailbox_purpose = None;
+            p
+        })
+        .collect();
+    let fingerprint = snap.stored_fingerprint()?.unwrap_or_default();
+    Ok(crate::collect::Since {
+        source: format!("{} ({fingerprint})", path.display()),
+        tenant_id,
+        started_at,
+        users,
+        sign_ins: if complete("sign_in_activity", &parts) { Some(snap.sign_ins()?) } else { None },
+        users_link: if users_complete { snap.delta_link("users")? } else { None },
+    })
 }
 
 fn external(path: &std::path::Path) -> Result<External, CliError> {
@@ -81,7 +148,7 @@ pub(super) fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
     let signing_key = args.signing.load()?.map(Arc::new);
     let client = args.azure.client(args.concurrency.max(1))?;
     let external = args.external_identities.as_deref().map(external).transpose()?;
-    let recorded = json!({
+    let mut recorded = json!({
         "mailbox_settings": args.mailbox_settings,
         "skip_ad_groups": args.skip_ad_groups,
         "skip_unused_roles": args.skip_unused_roles,
@@ -94,6 +161,10 @@ pub(super) fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
         "parts": args.parts,
         "skip_parts": args.skip_parts,
     });
+    let since = args.since.as_deref().map(|p| load_since(p, &recorded)).transpose()?;
+    if let Some(s) = &since {
+        recorded["since"] = json!(s.source);
+    }
     let skip_parts =
         crate::collect::select::skipped_parts(args.parts.as_deref(), &args.skip_parts, args.skip_sign_in_activity)
             .map_err(CliError::usage)?;
@@ -107,6 +178,7 @@ pub(super) fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
         concurrency: args.concurrency.max(1),
         external,
         signing_key,
+        since,
     };
     let runtime = crate::cli::runtime()?;
     let started = crate::clock::now();
@@ -138,7 +210,13 @@ pub(super) fn run(args: &CollectArgs, ui: &mut Ui) -> Result<u8, CliError> {
             ));
         }
         Err(CollectError::Store(e)) => return Err(e.into()),
+        Err(CollectError::Since(why)) => return Err(CliError::new(exit_code::BAD_INPUT, why)),
     };
+    report(&outcome, ui)
+}
+
+/// Tells how the collection went, and exits with its code: success, or incomplete naming the parts.
+fn report(outcome: &crate::collect::Outcome, ui: &mut Ui) -> Result<u8, CliError> {
     for p in outcome.parts.iter().filter(|p| p.status != PartStatus::Complete && p.status != PartStatus::Skipped) {
         ui.note(&format!("warning: part {} {}", p.name, p.describe()));
     }

@@ -8,9 +8,9 @@ use serde_json::Value;
 use crate::azure::{ApiError, Service};
 use crate::collect::batch;
 use crate::collect::parse::{self, GROUP_SELECT, USER_SELECT};
-use crate::collect::{Ctx, Finished, PartResult, conclude, skipped};
+use crate::collect::{Ctx, Finished, PartResult, conclude, since, skipped};
 use crate::model::{Grant, GrantState, Guid, Origin, Relation};
-use crate::store::{Batch, SignIn};
+use crate::store::Batch;
 
 /// Users, then (with `--mailbox-settings`) each user's mailbox purpose.
 pub(super) async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
@@ -34,21 +34,30 @@ pub(super) async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
     }
     let mut ids: Vec<Guid> = Vec::new();
     let keep_ids = ctx.options.mailbox_settings;
-    let url = ctx.graph(&format!("/v1.0/users?$select={USER_SELECT}&$top=999"));
-    let result = ctx
-        .part(
-            "users",
-            ctx.stream(Service::Graph, &url, |items| {
-                let principals: Vec<_> = items.iter().filter_map(parse::user).collect();
+    let (result, detail) = match &ctx.options.since {
+        Some(since) => match ctx.part("users", since::users(&ctx, since)).await {
+            Ok(since::Users::Changed { users, link, changed, removed }) => {
+                ctx.keep_delta_link(since::USERS, link);
                 if keep_ids {
-                    ids.extend(principals.iter().map(|p| p.id.clone()));
+                    ids = users.iter().map(|p| p.id.clone()).collect();
                 }
-                Batch { principals, ..Batch::default() }
-            }),
-        )
-        .await;
+                let n = users.len() as u64;
+                for chunk in users.chunks(5_000) {
+                    ctx.sink.send(Batch { principals: chunk.to_vec(), ..Batch::default() }).await;
+                }
+                (Ok(n), Some(format!("incremental: {changed} changed, {removed} removed since the previous snapshot")))
+            }
+            Ok(since::Users::Full(why)) => (full_users(&ctx, keep_ids, &mut ids).await, Some(why.to_owned())),
+            Err(e) => (Err(e), None),
+        },
+        None => (full_users(&ctx, keep_ids, &mut ids).await, None),
+    };
     let users_ok = result.is_ok();
-    let mut out = vec![conclude("users", "User.Read.All", result)];
+    let mut users = conclude("users", "User.Read.All", result);
+    if users_ok {
+        users.part.detail = detail;
+    }
+    let mut out = vec![users];
     if !ctx.options.mailbox_settings {
         out.push(skipped("mailbox_settings", "--mailbox-settings not given"));
     } else if let Some(s) = ctx.left_out("mailbox_settings") {
@@ -70,6 +79,31 @@ pub(super) async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
         ));
     }
     out
+}
+
+/// Every user, read in full; the users delta link for the next `--since` is asked for first, so no change made
+/// during the read is missed.
+async fn full_users(ctx: &Ctx, keep_ids: bool, ids: &mut Vec<Guid>) -> PartResult {
+    let latest = since::latest_users_link(ctx).await;
+    let url = ctx.graph(&format!("/v1.0/users?$select={USER_SELECT}&$top=999"));
+    let read = ctx
+        .part(
+            "users",
+            ctx.stream(Service::Graph, &url, |items| {
+                let principals: Vec<_> = items.iter().filter_map(parse::user).collect();
+                if keep_ids {
+                    ids.extend(principals.iter().map(|p| p.id.clone()));
+                }
+                Batch { principals, ..Batch::default() }
+            }),
+        )
+        .await;
+    if read.is_ok()
+        && let Some(link) = latest
+    {
+        ctx.keep_delta_link(since::USERS, link);
+    }
+    read
 }
 
 /// Every user's mailbox purpose through `$batch`; users without a mailbox are kept, with purpose `none`.
@@ -123,24 +157,23 @@ pub(super) async fn sign_ins(ctx: Ctx) -> Vec<Finished> {
     if let Some(s) = ctx.left_out("sign_in_activity") {
         return vec![s];
     }
+    if let Some(since) = &ctx.options.since
+        && let Some(previous) = &since.sign_ins
+    {
+        let read = ctx.part("sign_in_activity", since::sign_ins(&ctx, previous, &since.started_at)).await;
+        let mut done = conclude("sign_in_activity", "AuditLog.Read.All", read);
+        if done.part.status == crate::model::PartStatus::Complete {
+            done.part.detail = Some("incremental: users who signed in since the previous snapshot".to_owned());
+        }
+        return vec![done];
+    }
     let url = ctx.graph("/v1.0/users?$select=id,signInActivity&$top=500");
     let result = ctx
         .part(
             "sign_in_activity",
-            ctx.stream(Service::Graph, &url, |items| {
-                let sign_ins = items
-                    .iter()
-                    .filter_map(|u| {
-                        let a = u.get("signInActivity").filter(|a| a.is_object());
-                        Some(SignIn {
-                            user: parse::guid(u, "id")?,
-                            last: a.and_then(|a| parse::time(a, "lastSignInDateTime")),
-                            last_non_interactive: a.and_then(|a| parse::time(a, "lastNonInteractiveSignInDateTime")),
-                            last_successful: a.and_then(|a| parse::time(a, "lastSuccessfulSignInDateTime")),
-                        })
-                    })
-                    .collect();
-                Batch { sign_ins, ..Batch::default() }
+            ctx.stream(Service::Graph, &url, |items| Batch {
+                sign_ins: items.iter().filter_map(since::sign_in).collect(),
+                ..Batch::default()
             }),
         )
         .await;

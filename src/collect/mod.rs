@@ -14,6 +14,7 @@ mod parse;
 pub mod progress;
 mod roles;
 pub mod select;
+mod since;
 mod sink;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,24 @@ pub struct CollectOptions {
     pub skip_parts: std::collections::BTreeMap<&'static str, String>,
     /// The key the snapshot's seal is signed with (`--signing-key`).
     pub signing_key: Option<std::sync::Arc<crate::signing::SigningKey>>,
+    /// The snapshot an incremental collection starts from (`--since`).
+    pub since: Option<Since>,
+}
+
+/// What an incremental collection (`--since PREV`) takes from the previous snapshot.
+#[derive(Debug, Clone)]
+pub struct Since {
+    /// PREV's path and fingerprint, for messages.
+    pub source: String,
+    pub tenant_id: Guid,
+    /// When PREV's collection started: sign-ins at or after it are read again.
+    pub started_at: Timestamp,
+    /// PREV's users as the users part read them (no sign-in activity, no mailbox purpose).
+    pub users: Vec<Principal>,
+    /// PREV's sign-in activity, when its part was complete.
+    pub sign_ins: Option<Vec<crate::store::SignIn>>,
+    /// The users delta link PREV ended with, when its users part was complete.
+    pub users_link: Option<String>,
 }
 
 /// Identities taken from another snapshot (`--external-identities`).
@@ -76,6 +95,9 @@ pub enum CollectError {
     Unavailable(ApiError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `--since` names a snapshot of another tenant.
+    #[error("{0}")]
+    Since(String),
 }
 
 pub use progress::Progress;
@@ -89,6 +111,8 @@ pub(crate) struct Ctx {
     pub options: Arc<CollectOptions>,
     /// Counters for a progress display, when one is shown.
     pub progress: Option<Arc<Progress>>,
+    /// The delta links parts ended with, written to the snapshot once every part is done.
+    pub delta_links: Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
 impl Ctx {
@@ -117,6 +141,14 @@ impl Ctx {
     /// Runs `fut` as part `name`, for the progress display.
     pub(crate) async fn part<T>(&self, name: &str, fut: impl std::future::Future<Output = T>) -> T {
         progress::part(self.progress.as_ref(), name, fut).await
+    }
+
+    /// Keeps the delta link part `part` ended with, for the snapshot.
+    pub(crate) fn keep_delta_link(&self, part: &str, link: String) {
+        if let Ok(mut links) = self.delta_links.lock() {
+            links.retain(|(p, _)| p != part);
+            links.push((part.to_owned(), link));
+        }
     }
 
     pub(crate) fn concurrency(&self) -> usize {
@@ -299,6 +331,14 @@ pub async fn collect(
     // The organization call needs a Graph token; the ARM token is fetched alongside.
     let (graph, arm) = tokio::join!(tenant(&client), client.token(Service::Arm));
     let (tenant_id, tenant_name, tenant_part) = graph?;
+    if let Some(since) = &options.since
+        && since.tenant_id != tenant_id
+    {
+        return Err(CollectError::Since(format!(
+            "{} is a snapshot of tenant {}, not of {tenant_id}, which these credentials reach",
+            since.source, since.tenant_id
+        )));
+    }
     arm.map_err(|e| match e {
         ApiError::Auth(f) => CollectError::Auth(f),
         e => CollectError::Unavailable(e),
@@ -315,7 +355,9 @@ pub async fn collect(
     sink.send(Batch { resources: vec![tenant_row], ..Batch::default() }).await;
 
     let drop_unused_roles = options.skip_unused_roles;
+    let delta_links = Arc::new(std::sync::Mutex::new(Vec::new()));
     let ctx = Ctx {
+        delta_links: delta_links.clone(),
         client: client.clone(),
         // The only sender left: the writer finishes once every part has dropped its copy.
         sink,
@@ -335,6 +377,9 @@ pub async fn collect(
     }
     let finished = run_parts(ctx, tenant_part, progress.as_deref()).await;
     let mut writer = writer_task.finish().await?;
+    for (part, link) in delta_links.lock().map(|l| l.clone()).unwrap_or_default() {
+        writer.set_delta_link(&part, &link)?;
+    }
     // One part's failure is that part's failure: a part that ran out of retries or hit a limit is recorded
     // `failed` and the rest is kept (exit 6). Only when no part got through at all — the services cannot be
     // reached — is the run abandoned without a file.

@@ -22,7 +22,7 @@ pub use seal::{SealCheck, SignatureCheck, Verification};
 pub use writer::{Batch, Consolidate, Finished, SignIn, SnapshotWriter};
 
 /// The snapshot format this build writes. Readers accept any minor version of the same major.
-pub const FORMAT: FormatVersion = FormatVersion { major: 1, minor: 2 };
+pub const FORMAT: FormatVersion = FormatVersion { major: 1, minor: 3 };
 
 /// `PRAGMA application_id` of every snapshot ("azsn"), so other SQLite files are told apart at once.
 pub const APPLICATION_ID: i32 = 0x617a_736e;

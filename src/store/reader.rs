@@ -255,6 +255,47 @@ impl Snapshot {
         Ok(rows)
     }
 
+    /// Every user's sign-in activity as collected (a row per user, times absent where the service gave none).
+    pub fn sign_ins(&self) -> Result<Vec<crate::store::SignIn>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, last_sign_in, last_non_interactive_sign_in, last_successful_sign_in
+                 FROM principals WHERE kind = 'user' ORDER BY id",
+            )
+            .map_err(|e| self.corrupt(e))?;
+        let time = |v: Option<String>| v.and_then(|t| t.parse().ok());
+        stmt.query_map([], |r| {
+            let id: String = r.get("id")?;
+            Ok((id, r.get("last_sign_in")?, r.get("last_non_interactive_sign_in")?, r.get("last_successful_sign_in")?))
+        })
+        .and_then(Iterator::collect::<Result<Vec<(String, Option<String>, Option<String>, Option<String>)>, _>>)
+        .map_err(|e| self.corrupt(e))?
+        .into_iter()
+        .filter_map(|(id, last, non_interactive, successful)| {
+            Some(crate::store::SignIn {
+                user: id.parse().ok()?,
+                last: time(last),
+                last_non_interactive: time(non_interactive),
+                last_successful: time(successful),
+            })
+        })
+        .map(Ok)
+        .collect()
+    }
+
+    /// The delta link part `part` ended with, when the snapshot has one (format 1.3 and later).
+    pub fn delta_link(&self, part: &str) -> Result<Option<String>, StoreError> {
+        if self.version.minor < 3 && self.version.major == 1 {
+            return Ok(None);
+        }
+        match self.conn.query_row("SELECT link FROM delta_links WHERE part = ?1", [part], |r| r.get(0)) {
+            Ok(link) => Ok(Some(link)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(self.corrupt(e)),
+        }
+    }
+
     /// Direct memberships and ownerships of groups (the `member` and `owner` grants whose target is a group).
     pub fn group_links(&self) -> Result<Vec<crate::model::Grant>, StoreError> {
         use crate::model::{Grant, GrantState, Relation};

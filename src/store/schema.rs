@@ -7,6 +7,7 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_snapshot_v1.sql", include_str!("../../queries/migrations/0001_snapshot_v1.sql")),
     ("0002_request_stats_inner.sql", include_str!("../../queries/migrations/0002_request_stats_inner.sql")),
     ("0003_seal.sql", include_str!("../../queries/migrations/0003_seal.sql")),
+    ("0004_delta_links.sql", include_str!("../../queries/migrations/0004_delta_links.sql")),
 ];
 
 /// The tables that hold data (as opposed to bookkeeping), in the order the fingerprint covers them.

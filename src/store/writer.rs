@@ -196,6 +196,15 @@ impl SnapshotWriter {
         })
     }
 
+    /// Records the delta link part `part` ended with (replacing an earlier one).
+    pub fn set_delta_link(&mut self, part: &str, link: &str) -> Result<(), StoreError> {
+        self.with_tx(|tx| {
+            tx.prepare_cached("INSERT OR REPLACE INTO delta_links (part, link) VALUES (?1, ?2)")?
+                .execute(params![part, link])?;
+            Ok(())
+        })
+    }
+
     /// Records request statistics (replacing earlier ones for the same service).
     pub fn set_request_stats(&mut self, stats: &[RequestStats]) -> Result<(), StoreError> {
         self.with_tx(|tx| {

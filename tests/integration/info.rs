@@ -13,7 +13,7 @@ fn json_reports_meta_parts_and_counts_of_what_was_written() {
     run.expect_code(exit_code::SUCCESS);
     let j = run.json();
 
-    assert_eq!(j["format_version"], "1.2");
+    assert_eq!(j["format_version"], azsnap::store::FORMAT.to_string());
     assert_eq!(j["tenant_id"], sample::TENANT);
     assert_eq!(j["tenant_name"], "Contoso");
     assert_eq!(j["complete"], true);

@@ -20,6 +20,17 @@ pub(crate) struct World {
     pub changes: Vec<Change>,
     /// Counter for ids the emulator makes up (assignment ids, role assignment names).
     pub minted: u64,
+    /// Names this world's change log: delta tokens carry it, and a token from another emulator (or from before a
+    /// reset) names a sync state this one does not have.
+    pub generation: String,
+}
+
+/// A name no other world of this process, or of another run, has.
+fn new_generation() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static WORLDS: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{nanos:x}.{}.{}", std::process::id(), WORLDS.fetch_add(1, Ordering::Relaxed))
 }
 
 /// One change to the directory, as delta queries report it.
@@ -53,6 +64,7 @@ impl World {
             member_of: HashMap::new(),
             changes: Vec::new(),
             minted: 0,
+            generation: new_generation(),
         };
         world.reindex();
         world

@@ -6,6 +6,7 @@ mod expected;
 mod options;
 mod progress;
 mod resilience;
+mod since;
 
 use azsnap::mock::{EmulatorOptions, TenantFile};
 

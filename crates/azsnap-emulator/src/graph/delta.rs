@@ -41,6 +41,9 @@ struct Token {
     o: usize,
     /// When the delta link was issued (seconds since the epoch).
     iat: u64,
+    /// The change log the positions are in ([`World::generation`]).
+    #[serde(default)]
+    g: String,
 }
 
 fn now_secs() -> u64 {
@@ -83,7 +86,7 @@ pub(crate) fn handle(world: &World, caller: &Caller, req: &ApiRequest, kind: &st
     }
     let token = if let Some(t) = req.param("$deltatoken") {
         let t = decode(t).filter(|t| t.k == kind).ok_or_else(|| bad("The delta token is not valid."))?;
-        if now_secs().saturating_sub(t.iat) >= max_age_secs {
+        if t.g != world.generation || now_secs().saturating_sub(t.iat) >= max_age_secs {
             return Err(graph_error(
                 410,
                 "syncStateNotFound",
@@ -170,7 +173,16 @@ fn first_round(world: &World, req: &ApiRequest, kind: &str) -> Result<Token, Api
             ));
         }
     }
-    Ok(Token { k: kind.to_owned(), sel, ids, from: None, to: world.changes.len(), o: 0, iat: now_secs() })
+    Ok(Token {
+        k: kind.to_owned(),
+        sel,
+        ids,
+        from: None,
+        to: world.changes.len(),
+        o: 0,
+        iat: now_secs(),
+        g: world.generation.clone(),
+    })
 }
 
 fn ids_of(f: &crate::odata::Filter) -> Vec<String> {
