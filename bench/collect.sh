@@ -8,16 +8,11 @@
 # (items included); inner_429 = of them, $batch items; 429_pct = 429 / (requests + inner).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -n "${BIN:-}" ]; then
-  bin=$(realpath "$BIN")
-else
-  cargo build --release --locked --quiet
-  bin=$PWD/target/release/azsnap
-fi
+source bench/lib.sh
+bin=$(azsnap_binary)
 latency=${LATENCY_MS:-50}
 concurrency=${CONCURRENCY:-8}
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+scratch
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(s m)
 printf '%-4s %9s %9s %9s %9s %9s %9s %9s %8s %11s %9s %7s %4s\n' size wall_s rss_mib requests inner ru 429 inner_429 429_pct snapshot_mb bound_s ratio exit
@@ -25,10 +20,7 @@ for size in "${sizes[@]}"; do
   "$bin" mock generate --size "$size" -o "$work/$size.json" >"$work/gen.out"
   tenant=$(awk '{print $2}' "$work/gen.out")
   users=$(python3 -c "import json,sys; d=json.load(open('$work/$size.json')); print(len(d['users']))")
-  "$bin" mock serve --tenant "$work/$size.json" --port 0 --throttle documented --latency-ms "$latency" >"$work/serve.out" 2>&1 &
-  pid=$!
-  until grep -qs listening "$work/serve.out"; do sleep 0.2; done
-  base=$(sed -n 's/^listening on //p' "$work/serve.out")
+  serve "$work/$size.json" "$latency"
   rm -f "$work/$size.db"
   AZURE_TENANT_ID=$tenant AZURE_CLIENT_ID=a1b2c3d4-0000-4000-8000-000000000001 AZURE_CLIENT_SECRET=contoso-reader-secret \
     /usr/bin/time -f "%e %M" -o "$work/time.out" "$bin" collect --quiet --endpoint "$base" -o "$work/$size.db" --concurrency "$concurrency" ${COLLECT_ARGS:-} && code=0 || code=$?

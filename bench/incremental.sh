@@ -9,17 +9,12 @@
 # (default 8), CHURN_PCT (default 1), BIN (an azsnap binary to measure instead of building one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -n "${BIN:-}" ]; then
-  bin=$(realpath "$BIN")
-else
-  cargo build --release --locked --quiet
-  bin=$PWD/target/release/azsnap
-fi
+source bench/lib.sh
+bin=$(azsnap_binary)
 latency=${LATENCY_MS:-50}
 concurrency=${CONCURRENCY:-8}
 churn=${CHURN_PCT:-1}
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+scratch
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(s m)
 reader=(AZURE_CLIENT_ID=a1b2c3d4-0000-4000-8000-000000000001 AZURE_CLIENT_SECRET=contoso-reader-secret)
@@ -33,7 +28,7 @@ run() {
   sleep 61
   before=$(curl -s "$base/_emulator/stats")
   env AZURE_TENANT_ID="$tenant" "${reader[@]}" /usr/bin/time -f "%e %M" -o "$work/time.out" \
-    "$bin" collect --quiet --endpoint "$base" -o "$work/$name.db" --concurrency "$concurrency" "$@" && code=0 || code=$?
+    "$bin" collect --quiet --endpoint "$base" -o "$work/$size-$name.db" --concurrency "$concurrency" "$@" && code=0 || code=$?
   after=$(curl -s "$base/_emulator/stats")
   python3 - "$before" "$after" "$(tail -1 "$work/time.out")" "$code" <<'PY'
 import json, sys
@@ -57,10 +52,7 @@ for app in t["apps"]:
         app["graphPermissions"] = sorted(set(app["graphPermissions"]) | {"User.ReadWrite.All", "GroupMember.ReadWrite.All"})
 json.dump(t, open(sys.argv[1], "w"))
 PY
-  "$bin" mock serve --tenant "$work/$size.json" --port 0 --throttle documented --latency-ms "$latency" >"$work/serve.out" 2>&1 &
-  pid=$!
-  until grep -qs listening "$work/serve.out"; do sleep 0.2; done
-  base=$(sed -n 's/^listening on //p' "$work/serve.out")
+  serve "$work/$size.json" "$latency"
   read -r -a prev < <(run prev)
   python3 - "$base" "$tenant" "$work/$size.json" "$churn" <<'PY'
 import json, sys, urllib.parse, urllib.request, time
@@ -96,10 +88,10 @@ for g in groups:
 print(f"churn: {n_users} users changed, {done} groups given a member", file=sys.stderr)
 PY
   read -r -a full < <(run full)
-  read -r -a since < <(run since --since "$work/prev.db")
-  read -r -a again < <(run again --since "$work/since.db")
+  read -r -a since < <(run since --since "$work/$size-prev.db")
+  read -r -a again < <(run again --since "$work/$size-since.db")
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  fp() { "$bin" info "$work/$1.db" --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['fingerprint'])"; }
+  fp() { "$bin" info "$work/$size-$1.db" --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['fingerprint'])"; }
   same=$([ "$(fp full)" = "$(fp since)" ] && echo same || echo DIFFERENT)
   for r in prev full since again; do
     declare -n v=$r
