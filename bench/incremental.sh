@@ -6,7 +6,8 @@
 # time, peak RSS and requests (HTTP requests, and $batch items inside them) of each, the ratios, and whether the
 # fingerprints agree.
 # Usage: bench/incremental.sh [SIZES...] (default: s m). Environment: LATENCY_MS (default 50), CONCURRENCY
-# (default 8), CHURN_PCT (default 1), BIN (an azsnap binary to measure instead of building one).
+# (default 8), CHURN_PCT (default 1), COLLECT_ARGS (extra collect flags for every run, e.g. --mailbox-settings), BIN
+# (an azsnap binary to measure instead of building one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -28,7 +29,7 @@ run() {
   sleep 61
   before=$(curl -s "$base/_emulator/stats")
   env AZURE_TENANT_ID="$tenant" "${reader[@]}" /usr/bin/time -f "%e %M" -o "$work/time.out" \
-    "$bin" collect --quiet --endpoint "$base" -o "$work/$size-$name.db" --concurrency "$concurrency" "$@" && code=0 || code=$?
+    "$bin" collect --quiet --endpoint "$base" -o "$work/$size-$name.db" --concurrency "$concurrency" ${COLLECT_ARGS:-} "$@" && code=0 || code=$?
   after=$(curl -s "$base/_emulator/stats")
   python3 - "$before" "$after" "$(tail -1 "$work/time.out")" "$code" <<'PY'
 import json, sys

@@ -106,12 +106,15 @@ fn load_since(path: &std::path::Path, recorded: &serde_json::Value) -> Result<cr
     };
     let parts = snap.parts()?;
     let users_complete = complete("users", &parts);
+    let mut mailboxes = Vec::new();
     let users = snap
         .principals()?
         .into_iter()
         .filter(|p| p.kind == crate::model::PrincipalKind::User)
         .map(|mut p| {
-            p.mailbox_purpose = None;
+            if let Some(purpose) = p.mailbox_purpose.take() {
+                mailboxes.push((p.id.clone(), purpose));
+            }
             p
         })
         .collect();
@@ -122,6 +125,7 @@ fn load_since(path: &std::path::Path, recorded: &serde_json::Value) -> Result<cr
         started_at,
         users,
         sign_ins: if complete("sign_in_activity", &parts) { Some(snap.sign_ins()?) } else { None },
+        mailboxes: complete("mailbox_settings", &parts).then_some(mailboxes),
         users_link: if users_complete { snap.delta_link("users")? } else { None },
     })
 }

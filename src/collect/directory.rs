@@ -33,19 +33,35 @@ pub(super) async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
         return vec![users, mailboxes];
     }
     let mut ids: Vec<Guid> = Vec::new();
+    // Mailbox purposes taken from the previous snapshot (`--since`), for users not read again.
+    let mut carried: Vec<(Guid, String)> = Vec::new();
     let keep_ids = ctx.options.mailbox_settings;
     let (result, detail) = match &ctx.options.since {
         Some(since) => match ctx.part("users", since::users(&ctx, since)).await {
-            Ok(since::Users::Changed { users, link, changed, removed }) => {
+            Ok(since::Users::Changed { users, reread, removed, link }) => {
                 ctx.keep_delta_link(since::USERS, link);
-                if keep_ids {
-                    ids = users.iter().map(|p| p.id.clone()).collect();
+                let detail =
+                    format!("incremental: {} changed, {removed} removed since the previous snapshot", reread.len());
+                // Mailbox purposes: PREV's for the users not read again, when PREV has them all.
+                match since.mailboxes.as_ref().filter(|_| keep_ids) {
+                    Some(previous) => {
+                        let fresh: HashSet<&Guid> = reread.iter().collect();
+                        let present: HashSet<&Guid> = users.iter().map(|p| &p.id).collect();
+                        carried = previous
+                            .iter()
+                            .filter(|(id, _)| present.contains(id) && !fresh.contains(id))
+                            .cloned()
+                            .collect();
+                        ids = reread;
+                    }
+                    None if keep_ids => ids = users.iter().map(|p| p.id.clone()).collect(),
+                    None => {}
                 }
                 let n = users.len() as u64;
                 for chunk in users.chunks(5_000) {
                     ctx.sink.send(Batch { principals: chunk.to_vec(), ..Batch::default() }).await;
                 }
-                (Ok(n), Some(format!("incremental: {changed} changed, {removed} removed since the previous snapshot")))
+                (Ok(n), Some(detail))
             }
             Ok(since::Users::Full(why)) => (full_users(&ctx, keep_ids, &mut ids).await, Some(why.to_owned())),
             Err(e) => (Err(e), None),
@@ -63,7 +79,7 @@ pub(super) async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
     } else if let Some(s) = ctx.left_out("mailbox_settings") {
         out.push(s);
     } else if users_ok {
-        let read = ctx.part("mailbox_settings", mailboxes(&ctx, ids)).await;
+        let read = ctx.part("mailbox_settings", mailboxes(&ctx, ids, carried)).await;
         out.push(conclude("mailbox_settings", "MailboxSettings.Read", read));
     } else {
         out.push(conclude(
@@ -106,10 +122,11 @@ async fn full_users(ctx: &Ctx, keep_ids: bool, ids: &mut Vec<Guid>) -> PartResul
     read
 }
 
-/// Every user's mailbox purpose through `$batch`; users without a mailbox are kept, with purpose `none`.
-async fn mailboxes(ctx: &Ctx, ids: Vec<Guid>) -> PartResult {
+/// The mailbox purpose of each user in `ids` through `$batch`, and the `carried` purposes as they are; users
+/// without a mailbox are kept, with purpose `none`.
+async fn mailboxes(ctx: &Ctx, ids: Vec<Guid>, carried: Vec<(Guid, String)>) -> PartResult {
     let urls: Vec<String> = ids.iter().map(|id| format!("/users/{id}/mailboxSettings/userPurpose")).collect();
-    let mut found: Vec<(Guid, String)> = Vec::with_capacity(ids.len());
+    let mut found: Vec<(Guid, String)> = Vec::with_capacity(ids.len() + carried.len());
     let mut denied = None;
     batch::get_all(&ctx.client, urls, ctx.concurrency(), |i, answer| {
         let purpose = match answer.status {
@@ -142,6 +159,7 @@ async fn mailboxes(ctx: &Ctx, ids: Vec<Guid>) -> PartResult {
             url: String::new(),
         });
     }
+    found.extend(carried);
     let n = found.len() as u64;
     for chunk in found.chunks(2_000) {
         ctx.sink.send(Batch { mailboxes: chunk.to_vec(), ..Batch::default() }).await;

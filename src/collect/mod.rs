@@ -62,6 +62,8 @@ pub struct Since {
     pub users: Vec<Principal>,
     /// PREV's sign-in activity, when its part was complete.
     pub sign_ins: Option<Vec<crate::store::SignIn>>,
+    /// PREV's mailbox purposes (user, purpose), when its part was complete.
+    pub mailboxes: Option<Vec<(Guid, String)>>,
     /// The users delta link PREV ended with, when its users part was complete.
     pub users_link: Option<String>,
 }

@@ -4,6 +4,8 @@
 //! - Users: the `users/delta` link PREV ended with names the users created, changed or deleted since; those are
 //!   read again (20 to a `$batch`), the others are PREV's rows. A full collection starts its users part by asking
 //!   for the current link (`$deltatoken=latest`), so the next `--since` has one.
+//! - Mailbox purposes (`--mailbox-settings`): read again for the users read again; the others keep PREV's (no
+//!   delta tracks mailbox settings).
 //! - Sign-in activity: users whose last interactive or non-interactive sign-in is at or after PREV's start are read
 //!   again (`$filter` on `signInActivity`); every other user keeps PREV's values.
 //!
@@ -26,8 +28,9 @@ pub(super) const USERS: &str = "users";
 
 /// What the users part does in an incremental collection.
 pub(super) enum Users {
-    /// PREV's users with the changes applied, and the link to ask from next time.
-    Changed { users: Vec<Principal>, link: String, changed: usize, removed: usize },
+    /// PREV's users with the changes applied, the users read again (created or changed), how many were removed,
+    /// and the link to ask from next time.
+    Changed { users: Vec<Principal>, reread: Vec<Guid>, removed: usize, link: String },
     /// A full read, and why.
     Full(&'static str),
 }
@@ -87,6 +90,7 @@ pub(super) async fn users(ctx: &Ctx, since: &Since) -> Result<Users, ApiError> {
         })?
         .to_owned();
     let fresh = reread(ctx, &changed, &mut removed).await?;
+    let reread: Vec<Guid> = fresh.iter().map(|p| p.id.clone()).collect();
     let users: Vec<Principal> = since
         .users
         .iter()
@@ -94,7 +98,7 @@ pub(super) async fn users(ctx: &Ctx, since: &Since) -> Result<Users, ApiError> {
         .cloned()
         .chain(fresh)
         .collect();
-    Ok(Users::Changed { users, link, changed: changed.len(), removed: removed.len() })
+    Ok(Users::Changed { users, reread, removed: removed.len(), link })
 }
 
 /// Reads the users `ids` again, 20 to a `$batch`; one that is gone by now joins `removed`.

@@ -244,3 +244,24 @@ fn since_refuses_another_tenant_or_other_options_with_exit_3() {
     let info = env.run(&["info", "prev.db"]);
     assert!(!info.stdout.contains("deltatoken"), "{}", info.stdout);
 }
+
+#[test]
+fn mailbox_purposes_and_sign_ins_are_read_again_only_for_what_changed() {
+    let env = TestEnv::new();
+    let emu = contoso_with(tenant, EmulatorOptions::default());
+    collect(&env, &emu, "prev.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
+    disable_user(&emu);
+    same_as_full(&env, &emu, "prev.db", "mailboxes", &["--mailbox-settings"]);
+    let graph_items = |name: &str| {
+        let snap = azsnap::store::Snapshot::open(&env.path(name)).unwrap();
+        let stats = snap.request_stats().unwrap();
+        stats.iter().find(|s| s.service == "graph").map(|s| s.inner_requests).unwrap()
+    };
+    let users = crate::common::emulator::contoso_json()["users"].as_array().unwrap().len() as u64;
+    // One user read again (and its mailbox), instead of every user's mailbox.
+    let (full, since) = (graph_items("mailboxes-full.db"), graph_items("mailboxes-since.db"));
+    assert_eq!(full - since, users - 2, "full {full}, since {since}");
+    let snap = azsnap::store::Snapshot::open(&env.path("mailboxes-since.db")).unwrap();
+    let sign_ins = snap.parts().unwrap().into_iter().find(|p| p.name == "sign_in_activity").unwrap();
+    assert!(sign_ins.detail.as_deref().is_some_and(|d| d.starts_with("incremental")), "{sign_ins:?}");
+}
