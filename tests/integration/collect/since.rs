@@ -242,6 +242,14 @@ fn since_refuses_another_tenant_or_other_options_with_exit_3() {
     run.expect_code(exit_code::BAD_INPUT);
     assert!(run.stderr.contains("is a snapshot of tenant"), "{}", run.stderr);
     assert!(!env.path("elsewhere.db").exists());
+    // A PREV that is missing or not a snapshot: one line, exit 3, nothing written.
+    std::fs::write(env.path("notes.db"), "not a snapshot").unwrap();
+    for prev in ["missing.db", "notes.db"] {
+        let run = collect(&env, &emu, "none.db", &["--since", prev]);
+        run.expect_code(exit_code::BAD_INPUT);
+        assert!(run.expect_one_line_error().contains(prev), "{}", run.stderr);
+        assert!(!env.path("none.db").exists());
+    }
     // The delta link is stored, never printed.
     let info = env.run(&["info", "prev.db"]);
     assert!(!info.stdout.contains("deltatoken"), "{}", info.stdout);
