@@ -58,23 +58,18 @@ pub(super) async fn latest_users_link(ctx: &Ctx) -> Option<String> {
     page["@odata.deltaLink"].as_str().map(str::to_owned)
 }
 
-/// The users part of an incremental collection.
-pub(super) async fn users(ctx: &Ctx, since: &Since) -> Result<Users, ApiError> {
-    let Some(url) = since.users_link.as_deref().and_then(|l| continue_from(ctx, l, "users")) else {
-        return Ok(Users::Full("full read: the previous snapshot has no users delta link"));
-    };
-    let mut changed: BTreeSet<Guid> = BTreeSet::new();
-    let mut removed: BTreeSet<Guid> = BTreeSet::new();
+/// Why a part is read in full when the service refuses its delta token.
+const EXPIRED: &str = "full read: the service no longer honours the delta token (410)";
+
+/// Walks one delta round from `url`, handing each entry with its id to `each`; the delta link it ends with, or
+/// `None` when the service no longer honours the token (410 `syncStateNotFound`).
+async fn delta_round(ctx: &Ctx, url: &str, mut each: impl FnMut(&Value, Guid)) -> Result<Option<String>, ApiError> {
     let last = ctx
         .client
-        .pages(Service::Graph, &url, &[], |items| {
+        .pages(Service::Graph, url, &[], |items| {
             for item in &items {
-                let Some(id) = parse::guid(item, "id") else { continue };
-                if item.get("@removed").is_some() {
-                    changed.remove(&id);
-                    removed.insert(id);
-                } else {
-                    changed.insert(id);
+                if let Some(id) = parse::guid(item, "id") {
+                    each(item, id);
                 }
             }
             Ok(())
@@ -82,18 +77,33 @@ pub(super) async fn users(ctx: &Ctx, since: &Since) -> Result<Users, ApiError> {
         .await;
     let last = match last {
         Ok(v) => v,
-        Err(e) if e.status() == Some(410) => {
-            return Ok(Users::Full("full read: the service no longer honours the delta token (410)"));
-        }
+        Err(e) if e.status() == Some(410) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let link = last["@odata.deltaLink"]
-        .as_str()
-        .ok_or_else(|| ApiError::Json {
-            url: url.clone(),
-            message: "the delta round ended without a deltaLink".to_owned(),
-        })?
-        .to_owned();
+    let link = last["@odata.deltaLink"].as_str().ok_or_else(|| ApiError::Json {
+        url: url.to_owned(),
+        message: "the delta round ended without a deltaLink".to_owned(),
+    })?;
+    Ok(Some(link.to_owned()))
+}
+
+/// The users part of an incremental collection.
+pub(super) async fn users(ctx: &Ctx, since: &Since) -> Result<Users, ApiError> {
+    let Some(url) = since.users_link.as_deref().and_then(|l| continue_from(ctx, l, "users")) else {
+        return Ok(Users::Full("full read: the previous snapshot has no users delta link"));
+    };
+    let mut changed: BTreeSet<Guid> = BTreeSet::new();
+    let mut removed: BTreeSet<Guid> = BTreeSet::new();
+    let round = delta_round(ctx, &url, |item, id| {
+        if item.get("@removed").is_some() {
+            changed.remove(&id);
+            removed.insert(id);
+        } else {
+            changed.insert(id);
+        }
+    })
+    .await?;
+    let Some(link) = round else { return Ok(Users::Full(EXPIRED)) };
     let fresh = reread(ctx, &changed, &mut removed).await?;
     let reread: Vec<Guid> = fresh.iter().map(|p| p.id.clone()).collect();
     let users: Vec<Principal> = since
@@ -162,41 +172,21 @@ pub(super) async fn groups(ctx: &Ctx, since: &Since) -> Result<Groups, ApiError>
     let mut removed: BTreeSet<Guid> = BTreeSet::new();
     // (group, member) → the membership, or `None` once removed, in the order the changes came.
     let mut member_changes: Vec<(Guid, Guid, Option<Grant>)> = Vec::new();
-    let last = ctx
-        .client
-        .pages(Service::Graph, &url, &[], |items| {
-            for item in &items {
-                let Some(group) = parse::guid(item, "id") else { continue };
-                if item.get("@removed").is_some() {
-                    changed.remove(&group);
-                    removed.insert(group);
-                    continue;
-                }
-                changed.insert(group.clone());
-                for m in item.get("members@delta").and_then(Value::as_array).into_iter().flatten() {
-                    let Some(member) = parse::guid(m, "id") else { continue };
-                    let grant =
-                        if m.get("@removed").is_some() { None } else { parse::link(m, Relation::Member, &group) };
-                    member_changes.push((group.clone(), member, grant));
-                }
-            }
-            Ok(())
-        })
-        .await;
-    let last = match last {
-        Ok(v) => v,
-        Err(e) if e.status() == Some(410) => {
-            return Ok(Groups::Full("full read: the service no longer honours the delta token (410)"));
+    let round = delta_round(ctx, &url, |item, group| {
+        if item.get("@removed").is_some() {
+            changed.remove(&group);
+            removed.insert(group);
+            return;
         }
-        Err(e) => return Err(e),
-    };
-    let link = last["@odata.deltaLink"]
-        .as_str()
-        .ok_or_else(|| ApiError::Json {
-            url: url.clone(),
-            message: "the delta round ended without a deltaLink".to_owned(),
-        })?
-        .to_owned();
+        changed.insert(group.clone());
+        for m in item.get("members@delta").and_then(Value::as_array).into_iter().flatten() {
+            let Some(member) = parse::guid(m, "id") else { continue };
+            let grant = if m.get("@removed").is_some() { None } else { parse::link(m, Relation::Member, &group) };
+            member_changes.push((group.clone(), member, grant));
+        }
+    })
+    .await?;
+    let Some(link) = round else { return Ok(Groups::Full(EXPIRED)) };
     let fresh = reread_objects(ctx, &changed, &mut removed, "groups", GROUP_SELECT, parse::group).await?;
     let groups: Vec<Principal> = since
         .groups
