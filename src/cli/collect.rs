@@ -107,35 +107,17 @@ fn load_since(path: &std::path::Path, recorded: &serde_json::Value) -> Result<cr
     let parts = snap.parts()?;
     let users_complete = complete("users", &parts);
     let mut mailboxes = Vec::new();
-    let (mut users, mut groups) = (Vec::new(), Vec::new());
-    for mut p in snap.principals()? {
-        match p.kind {
-            crate::model::PrincipalKind::User => {
-                if let Some(purpose) = p.mailbox_purpose.take() {
-                    mailboxes.push((p.id.clone(), purpose));
-                }
-                users.push(p);
+    let users = snap
+        .principals()?
+        .into_iter()
+        .filter(|p| p.kind == crate::model::PrincipalKind::User)
+        .map(|mut p| {
+            if let Some(purpose) = p.mailbox_purpose.take() {
+                mailboxes.push((p.id.clone(), purpose));
             }
-            crate::model::PrincipalKind::Group => groups.push(p),
-            _ => {}
-        }
-    }
-    // Direct memberships as the groups' delta stream wrote them; a row a PIM assignment replaced (it has a
-    // schedule id) no longer says whether the direct membership is there too.
-    let (mut memberships, mut pim_touched) = (Vec::new(), std::collections::BTreeSet::new());
-    for g in snap.group_links()? {
-        if g.relation != crate::model::Relation::Member || g.state != crate::model::GrantState::Active {
-            continue;
-        }
-        match &g.source_id {
-            None => memberships.push(g),
-            Some(_) => {
-                if let Ok(group) = g.target_id.parse() {
-                    pim_touched.insert(group);
-                }
-            }
-        }
-    }
+            p
+        })
+        .collect();
     let fingerprint = snap.stored_fingerprint()?.unwrap_or_default();
     Ok(crate::collect::Since {
         source: format!("{} ({fingerprint})", path.display()),
@@ -145,10 +127,6 @@ fn load_since(path: &std::path::Path, recorded: &serde_json::Value) -> Result<cr
         sign_ins: if complete("sign_in_activity", &parts) { Some(snap.sign_ins()?) } else { None },
         mailboxes: complete("mailbox_settings", &parts).then_some(mailboxes),
         users_link: if users_complete { snap.delta_link("users")? } else { None },
-        groups,
-        memberships,
-        pim_touched,
-        groups_link: if complete("groups", &parts) { snap.delta_link("groups")? } else { None },
     })
 }
 

@@ -204,16 +204,6 @@ struct GroupFacts {
     pim_capable: bool,
 }
 
-impl GroupFacts {
-    fn of(p: &crate::model::Principal) -> Self {
-        let dynamic = p.group_types.as_deref().is_some_and(|t| t.contains("DynamicMembership"));
-        GroupFacts {
-            id: p.id.clone(),
-            pim_capable: p.security_enabled == Some(true) && !dynamic && p.on_premises_sync != Some(true),
-        }
-    }
-}
-
 /// Groups and their direct members (one `groups/delta` stream), then owners (`$batch`), then PIM for groups.
 pub(super) async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
     if let Some(ext) = &ctx.options.external {
@@ -235,49 +225,6 @@ pub(super) async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
         return std::iter::once(groups).chain(rest).collect();
     }
     let mut facts: Vec<GroupFacts> = Vec::new();
-    let (result, detail): (PartResult, Option<String>) = match &ctx.options.since {
-        Some(since) => match ctx.part("groups", since::groups(&ctx, since)).await {
-            Ok(since::Groups::Changed { groups, memberships, changed, removed, link }) => {
-                ctx.keep_delta_link(since::GROUPS, link);
-                facts = groups.iter().map(GroupFacts::of).collect();
-                let n = (groups.len() + memberships.len()) as u64;
-                for chunk in groups.chunks(5_000) {
-                    ctx.sink.send(Batch { principals: chunk.to_vec(), ..Batch::default() }).await;
-                }
-                for chunk in memberships.chunks(5_000) {
-                    ctx.sink.send(Batch { grants: chunk.to_vec(), ..Batch::default() }).await;
-                }
-                (Ok(n), Some(format!("incremental: {changed} changed, {removed} removed since the previous snapshot")))
-            }
-            Ok(since::Groups::Full(why)) => (full_groups(&ctx, &mut facts).await, Some(why.to_owned())),
-            Err(e) => (Err(e), None),
-        },
-        None => (full_groups(&ctx, &mut facts).await, None),
-    };
-    let ok = result.is_ok();
-    let mut groups = conclude("groups", "GroupMember.Read.All", result);
-    if ok {
-        groups.part.detail = detail;
-    }
-    let mut out = vec![groups];
-    if !ok {
-        return out;
-    }
-    let ids: Vec<Guid> = facts.iter().map(|f| f.id.clone()).collect();
-    let (owned, pim) = tokio::join!(
-        ctx.unless_left_out("group_owners", async {
-            let read = ctx.part("group_owners", owners(&ctx, &ids, "groups")).await;
-            conclude("group_owners", "GroupMember.Read.All", read)
-        }),
-        ctx.unless_left_out("group_pim", group_pim_part(&ctx, facts))
-    );
-    out.push(owned);
-    out.push(pim);
-    out
-}
-
-/// Every group and its direct members from one `groups/delta` stream, keeping the link it ends with.
-async fn full_groups(ctx: &Ctx, facts: &mut Vec<GroupFacts>) -> PartResult {
     let mut seen: HashSet<Guid> = HashSet::new();
     let url = ctx.graph(&format!("/v1.0/groups/delta?$select={GROUP_SELECT},members"));
     let skip_ad = ctx.options.skip_ad_groups;
@@ -305,20 +252,36 @@ async fn full_groups(ctx: &Ctx, facts: &mut Vec<GroupFacts>) -> PartResult {
                     }
                 }
                 if seen.insert(p.id.clone()) {
-                    facts.push(GroupFacts::of(&p));
+                    let dynamic = p.group_types.as_deref().is_some_and(|t| t.contains("DynamicMembership"));
+                    facts.push(GroupFacts {
+                        id: p.id.clone(),
+                        pim_capable: p.security_enabled == Some(true) && !dynamic && p.on_premises_sync != Some(true),
+                    });
                     n += 1;
                 }
                 batch.principals.push(p);
             }
             ctx.sink.send(batch).await;
         }
-        // Where the stream ended: the next `--since` asks the delta from there.
-        if let Some(link) = pager.last["@odata.deltaLink"].as_str() {
-            ctx.keep_delta_link(since::GROUPS, link.to_owned());
-        }
         Ok(n)
     };
-    ctx.part("groups", read).await
+    let result: PartResult = ctx.part("groups", read).await;
+    let ok = result.is_ok();
+    let mut out = vec![conclude("groups", "GroupMember.Read.All", result)];
+    if !ok {
+        return out;
+    }
+    let ids: Vec<Guid> = facts.iter().map(|f| f.id.clone()).collect();
+    let (owned, pim) = tokio::join!(
+        ctx.unless_left_out("group_owners", async {
+            let read = ctx.part("group_owners", owners(&ctx, &ids, "groups")).await;
+            conclude("group_owners", "GroupMember.Read.All", read)
+        }),
+        ctx.unless_left_out("group_pim", group_pim_part(&ctx, facts))
+    );
+    out.push(owned);
+    out.push(pim);
+    out
 }
 
 /// Owners of each object in `ids` under `/{collection}/{id}/owners`, via `$batch`.

@@ -66,14 +66,6 @@ pub struct Since {
     pub mailboxes: Option<Vec<(Guid, String)>>,
     /// The users delta link PREV ended with, when its users part was complete.
     pub users_link: Option<String>,
-    /// PREV's groups as the groups part read them.
-    pub groups: Vec<Principal>,
-    /// PREV's direct memberships of groups as the groups' delta stream gave them.
-    pub memberships: Vec<Grant>,
-    /// Groups where a PIM assignment replaced PREV's membership row: their members are read again.
-    pub pim_touched: std::collections::BTreeSet<Guid>,
-    /// The groups delta link PREV ended with, when its groups part was complete.
-    pub groups_link: Option<String>,
 }
 
 /// Identities taken from another snapshot (`--external-identities`).
