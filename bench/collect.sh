@@ -10,8 +10,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 bin=$(azsnap_binary)
-latency=${LATENCY_MS:-50}
-concurrency=${CONCURRENCY:-8}
 scratch
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(s m)

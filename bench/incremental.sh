@@ -12,8 +12,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 bin=$(azsnap_binary)
-latency=${LATENCY_MS:-50}
-concurrency=${CONCURRENCY:-8}
 churn=${CHURN_PCT:-1}
 scratch
 sizes=("$@")

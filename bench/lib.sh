@@ -1,4 +1,8 @@
-# Shared by the benchmarks (sourced): the azsnap binary to measure, a scratch directory, and the emulator.
+# Shared by the benchmarks (sourced): the azsnap binary to measure, a scratch directory, the emulator, and the
+# latency and concurrency of a collection run (LATENCY_MS, default 50; CONCURRENCY, default 8).
+
+latency=${LATENCY_MS:-50}
+concurrency=${CONCURRENCY:-8}
 
 # The binary to measure: $BIN when given, else a release build of this checkout.
 azsnap_binary() {
