@@ -284,8 +284,42 @@ pub(super) async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
     out
 }
 
-/// Owners of each object in `ids` under `/{collection}/{id}/owners`, via `$batch`.
+/// Graph's limit on an expanded relationship: at most this many items, with no link to the rest.
+const EXPAND_LIMIT: usize = 20;
+
+/// Owners of each object in `ids`: pages of `/{collection}?$expand=owners` (100 objects a page), and for an object
+/// whose expanded list may have been cut at Graph's 20, its `/{collection}/{id}/owners` through `$batch`.
 pub(super) async fn owners(ctx: &Ctx, ids: &[Guid], collection: &str) -> PartResult {
+    let wanted: HashSet<&Guid> = ids.iter().collect();
+    let url = ctx.graph(&format!("/v1.0/{collection}?$select=id&$expand=owners($select=id)&$top=100"));
+    let mut grants = Vec::new();
+    let mut cut: Vec<Guid> = Vec::new();
+    ctx.client
+        .pages(Service::Graph, &url, &[], |items| {
+            for item in &items {
+                let Some(id) = parse::guid(item, "id").filter(|id| wanted.contains(id)) else { continue };
+                let listed = item.get("owners").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                if listed.len() >= EXPAND_LIMIT {
+                    cut.push(id);
+                } else {
+                    grants.extend(listed.iter().filter_map(|o| parse::link(o, Relation::Owner, &id)));
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    let n = grants.len() as u64;
+    for chunk in grants.chunks(5_000) {
+        ctx.sink.send(Batch { grants: chunk.to_vec(), ..Batch::default() }).await;
+    }
+    Ok(n + owners_each(ctx, &cut, collection).await?)
+}
+
+/// Owners of each object in `ids` under `/{collection}/{id}/owners`, via `$batch`.
+async fn owners_each(ctx: &Ctx, ids: &[Guid], collection: &str) -> PartResult {
+    if ids.is_empty() {
+        return Ok(0);
+    }
     let urls: Vec<String> = ids.iter().map(|id| format!("/{collection}/{id}/owners?$select=id&$top=999")).collect();
     let mut grants = Vec::new();
     let mut more: Vec<(usize, String)> = Vec::new();

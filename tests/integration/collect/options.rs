@@ -271,7 +271,7 @@ fn the_groups_part_counts_its_groups_and_membership_rows() {
 fn throttled_batch_items_are_counted_and_paced_through() {
     // A tiny identity budget: the per-object `$batch` reads are throttled, slow down, and still all complete.
     let mut limits = azsnap::mock::limits::Limits::documented(15);
-    limits.graph_ru_per_10s = 40.0;
+    limits.graph_ru_per_10s = 20.0;
     let emu = Emu::with(EmulatorOptions { throttle: Some(limits), ..EmulatorOptions::default() });
     let env = TestEnv::new();
     collect(&env, &emu, "c.db", &["--mailbox-settings"]).expect_code(exit_code::SUCCESS);
@@ -303,4 +303,29 @@ fn arm_reads_are_paced_by_the_remaining_budget_arm_reports() {
     let arm = stats.as_array().unwrap().iter().find(|r| r["service"] == "arm").unwrap().clone();
     assert!(arm["requests"].as_u64().unwrap() > 16, "more requests than the buckets hold: {arm}");
     assert_eq!(arm["throttled"], 0, "{arm}");
+}
+
+#[test]
+fn owners_past_the_twenty_an_expand_shows_are_read_in_full() {
+    // Owners come from `groups?$expand=owners` pages; a group with more than Graph's 20 expanded items is read again
+    // on its own, so none is lost.
+    let emu = contoso_with(
+        |t| {
+            let everyone: Vec<_> =
+                t.users.iter().map(|u| u.id.clone()).chain(t.service_principals.iter().map(|s| s.id.clone())).collect();
+            assert!(everyone.len() > 20);
+            t.groups[1].owners = everyone;
+        },
+        EmulatorOptions::default(),
+    );
+    let env = TestEnv::new();
+    collect(&env, &emu, "o.db", &[]).expect_code(exit_code::SUCCESS);
+    let file = emu.get_public("/_emulator/tenant").body;
+    let group = file["groups"][1]["id"].as_str().unwrap();
+    let want = file["groups"][1]["owners"].as_array().unwrap().len();
+    let got = column(
+        &env.path("o.db"),
+        &format!("SELECT count(*) FROM grants WHERE relation = 'owner' AND target_id = '{group}' AND state = 'active'"),
+    );
+    assert_eq!(got, [want.to_string()]);
 }
