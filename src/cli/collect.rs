@@ -84,10 +84,9 @@ fn load_since(path: &std::path::Path, recorded: &serde_json::Value) -> Result<cr
     let bad = |why: String| CliError::new(exit_code::BAD_INPUT, format!("{}: {why}", path.display()));
     for key in DATA_OPTIONS {
         let (then, now) = (&meta.options[key], &recorded[key]);
-        // Options added since PREV was written are absent there: read as their defaults.
-        let same = then == now
-            || (then.is_null() && matches!(now, serde_json::Value::Bool(false) | serde_json::Value::Null))
-            || (then.is_null() && now.as_array().is_some_and(Vec::is_empty));
+        // An option added since PREV was written is absent there: read as its default (off, none, empty).
+        let is_default = |v: &serde_json::Value| v.is_null() || v == &json!(false) || v == &json!([]);
+        let same = then == now || (then.is_null() && is_default(now));
         if !same {
             return Err(bad(format!(
                 "it was collected with {key} = {then}, this run has {now}; --since needs the same options"
