@@ -27,6 +27,8 @@ pub(crate) struct Stats {
     pub faults: u64,
     /// Requests per endpoint class (`token`, `login`, `graph`, `graph_batch_inner`, `arm`, `emulator`).
     pub by_class: std::collections::BTreeMap<String, u64>,
+    /// Requests per route, `$batch` items included: method and path with IDs as `{id}` (`GET /v1.0/groups/{id}`).
+    pub by_route: std::collections::BTreeMap<String, u64>,
     /// Graph identity resource units spent by admitted requests.
     pub resource_units: f64,
     /// Injected faults by kind.
@@ -48,6 +50,21 @@ pub struct Emulator {
     started: std::time::Instant,
     /// Produces the tenant as it was at start, for `POST /_emulator/reset`.
     initial: Box<dyn Fn() -> Option<TenantFile> + Send + Sync>,
+}
+
+/// A request's route for the stats: its method and path, with each segment that names one object (a GUID, or the
+/// name after an ARM `resourceGroups`, `storageAccounts` or `containers`) written `{id}`.
+fn route(req: &ApiRequest) -> String {
+    let mut path = String::new();
+    let mut previous = "";
+    for segment in req.path.trim_start_matches('/').split('/') {
+        let id = segment.parse::<Guid>().is_ok()
+            || ["resourceGroups", "storageAccounts", "containers"].iter().any(|p| previous.eq_ignore_ascii_case(p));
+        path.push('/');
+        path.push_str(if id { "{id}" } else { segment });
+        previous = segment;
+    }
+    format!("{} {path}", req.method)
 }
 
 /// The header through which `handle` tells the HTTP layer to drop the connection or answer slowly.
@@ -120,6 +137,9 @@ impl Emulator {
     }
 
     fn answer(&self, req: &ApiRequest, top_level: bool) -> ApiResponse {
+        if let Ok(mut s) = self.stats.lock() {
+            *s.by_route.entry(route(req)).or_default() += 1;
+        }
         let count = |class: &str| {
             if top_level {
                 self.count(class, true);

@@ -183,10 +183,11 @@ impl Limiter {
         }
         let cost = resource_units(req);
         let write = req.method != "GET" && !req.path.ends_with("/getByIds");
-        // Reading or filtering on sign-in activity is an identity reports request.
-        let reports = ["$select", "$filter"]
-            .iter()
-            .any(|p| req.param(p).is_some_and(|s| s.to_ascii_lowercase().contains("signinactivity")));
+        // Reading or filtering on sign-in activity, or reading the audit log, is an identity reports request.
+        let reports = req.path.to_ascii_lowercase().contains("/auditlogs/")
+            || ["$select", "$filter"]
+                .iter()
+                .any(|p| req.param(p).is_some_and(|s| s.to_ascii_lowercase().contains("signinactivity")));
         let mut checks: Vec<(String, f64, f64, f64)> =
             vec![(format!("graph-ru:{app}:{tenant}"), l.graph_ru_per_10s, l.graph_ru_per_10s / 10.0, cost)];
         if write {

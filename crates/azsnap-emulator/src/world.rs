@@ -18,6 +18,8 @@ pub(crate) struct World {
     pub member_of: HashMap<Guid, Vec<Guid>>,
     /// Every change made through the write endpoints, in order; delta queries read it.
     pub changes: Vec<Change>,
+    /// The directory audit log (`auditLogs/directoryAudits`): one entry per change made through the write endpoints.
+    pub audits: Vec<Audit>,
     /// Counter for ids the emulator makes up (assignment ids, role assignment names).
     pub minted: u64,
     /// Names this world's change log: delta tokens carry it, and a token from another emulator (or from before a
@@ -31,6 +33,69 @@ fn new_generation() -> String {
     static WORLDS: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{nanos:x}.{}.{}", std::process::id(), WORLDS.fetch_add(1, Ordering::Relaxed))
+}
+
+/// One entry of the directory audit log, as Microsoft Entra writes it for a change.
+#[derive(Debug, Clone)]
+pub(crate) struct Audit {
+    pub id: Guid,
+    pub at: String,
+    /// `Add member to group`, `Delete user`, …
+    pub activity: &'static str,
+    /// `GroupManagement`, `UserManagement`, `ApplicationManagement`, `RoleManagement`.
+    pub category: &'static str,
+    /// `Core Directory` or `PIM`.
+    pub service: &'static str,
+    /// `Add`, `Update`, `Delete`, `Assign`, `Unassign`.
+    pub operation: &'static str,
+    /// The app that made the change (the caller's client id).
+    pub app_id: String,
+    /// The objects changed, as they were named when the change was made.
+    pub targets: Vec<AuditTarget>,
+}
+
+/// An object an audit entry names.
+#[derive(Debug, Clone)]
+pub(crate) struct AuditTarget {
+    pub id: Guid,
+    /// `User`, `Group`, `ServicePrincipal`, `Application`, `Other`.
+    pub kind: &'static str,
+    pub display_name: serde_json::Value,
+    pub user_principal_name: serde_json::Value,
+}
+
+/// What an audit entry records of a change: activity name, category, service and operation type.
+pub(crate) type Activity = (&'static str, &'static str, &'static str, &'static str);
+
+/// The activities the write endpoints log, as Microsoft Entra names them.
+pub(crate) mod activity {
+    use super::Activity;
+    pub(crate) const ADD_MEMBER: Activity = ("Add member to group", "GroupManagement", "Core Directory", "Assign");
+    pub(crate) const REMOVE_MEMBER: Activity =
+        ("Remove member from group", "GroupManagement", "Core Directory", "Unassign");
+    pub(crate) const ADD_OWNER: Activity = ("Add owner to group", "GroupManagement", "Core Directory", "Assign");
+    pub(crate) const REMOVE_OWNER: Activity =
+        ("Remove owner from group", "GroupManagement", "Core Directory", "Unassign");
+    pub(crate) const ADD_APP_ROLE: Activity =
+        ("Add app role assignment to service principal", "ApplicationManagement", "Core Directory", "Assign");
+    pub(crate) const REMOVE_APP_ROLE: Activity =
+        ("Remove app role assignment from service principal", "ApplicationManagement", "Core Directory", "Unassign");
+    pub(crate) const ADD_ROLE_MEMBER: Activity = ("Add member to role", "RoleManagement", "Core Directory", "Assign");
+    pub(crate) const REMOVE_ROLE_MEMBER: Activity =
+        ("Remove member from role", "RoleManagement", "Core Directory", "Unassign");
+    pub(crate) const UPDATE_USER: Activity = ("Update user", "UserManagement", "Core Directory", "Update");
+    pub(crate) const DELETE_USER: Activity = ("Delete user", "UserManagement", "Core Directory", "Delete");
+    pub(crate) const DELETE_GROUP: Activity = ("Delete group", "GroupManagement", "Core Directory", "Delete");
+    pub(crate) const ADD_SERVICE_PRINCIPAL: Activity =
+        ("Add service principal", "ApplicationManagement", "Core Directory", "Add");
+    pub(crate) const PIM_GROUP_ELIGIBLE_ADD: Activity =
+        ("Add eligible member to group in PIM completed (permanent)", "GroupManagement", "PIM", "Add");
+    pub(crate) const PIM_GROUP_ELIGIBLE_REMOVE: Activity =
+        ("Remove eligible member from group in PIM completed", "GroupManagement", "PIM", "Delete");
+    pub(crate) const PIM_GROUP_ACTIVE_ADD: Activity =
+        ("Add member to group in PIM completed (permanent)", "GroupManagement", "PIM", "Add");
+    pub(crate) const PIM_GROUP_ACTIVE_REMOVE: Activity =
+        ("Remove member from group in PIM completed", "GroupManagement", "PIM", "Delete");
 }
 
 /// One change to the directory, as delta queries report it.
@@ -63,6 +128,7 @@ impl World {
             objects: HashMap::new(),
             member_of: HashMap::new(),
             changes: Vec::new(),
+            audits: Vec::new(),
             minted: 0,
             generation: new_generation(),
         };
@@ -118,6 +184,52 @@ impl World {
             groups.retain(|g| *g != group);
         }
         self.changes.push(Change::Membership { group, member: member.clone(), added: false });
+    }
+
+    /// Adds an entry to the directory audit log, timed now, naming the objects `targets` (looked up now, so an
+    /// object about to be deleted keeps its name).
+    pub(crate) fn audit(&mut self, app_id: &str, activity: Activity, targets: &[&Guid]) {
+        let (activity, category, service, operation) = activity;
+        let targets = targets
+            .iter()
+            .map(|id| {
+                let object = self.object(id);
+                let text = |p: &str| object.map(|o| o.get(p)).unwrap_or(serde_json::Value::Null);
+                let kind = self.target_type(id);
+                AuditTarget {
+                    id: (*id).clone(),
+                    kind,
+                    display_name: text("displayName"),
+                    user_principal_name: if kind == "User" {
+                        text("userPrincipalName")
+                    } else {
+                        serde_json::Value::Null
+                    },
+                }
+            })
+            .collect();
+        let n = self.audits.len();
+        self.audits.push(Audit {
+            id: Guid::derived(&format!("audit:{}:{}:{n}", self.tenant.tenant.id, self.generation)),
+            at: crate::clock::now().to_string(),
+            activity,
+            category,
+            service,
+            operation,
+            app_id: app_id.to_owned(),
+            targets,
+        });
+    }
+
+    /// The audit target type of the object `id`.
+    pub(crate) fn target_type(&self, id: &Guid) -> &'static str {
+        match self.objects.get(id).map(|(k, _)| k) {
+            Some(ObjectKind::User) => "User",
+            Some(ObjectKind::Group) => "Group",
+            Some(ObjectKind::ServicePrincipal) => "ServicePrincipal",
+            Some(ObjectKind::Application) => "Application",
+            None => "Other",
+        }
     }
 
     /// Records that the object `id` was created or its properties changed.

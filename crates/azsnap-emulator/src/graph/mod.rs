@@ -1,9 +1,10 @@
 //! Microsoft Graph (`/v1.0` and `/beta`): the router over the handlers.
 //!
 //! Inside, one way: [`common`] and [`role_state`] → the handlers [`directory`], [`apps`], [`roles`], [`pim`],
-//! [`writes`], [`objects`], [`delta`] → this router. `$batch` is not here: the emulator hands its items back to itself.
+//! [`writes`], [`objects`], [`delta`], [`audit`] → this router. `$batch` is not here: the emulator hands its items back to itself.
 
 mod apps;
+mod audit;
 mod common;
 mod delta;
 mod directory;
@@ -46,6 +47,7 @@ pub(crate) fn handle(
 fn get(world: &World, caller: &Caller, req: &ApiRequest, rest: &[&str], delta_max_age: u64) -> Answer {
     match rest {
         ["organization"] => directory::organization(world, caller, req),
+        ["auditLogs", "directoryAudits"] => audit::directory_audits(world, caller, req),
         ["users"] => directory::users(world, caller, req),
         [kind @ ("users" | "groups" | "servicePrincipals"), "delta"] => {
             delta::handle(world, caller, req, kind, delta_max_age)

@@ -11,7 +11,7 @@ use crate::graph::common::{Answer, bad_request, existing, require};
 use crate::http::{ApiRequest, ApiResponse, graph_error};
 use crate::model::Guid;
 use crate::tenant::{ObjectKind, ServicePrincipal};
-use crate::world::World;
+use crate::world::{World, activity};
 
 const USER_WRITE: &[&str] = &["User.ReadWrite.All", "Directory.ReadWrite.All"];
 const GROUP_DELETE: &[&str] = &["Group.ReadWrite.All", "Directory.ReadWrite.All"];
@@ -74,6 +74,7 @@ fn patch_user(world: &mut World, caller: &Caller, req: &ApiRequest, raw: &str) -
         ));
     }
     user.props.extend(changes);
+    world.audit(&caller.app_id, activity::UPDATE_USER, &[&id]);
     world.touched(id);
     Ok(ApiResponse::empty(204))
 }
@@ -82,6 +83,8 @@ fn patch_user(world: &mut World, caller: &Caller, req: &ApiRequest, raw: &str) -
 fn delete(world: &mut World, caller: &Caller, raw: &str, kind: ObjectKind, needed: &[&str]) -> Answer {
     require(caller, needed)?;
     let id = existing(world, raw, kind)?;
+    let logged = if kind == ObjectKind::User { activity::DELETE_USER } else { activity::DELETE_GROUP };
+    world.audit(&caller.app_id, logged, &[&id]);
     world.remove_object(&id);
     Ok(ApiResponse::empty(204))
 }
@@ -132,6 +135,7 @@ fn create_service_principal(world: &mut World, caller: &Caller, req: &ApiRequest
     );
     world.tenant.service_principals.push(sp);
     world.reindex();
+    world.audit(&caller.app_id, activity::ADD_SERVICE_PRINCIPAL, &[&id]);
     world.touched(id);
     Ok(ApiResponse::json(201, Value::Object(rendered)))
 }

@@ -1,5 +1,6 @@
 //! Graph writes used by `apply`: group member and owner `$ref` add/remove, app role assignment grant/revoke,
-//! directory role assignment add/remove. Each answers with the real success code, and with the real "already
+//! directory role assignment add/remove, PIM for groups schedule requests (`adminAssign`, `adminRemove`). Each
+//! records a directory audit entry and answers with the real success code, and with the real "already
 //! exists", "not found", on-premises-synced and dynamic-group errors. Writes change the served state.
 
 use base64::Engine;
@@ -7,15 +8,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::graph::common::{Answer, not_found, object_id, require};
+use crate::graph::common::{Answer, not_found, object_id, require, require_p2};
 use crate::http::{ApiRequest, ApiResponse, graph_error};
 use crate::model::Guid;
-use crate::tenant::{AppRoleAssignment, DirectoryRoleAssignment, ObjectKind};
-use crate::world::World;
+use crate::tenant::{AppRoleAssignment, DirectoryRoleAssignment, GroupSchedule, ObjectKind};
+use crate::world::{World, activity};
 
 const GROUP_WRITE: &[&str] = &["GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"];
 const APP_ROLE_WRITE: &[&str] = &["AppRoleAssignment.ReadWrite.All"];
 const ROLE_WRITE: &[&str] = &["RoleManagement.ReadWrite.Directory"];
+const GROUP_ELIGIBILITY_WRITE: &[&str] = &["PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"];
+const GROUP_ASSIGNMENT_WRITE: &[&str] = &["PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"];
 
 fn bad_request(message: &str) -> ApiResponse {
     graph_error(400, "Request_BadRequest", message)
@@ -46,6 +49,15 @@ pub(crate) fn handle(world: &mut World, caller: &Caller, req: &ApiRequest, rest:
         }
         ("POST", ["roleManagement", "directory", "roleAssignments"]) => add_role_assignment(world, caller, req),
         ("DELETE", ["roleManagement", "directory", "roleAssignments", id]) => remove_role_assignment(world, caller, id),
+        (
+            "POST",
+            [
+                "identityGovernance",
+                "privilegedAccess",
+                "group",
+                which @ ("eligibilityScheduleRequests" | "assignmentScheduleRequests"),
+            ],
+        ) => group_schedule_request(world, caller, req, *which == "eligibilityScheduleRequests"),
         _ => Err(graph_error(
             405,
             "Request_BadRequest",
@@ -109,13 +121,16 @@ fn add_link(world: &mut World, caller: &Caller, req: &ApiRequest, g: &str, rel: 
             "One or more added object references already exist for the following modified properties: '{rel}'."
         )));
     }
+    let group = group.id.clone();
     if rel == "members" {
-        if member == group.id {
+        if member == group {
             return Err(bad_request("A group cannot be a member of itself."));
         }
-        world.add_member(gi, member);
+        world.add_member(gi, member.clone());
+        world.audit(&caller.app_id, activity::ADD_MEMBER, &[&group, &member]);
     } else {
-        world.tenant.groups[gi].owners.push(member);
+        world.tenant.groups[gi].owners.push(member.clone());
+        world.audit(&caller.app_id, activity::ADD_OWNER, &[&group, &member]);
     }
     Ok(ApiResponse::empty(204))
 }
@@ -129,10 +144,13 @@ fn remove_link(world: &mut World, caller: &Caller, g: &str, rel: &str, m: &str) 
     if !links.contains(&member) {
         return Err(not_found(m));
     }
+    let group = group.id.clone();
     if rel == "members" {
         world.remove_member(gi, &member);
+        world.audit(&caller.app_id, activity::REMOVE_MEMBER, &[&group, &member]);
     } else {
         world.tenant.groups[gi].owners.retain(|o| *o != member);
+        world.audit(&caller.app_id, activity::REMOVE_OWNER, &[&group, &member]);
     }
     Ok(ApiResponse::empty(204))
 }
@@ -216,6 +234,7 @@ fn grant_app_role(
         "resourceDisplayName": name(world, &resource_id),
         "resourceId": resource_id.as_str(),
     });
+    world.audit(&caller.app_id, activity::ADD_APP_ROLE, &[&resource_id, &principal_id]);
     world.tenant.app_role_assignments.push(AppRoleAssignment {
         id,
         app_role_id,
@@ -228,11 +247,11 @@ fn grant_app_role(
 
 fn revoke_app_role(world: &mut World, caller: &Caller, id: &str, owner: impl Fn(&AppRoleAssignment) -> bool) -> Answer {
     require(caller, APP_ROLE_WRITE)?;
-    let before = world.tenant.app_role_assignments.len();
-    world.tenant.app_role_assignments.retain(|a| !(a.id == id && owner(a)));
-    if world.tenant.app_role_assignments.len() == before {
+    let Some(i) = world.tenant.app_role_assignments.iter().position(|a| a.id == id && owner(a)) else {
         return Err(not_found(id));
-    }
+    };
+    let gone = world.tenant.app_role_assignments.remove(i);
+    world.audit(&caller.app_id, activity::REMOVE_APP_ROLE, &[&gone.resource_id, &gone.principal_id]);
     Ok(ApiResponse::empty(204))
 }
 
@@ -274,6 +293,7 @@ fn add_role_assignment(world: &mut World, caller: &Caller, req: &ApiRequest) -> 
         ));
     }
     let id = format!("{}-1", B64.encode(world.mint("roleAssignment")));
+    world.audit(&caller.app_id, activity::ADD_ROLE_MEMBER, &[&principal_id]);
     world.tenant.directory_role_assignments.push(DirectoryRoleAssignment {
         id: id.clone(),
         principal_id: principal_id.clone(),
@@ -296,10 +316,85 @@ fn add_role_assignment(world: &mut World, caller: &Caller, req: &ApiRequest) -> 
 
 fn remove_role_assignment(world: &mut World, caller: &Caller, id: &str) -> Answer {
     require(caller, ROLE_WRITE)?;
-    let before = world.tenant.directory_role_assignments.len();
-    world.tenant.directory_role_assignments.retain(|a| a.id != id);
-    if world.tenant.directory_role_assignments.len() == before {
+    let Some(i) = world.tenant.directory_role_assignments.iter().position(|a| a.id == id) else {
         return Err(not_found(id));
-    }
+    };
+    let gone = world.tenant.directory_role_assignments.remove(i);
+    world.audit(&caller.app_id, activity::REMOVE_ROLE_MEMBER, &[&gone.principal_id]);
     Ok(ApiResponse::empty(204))
+}
+
+/// `POST /identityGovernance/privilegedAccess/group/{eligibility|assignment}ScheduleRequests`: `adminAssign` adds
+/// a schedule (`scheduleInfo.startDateTime`, `expiration.endDateTime` when given), `adminRemove` ends one; 201 with
+/// the request, `status` `Provisioned`. An assignment already there is `RoleAssignmentExists`, a removal of none
+/// `RoleAssignmentDoesNotExist`.
+fn group_schedule_request(world: &mut World, caller: &Caller, req: &ApiRequest, eligible: bool) -> Answer {
+    require(caller, if eligible { GROUP_ELIGIBILITY_WRITE } else { GROUP_ASSIGNMENT_WRITE })?;
+    require_p2(world)?;
+    let body = req.json_body().ok_or_else(|| bad_request("Invalid request body."))?;
+    let principal_id = guid_field(&body, "principalId")?;
+    let group_id = guid_field(&body, "groupId")?;
+    let access_id = match body.get("accessId").and_then(Value::as_str) {
+        Some(a @ ("member" | "owner")) => a.to_owned(),
+        _ => return Err(bad_request("'accessId' must be 'member' or 'owner'.")),
+    };
+    if !matches!(world.objects.get(&group_id), Some((ObjectKind::Group, _))) {
+        return Err(not_found(group_id.as_str()));
+    }
+    if !matches!(world.objects.get(&principal_id), Some((ObjectKind::User | ObjectKind::Group, _))) {
+        return Err(not_found(principal_id.as_str()));
+    }
+    let list = if eligible { &mut world.tenant.group_eligibilities } else { &mut world.tenant.group_assignments };
+    let existing =
+        list.iter().position(|s| s.group_id == group_id && s.principal_id == principal_id && s.access_id == access_id);
+    let info = &body["scheduleInfo"];
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    let action = body.get("action").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let logged = match (action.as_str(), existing) {
+        ("adminAssign", Some(_)) => {
+            return Err(graph_error(400, "RoleAssignmentExists", "The Role assignment already exists."));
+        }
+        ("adminAssign", None) => {
+            let id = B64.encode(world.mint("groupSchedule"));
+            let list =
+                if eligible { &mut world.tenant.group_eligibilities } else { &mut world.tenant.group_assignments };
+            list.push(GroupSchedule {
+                id,
+                group_id: group_id.clone(),
+                principal_id: principal_id.clone(),
+                access_id: access_id.clone(),
+                start_date_time: text(&info["startDateTime"]).or_else(|| Some(crate::clock::now().to_string())),
+                end_date_time: text(&info["expiration"]["endDateTime"]),
+                member_type: "direct".to_owned(),
+            });
+            if eligible { activity::PIM_GROUP_ELIGIBLE_ADD } else { activity::PIM_GROUP_ACTIVE_ADD }
+        }
+        ("adminRemove", Some(i)) => {
+            list.remove(i);
+            if eligible { activity::PIM_GROUP_ELIGIBLE_REMOVE } else { activity::PIM_GROUP_ACTIVE_REMOVE }
+        }
+        ("adminRemove", None) => {
+            return Err(graph_error(400, "RoleAssignmentDoesNotExist", "The Role assignment does not exist."));
+        }
+        _ => return Err(bad_request("'action' must be 'adminAssign' or 'adminRemove'.")),
+    };
+    world.audit(&caller.app_id, logged, &[&group_id, &principal_id]);
+    let now = crate::clock::now().to_string();
+    let which = if eligible { "eligibilityScheduleRequests" } else { "assignmentScheduleRequests" };
+    Ok(ApiResponse::json(
+        201,
+        json!({
+            "@odata.context": format!("{}$metadata#identityGovernance/privilegedAccess/group/{which}/$entity", req.metadata_base()),
+            "id": B64.encode(world.mint("groupScheduleRequest")),
+            "status": "Provisioned",
+            "action": action,
+            "accessId": access_id,
+            "principalId": principal_id.as_str(),
+            "groupId": group_id.as_str(),
+            "createdDateTime": now,
+            "completedDateTime": now,
+            "scheduleInfo": info,
+            "justification": body.get("justification").cloned().unwrap_or(Value::Null),
+        }),
+    ))
 }

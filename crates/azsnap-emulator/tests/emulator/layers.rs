@@ -42,6 +42,7 @@ const RANKS: &[(&str, u32)] = &[
     ("graph::writes", 40),
     ("graph::objects", 40),
     ("graph::delta", 40),
+    ("graph::audit", 40),
     ("arm::resources", 40),
     ("arm::authorization", 40),
     ("arm::resource_graph", 40),

@@ -194,3 +194,20 @@ fn resource_graph_queries_carry_the_user_quota_and_are_throttled_past_it() {
     // ARM's own buckets are not spent by queries: reads still go through.
     assert_eq!(emu.get("/subscriptions?api-version=2022-12-01", &t).status, 200);
 }
+
+#[test]
+fn stats_count_requests_per_route_with_ids_folded() {
+    let emu = Emu::contoso();
+    let t = emu.reader(GRAPH_SCOPE);
+    for user in ["10000000-0000-4000-8000-000000000001", "10000000-0000-4000-8000-000000000002"] {
+        assert_eq!(emu.get(&format!("/v1.0/users/{user}?$select=id"), &t).status, 200);
+    }
+    let batch = json!({"requests": [
+        {"id": "1", "method": "GET", "url": "/groups/20000000-0000-4000-8000-000000000002/members"},
+    ]});
+    assert_eq!(emu.post_json("/v1.0/$batch", &t, &batch).status, 200);
+    let routes = &emu.get("/_emulator/stats", &t).body["by_route"];
+    assert_eq!(routes["GET /v1.0/users/{id}"], 2, "{routes}");
+    assert_eq!(routes["POST /v1.0/$batch"], 1, "{routes}");
+    assert_eq!(routes["GET /v1.0/groups/{id}/members"], 1, "a $batch item is counted under its route: {routes}");
+}

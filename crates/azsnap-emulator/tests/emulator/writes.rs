@@ -171,3 +171,74 @@ fn azure_role_assignment_put_and_delete() {
     assert_eq!(del.body["name"], name);
     assert_eq!(emu.delete(&url, &t).status, 204, "deleting what is gone is a no-op");
 }
+
+#[test]
+fn writes_are_in_the_directory_audit_log_and_pim_for_groups_requests_change_schedules() {
+    let emu = Emu::contoso();
+    let reader = emu.reader(GRAPH_SCOPE);
+    let audits = "/v1.0/auditLogs/directoryAudits";
+    let denied = emu.get(audits, &reader);
+    assert_eq!(denied.status, 403, "the audit log needs Directory.Read.All beside AuditLog.Read.All");
+
+    let mut tenant = crate::common::emulator::tenant_file(&crate::common::emulator::contoso_path());
+    tenant.apps[0].graph_permissions.push("Directory.Read.All".to_owned());
+    tenant.apps[1].graph_permissions.push("PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup".to_owned());
+    let emu = Emu::serve(tenant, azsnap_emulator::EmulatorOptions::default());
+    let reader = emu.reader(GRAPH_SCOPE);
+    let t = writer(&emu, GRAPH_SCOPE);
+    assert!(emu.get(audits, &reader).body["value"].as_array().unwrap().is_empty(), "nothing written yet");
+    assert_eq!(emu.post_json(&format!("/v1.0/groups/{G2}/members/$ref"), &t, &link(ERIN)).status, 204);
+    let requests = "/v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleRequests";
+    let assign = json!({"accessId": "member", "principalId": ERIN, "groupId": G2, "action": "adminAssign",
+        "scheduleInfo": {"expiration": {"type": "noExpiration"}}, "justification": "on call"});
+    let r = emu.post_json(requests, &t, &assign);
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["status"], "Provisioned");
+    let again = emu.post_json(requests, &t, &assign);
+    assert_eq!((again.status, again.code()), (400, "RoleAssignmentExists"));
+    let instances = format!(
+        "/v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances?$filter=groupId eq '{G2}'"
+    );
+    let eligible = |emu: &Emu| {
+        emu.get(&instances, &reader).body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["principalId"] == ERIN && s["accessId"] == "member")
+    };
+    assert!(eligible(&emu), "the new eligibility is an instance now");
+
+    let log = emu.get(audits, &reader).body;
+    let entries = log["value"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "one entry per change, refusals not logged: {log}");
+    let newest = &entries[0];
+    assert_eq!(newest["loggedByService"], "PIM", "newest first");
+    assert_eq!(newest["category"], "GroupManagement");
+    assert_eq!(newest["result"], "success");
+    assert_eq!(newest["initiatedBy"]["app"]["appId"], WRITER);
+    let targets: Vec<(&str, &str)> = newest["targetResources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["id"].as_str().unwrap(), t["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(targets, [(G2, "Group"), (ERIN, "User")]);
+    assert_eq!(entries[1]["activityDisplayName"], "Add member to group");
+    assert!(newest["activityDateTime"].as_str().unwrap().parse::<azsnap_model::Timestamp>().is_ok());
+
+    let pim = emu.get(&format!("{audits}?$filter=loggedByService eq 'PIM'"), &reader).body;
+    assert_eq!(pim["value"].as_array().unwrap().len(), 1, "{pim}");
+    let later = emu.get(&format!("{audits}?$filter=activityDateTime ge 2999-01-01T00:00:00Z"), &reader).body;
+    assert!(later["value"].as_array().unwrap().is_empty(), "{later}");
+    let since = emu.get(&format!("{audits}?$filter=activityDateTime ge 2000-01-01T00:00:00Z&$top=1"), &reader).body;
+    assert_eq!(since["value"].as_array().unwrap().len(), 1);
+    assert!(since["@odata.nextLink"].is_string(), "pages of $top");
+
+    let remove = json!({"accessId": "member", "principalId": ERIN, "groupId": G2, "action": "adminRemove"});
+    assert_eq!(emu.post_json(requests, &t, &remove).status, 201);
+    assert!(!eligible(&emu), "removed");
+    let none = emu.post_json(requests, &t, &remove);
+    assert_eq!((none.status, none.code()), (400, "RoleAssignmentDoesNotExist"));
+    let active = "/v1.0/identityGovernance/privilegedAccess/group/assignmentScheduleRequests";
+    assert_eq!(emu.post_json(active, &t, &assign).status, 403, "assignments need their own permission");
+}
