@@ -223,11 +223,9 @@ impl World {
 
     /// The audit target type of the object `id`.
     pub(crate) fn target_type(&self, id: &Guid) -> &'static str {
-        match self.objects.get(id).map(|(k, _)| k) {
-            Some(ObjectKind::User) => "User",
-            Some(ObjectKind::Group) => "Group",
-            Some(ObjectKind::ServicePrincipal) => "ServicePrincipal",
+        match self.objects.get(id).map(|(k, _)| *k) {
             Some(ObjectKind::Application) => "Application",
+            Some(kind) => kind.principal_type(),
             None => "Other",
         }
     }

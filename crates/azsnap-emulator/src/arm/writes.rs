@@ -137,11 +137,7 @@ impl Ctx<'_> {
                 ),
             ));
         };
-        let actual_type = match kind {
-            crate::tenant::ObjectKind::User => "User",
-            crate::tenant::ObjectKind::Group => "Group",
-            _ => "ServicePrincipal",
-        };
+        let actual_type = kind.principal_type();
         if let Some(given) = props["principalType"].as_str()
             && !given.eq_ignore_ascii_case(actual_type)
         {

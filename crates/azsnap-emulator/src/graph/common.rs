@@ -150,11 +150,7 @@ pub(crate) fn select_list(
 /// An app role assignment as Graph renders it, with its principal's and resource's display names.
 pub(crate) fn assignment_json(world: &World, a: &crate::tenant::AppRoleAssignment) -> Map<String, Value> {
     let name = |id: &Guid| world.object(id).map(|o| o.get("displayName")).unwrap_or(Value::Null);
-    let principal_type = match world.objects.get(&a.principal_id).map(|(k, _)| *k) {
-        Some(ObjectKind::User) => "User",
-        Some(ObjectKind::Group) => "Group",
-        _ => "ServicePrincipal",
-    };
+    let principal_type = world.objects.get(&a.principal_id).map_or("ServicePrincipal", |(k, _)| k.principal_type());
     crate::json::as_object(json!({
         "id": a.id,
         "deletedDateTime": null,

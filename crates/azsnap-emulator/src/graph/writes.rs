@@ -216,11 +216,7 @@ fn grant_app_role(
     }
     let id = B64.encode(world.mint("appRoleAssignment"));
     let created = crate::clock::now().to_string();
-    let principal_type = match principal_kind {
-        ObjectKind::User => "User",
-        ObjectKind::Group => "Group",
-        _ => "ServicePrincipal",
-    };
+    let principal_type = principal_kind.principal_type();
     let name = |w: &World, id: &Guid| w.object(id).map(|o| o.get("displayName")).unwrap_or(Value::Null);
     let body = json!({
         "@odata.context": format!("{}$metadata#appRoleAssignments/$entity", req.metadata_base()),
@@ -344,9 +340,9 @@ fn group_schedule_request(world: &mut World, caller: &Caller, req: &ApiRequest, 
     if !matches!(world.objects.get(&principal_id), Some((ObjectKind::User | ObjectKind::Group, _))) {
         return Err(not_found(principal_id.as_str()));
     }
-    let list = if eligible { &mut world.tenant.group_eligibilities } else { &mut world.tenant.group_assignments };
-    let existing =
-        list.iter().position(|s| s.group_id == group_id && s.principal_id == principal_id && s.access_id == access_id);
+    let existing = schedules(world, eligible)
+        .iter()
+        .position(|s| s.group_id == group_id && s.principal_id == principal_id && s.access_id == access_id);
     let info = &body["scheduleInfo"];
     let text = |v: &Value| v.as_str().map(str::to_owned);
     let action = body.get("action").and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -356,9 +352,7 @@ fn group_schedule_request(world: &mut World, caller: &Caller, req: &ApiRequest, 
         }
         ("adminAssign", None) => {
             let id = B64.encode(world.mint("groupSchedule"));
-            let list =
-                if eligible { &mut world.tenant.group_eligibilities } else { &mut world.tenant.group_assignments };
-            list.push(GroupSchedule {
+            schedules(world, eligible).push(GroupSchedule {
                 id,
                 group_id: group_id.clone(),
                 principal_id: principal_id.clone(),
@@ -370,7 +364,7 @@ fn group_schedule_request(world: &mut World, caller: &Caller, req: &ApiRequest, 
             if eligible { activity::PIM_GROUP_ELIGIBLE_ADD } else { activity::PIM_GROUP_ACTIVE_ADD }
         }
         ("adminRemove", Some(i)) => {
-            list.remove(i);
+            schedules(world, eligible).remove(i);
             if eligible { activity::PIM_GROUP_ELIGIBLE_REMOVE } else { activity::PIM_GROUP_ACTIVE_REMOVE }
         }
         ("adminRemove", None) => {
@@ -397,4 +391,9 @@ fn group_schedule_request(world: &mut World, caller: &Caller, req: &ApiRequest, 
             "justification": body.get("justification").cloned().unwrap_or(Value::Null),
         }),
     ))
+}
+
+/// PIM for groups eligibilities, or (active) assignments.
+fn schedules(world: &mut World, eligible: bool) -> &mut Vec<GroupSchedule> {
+    if eligible { &mut world.tenant.group_eligibilities } else { &mut world.tenant.group_assignments }
 }

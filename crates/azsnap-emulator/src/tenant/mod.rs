@@ -469,3 +469,14 @@ pub enum ObjectKind {
     ServicePrincipal,
     Application,
 }
+
+impl ObjectKind {
+    /// The `principalType` Graph and ARM give an assignment's principal of this kind.
+    pub fn principal_type(self) -> &'static str {
+        match self {
+            ObjectKind::User => "User",
+            ObjectKind::Group => "Group",
+            ObjectKind::ServicePrincipal | ObjectKind::Application => "ServicePrincipal",
+        }
+    }
+}
