@@ -42,13 +42,16 @@ printf '%-4s %-10s %9s %8s %9s %9s %5s %10s %10s %s\n' size run wall_s rss_mib r
 for size in "${sizes[@]}"; do
   "$bin" mock generate --size "$size" -o "$work/$size.json" >"$work/gen.out"
   tenant=$(awk '{print $2}' "$work/gen.out")
-  # The writer may change users for the churn.
+  # The writer may change users for the churn; the reader may read the audit log (Directory.Read.All, which only
+  # --since uses).
   python3 - "$work/$size.json" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))
 for app in t["apps"]:
     if app["clientId"].endswith("0002"):
         app["graphPermissions"] = sorted(set(app["graphPermissions"]) | {"User.ReadWrite.All", "GroupMember.ReadWrite.All"})
+    if app["clientId"].endswith("0001"):
+        app["graphPermissions"] = sorted(set(app["graphPermissions"]) | {"Directory.Read.All"})
 json.dump(t, open(sys.argv[1], "w"))
 PY
   serve "$work/$size.json" "$latency"

@@ -3,7 +3,7 @@
 
 use crate::azure::Service;
 use crate::collect::parse::{self, SP_SELECT};
-use crate::collect::{Ctx, Finished, PartResult, batch, conclude, directory, skipped};
+use crate::collect::{Ctx, Finished, PartResult, audit, batch, conclude, directory, skipped};
 use crate::model::{Grant, Guid, Relation, RoleDefinition, RoleKind};
 use crate::store::Batch;
 
@@ -19,14 +19,16 @@ pub(super) async fn service_principals_and_assignments(ctx: Ctx) -> Vec<Finished
     let mut out = vec![conclude("service_principals", "Application.Read.All", listed)];
     if ok {
         let (assigned, owned) = tokio::join!(
-            ctx.unless_left_out(DEPENDENT[0], async {
-                let read = ctx.part(DEPENDENT[0], assignments(&ctx, &ids)).await;
-                conclude(DEPENDENT[0], "Application.Read.All", read)
-            }),
-            ctx.unless_left_out(DEPENDENT[1], async {
-                let read = ctx.part(DEPENDENT[1], directory::owners(&ctx, &ids, "servicePrincipals")).await;
-                conclude(DEPENDENT[1], "Application.Read.All", read)
-            })
+            ctx.unless_left_out(
+                DEPENDENT[0],
+                audit::part(&ctx, DEPENDENT[0], "Application.Read.All", &ids, async |r: audit::Read| {
+                    assignments(&ctx, &r.ids, &r.carried).await
+                })
+            ),
+            ctx.unless_left_out(
+                DEPENDENT[1],
+                directory::owners_part(&ctx, DEPENDENT[1], "Application.Read.All", &ids, "servicePrincipals")
+            )
         );
         out.push(assigned);
         out.push(owned);
@@ -49,8 +51,9 @@ async fn list(ctx: &Ctx, ids: &mut Vec<Guid>) -> PartResult {
     .await
 }
 
-/// Who holds app roles on each service principal (`appRoleAssignedTo`), through `$batch`.
-async fn assignments(ctx: &Ctx, ids: &[Guid]) -> PartResult {
+/// Who holds app roles on each service principal in `ids` (`appRoleAssignedTo`), through `$batch`; `carried` are
+/// the assignments kept from a previous snapshot, already sent.
+async fn assignments(ctx: &Ctx, ids: &[Guid], carried: &[Grant]) -> PartResult {
     let urls: Vec<String> =
         ids.iter().map(|id| format!("/servicePrincipals/{id}/appRoleAssignedTo?$top=999")).collect();
     let mut grants = Vec::new();
@@ -84,6 +87,7 @@ async fn assignments(ctx: &Ctx, ids: &[Guid]) -> PartResult {
     // Assignments of the all-zero "default access" role name a role no app lists: describe it.
     let defaults: Vec<RoleDefinition> = grants
         .iter()
+        .chain(carried)
         .filter(|g| g.role_id == Guid::nil().as_str())
         .map(|g| {
             let mut d = RoleDefinition::new(RoleKind::App, g.target_id.clone(), Guid::nil());

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::azure::{ApiError, Service};
 use crate::collect::batch;
 use crate::collect::parse::{self, GROUP_SELECT, USER_SELECT};
-use crate::collect::{Ctx, Finished, PartResult, conclude, since, skipped};
+use crate::collect::{Ctx, Finished, PartResult, audit, conclude, since, skipped};
 use crate::model::{Grant, GrantState, Guid, Origin, Relation};
 use crate::store::Batch;
 
@@ -273,15 +273,21 @@ pub(super) async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
     }
     let ids: Vec<Guid> = facts.iter().map(|f| f.id.clone()).collect();
     let (owned, pim) = tokio::join!(
-        ctx.unless_left_out("group_owners", async {
-            let read = ctx.part("group_owners", owners(&ctx, &ids, "groups")).await;
-            conclude("group_owners", "GroupMember.Read.All", read)
-        }),
+        ctx.unless_left_out("group_owners", owners_part(&ctx, "group_owners", "GroupMember.Read.All", &ids, "groups")),
         ctx.unless_left_out("group_pim", group_pim_part(&ctx, facts))
     );
     out.push(owned);
     out.push(pim);
     out
+}
+
+/// Part `name`: the owners of the objects `ids` of `collection` — all of them, or in an incremental collection
+/// those the audit log says may have changed.
+pub(super) async fn owners_part(ctx: &Ctx, name: &str, permission: &str, ids: &[Guid], collection: &str) -> Finished {
+    audit::part(ctx, name, permission, ids, async |r: audit::Read| {
+        if r.whole { owners(ctx, &r.ids, collection).await } else { owners_each(ctx, &r.ids, collection).await }
+    })
+    .await
 }
 
 /// Graph's limit on an expanded relationship: at most this many items, with no link to the rest.
@@ -366,24 +372,27 @@ async fn group_pim_part(ctx: &Ctx, groups: Vec<GroupFacts>) -> Finished {
     if ctx.options.skip_p2 {
         return skipped("group_pim", "--skip-p2");
     }
-    let read = ctx.part("group_pim", group_pim(ctx, groups)).await;
-    conclude("group_pim", "PrivilegedEligibilitySchedule.Read.AzureADGroup", read)
+    let ids: Vec<Guid> = groups.into_iter().filter(|g| g.pim_capable).map(|g| g.id).collect();
+    audit::part(ctx, "group_pim", "PrivilegedEligibilitySchedule.Read.AzureADGroup", &ids, async |r: audit::Read| {
+        // One request first, so an unlicensed tenant or a missing permission is told apart at once — also when
+        // nothing is read again.
+        let Some(first) = ids.first() else { return Ok(0) };
+        let probe = ctx.graph(&format!(
+            "/v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances?$filter=groupId eq '{first}'"
+        ));
+        ctx.client.get(Service::Graph, &probe, &[]).await?;
+        group_pim(ctx, &r.ids).await
+    })
+    .await
 }
 
-/// PIM for groups: eligible (and time-bound) membership and ownership, per group through `$batch`.
-async fn group_pim(ctx: &Ctx, groups: Vec<GroupFacts>) -> PartResult {
-    let ids: Vec<Guid> = groups.into_iter().filter(|g| g.pim_capable).map(|g| g.id).collect();
+/// PIM for groups: eligible (and time-bound) membership and ownership of the groups `ids`, through `$batch`.
+async fn group_pim(ctx: &Ctx, ids: &[Guid]) -> PartResult {
     if ids.is_empty() {
         return Ok(0);
     }
-    // One request first, so an unlicensed tenant or a missing permission is told apart at once.
-    let probe = ctx.graph(&format!(
-        "/v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances?$filter=groupId eq '{}'",
-        ids[0]
-    ));
-    ctx.client.get(Service::Graph, &probe, &[]).await?;
     let mut urls = Vec::with_capacity(ids.len() * 2);
-    for id in &ids {
+    for id in ids {
         for which in ["eligibilityScheduleInstances", "assignmentScheduleInstances"] {
             urls.push(format!("/identityGovernance/privilegedAccess/group/{which}?$filter=groupId eq '{id}'"));
         }

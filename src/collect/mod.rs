@@ -8,6 +8,7 @@
 
 mod apps;
 mod arm;
+mod audit;
 mod batch;
 mod directory;
 mod parse;
@@ -66,7 +67,15 @@ pub struct Since {
     pub mailboxes: Option<Vec<(Guid, String)>>,
     /// The users delta link PREV ended with, when its users part was complete.
     pub users_link: Option<String>,
+    /// PREV's collected principals (not the placeholders its grants named): an object not among them is new.
+    pub collected: std::collections::HashSet<Guid>,
+    /// PREV's rows of the parts the audit log carries (group owners, PIM for groups, app role assignments, service
+    /// principal owners), by part name, for the parts PREV has complete.
+    pub grants: std::collections::BTreeMap<&'static str, Vec<Grant>>,
 }
+
+/// The parts an incremental collection carries from PREV by the audit log, and the rows of PREV each keeps.
+pub const CARRIED_PARTS: &[&str] = &["app_role_assignments", "group_owners", "group_pim", "service_principal_owners"];
 
 /// Identities taken from another snapshot (`--external-identities`).
 #[derive(Debug, Clone, Default)]
@@ -115,6 +124,8 @@ pub(crate) struct Ctx {
     pub progress: Option<Arc<Progress>>,
     /// The delta links parts ended with, written to the snapshot once every part is done.
     pub delta_links: Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    /// In an incremental collection, what the audit log says changed since PREV, or why it cannot say.
+    pub changes: Option<Arc<Result<audit::Changes, String>>>,
 }
 
 impl Ctx {
@@ -357,8 +368,14 @@ pub async fn collect(
     sink.send(Batch { resources: vec![tenant_row], ..Batch::default() }).await;
 
     let drop_unused_roles = options.skip_unused_roles;
+    // The audit log is read before any part, so a change made while the parts run is read again next time.
+    let changes = match &options.since {
+        Some(since) => Some(Arc::new(audit::changes(&client, since, &started).await)),
+        None => None,
+    };
     let delta_links = Arc::new(std::sync::Mutex::new(Vec::new()));
     let ctx = Ctx {
+        changes,
         delta_links: delta_links.clone(),
         client: client.clone(),
         // The only sender left: the writer finishes once every part has dropped its copy.

@@ -210,7 +210,7 @@ impl Snapshot {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, kind, display_name, user_principal_name, mail, user_type, account_enabled, on_premises_sync,
+                "SELECT id, kind, origin, display_name, user_principal_name, mail, user_type, account_enabled, on_premises_sync,
                         created_at, mailbox_purpose, security_enabled, mail_enabled, group_types, membership_rule,
                         is_assignable_to_role, app_id, service_principal_type, app_owner_tenant_id,
                         managed_identity_type, managed_identity_resource_id, attrs
@@ -221,13 +221,14 @@ impl Snapshot {
             .query_map([], |r| {
                 let id: String = r.get("id")?;
                 let kind: String = r.get("kind")?;
+                let origin: String = r.get("origin")?;
                 let parse_err = |c: usize, m: String| {
                     rusqlite::Error::FromSqlConversionFailure(c, rusqlite::types::Type::Text, m.into())
                 };
                 let mut p = Principal::new(
                     id.parse().map_err(|e: crate::model::IdError| parse_err(0, e.to_string()))?,
                     kind.parse::<PrincipalKind>().map_err(|e| parse_err(1, e))?,
-                    crate::model::Origin::Collected,
+                    origin.parse::<crate::model::Origin>().map_err(|e| parse_err(2, e))?,
                 );
                 p.display_name = r.get("display_name")?;
                 p.user_principal_name = r.get("user_principal_name")?;
@@ -235,16 +236,16 @@ impl Snapshot {
                 p.user_type = r.get("user_type")?;
                 p.account_enabled = r.get("account_enabled")?;
                 p.on_premises_sync = r.get("on_premises_sync")?;
-                p.created_at = r.get::<_, Option<String>>(8)?.and_then(|t| t.parse().ok());
+                p.created_at = r.get::<_, Option<String>>("created_at")?.and_then(|t| t.parse().ok());
                 p.mailbox_purpose = r.get("mailbox_purpose")?;
                 p.security_enabled = r.get("security_enabled")?;
                 p.mail_enabled = r.get("mail_enabled")?;
                 p.group_types = r.get("group_types")?;
                 p.membership_rule = r.get("membership_rule")?;
                 p.is_assignable_to_role = r.get("is_assignable_to_role")?;
-                p.app_id = r.get::<_, Option<String>>(15)?.and_then(|t| t.parse().ok());
+                p.app_id = r.get::<_, Option<String>>("app_id")?.and_then(|t| t.parse().ok());
                 p.service_principal_type = r.get("service_principal_type")?;
-                p.app_owner_tenant_id = r.get::<_, Option<String>>(17)?.and_then(|t| t.parse().ok());
+                p.app_owner_tenant_id = r.get::<_, Option<String>>("app_owner_tenant_id")?.and_then(|t| t.parse().ok());
                 p.managed_identity_type = r.get("managed_identity_type")?;
                 p.managed_identity_resource_id = r.get("managed_identity_resource_id")?;
                 p.attrs = r.get("attrs")?;
@@ -298,19 +299,34 @@ impl Snapshot {
 
     /// Direct memberships and ownerships of groups (the `member` and `owner` grants whose target is a group).
     pub fn group_links(&self) -> Result<Vec<crate::model::Grant>, StoreError> {
+        use crate::model::{PrincipalKind, Relation};
+        self.grants_on(&[Relation::Member, Relation::Owner], &[PrincipalKind::Group])
+    }
+
+    /// Every column of the grants with one of `relations` whose target is a principal of one of `kinds`, in key
+    /// order.
+    pub fn grants_on(
+        &self,
+        relations: &[crate::model::Relation],
+        kinds: &[crate::model::PrincipalKind],
+    ) -> Result<Vec<crate::model::Grant>, StoreError> {
         use crate::model::{Grant, GrantState, Relation};
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT g.principal_id, g.principal_type, g.relation, g.target_id, g.state, g.start_at, g.end_at, g.source_id
-                 FROM grants g JOIN principals p ON p.id = g.target_id AND p.kind = 'group'
-                 WHERE g.relation IN ('member', 'owner') ORDER BY 1, 3, 4, 5",
-            )
-            .map_err(|e| self.corrupt(e))?;
+        let list = |words: Vec<&str>| words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(", ");
+        // The words are the enums' own (never input): safe to spell into the statement.
+        let sql = format!(
+            "SELECT g.principal_id, g.principal_type, g.relation, g.target_id, g.role_id, g.scope, g.state,
+                    g.assignment_type, g.member_type, g.start_at, g.end_at, g.created_at, g.source_id, g.condition
+             FROM grants g JOIN principals p ON p.id = g.target_id AND p.kind IN ({})
+             WHERE g.relation IN ({}) ORDER BY 1, 3, 4, 5, 6, 7",
+            list(kinds.iter().map(|k| k.as_str()).collect()),
+            list(relations.iter().map(|r| r.as_str()).collect()),
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.corrupt(e))?;
         stmt.query_map([], |r| {
             let err = |c: usize, m: String| {
                 rusqlite::Error::FromSqlConversionFailure(c, rusqlite::types::Type::Text, m.into())
             };
+            let time = |c: &str| r.get::<_, Option<String>>(c).map(|t| t.and_then(|t| t.parse().ok()));
             let principal: String = r.get("principal_id")?;
             let relation: String = r.get("relation")?;
             let state: String = r.get("state")?;
@@ -320,10 +336,16 @@ impl Snapshot {
                 r.get::<_, String>("target_id")?,
             );
             g.principal_type = r.get("principal_type")?;
-            g.state = state.parse::<GrantState>().map_err(|e| err(4, e))?;
-            g.start_at = r.get::<_, Option<String>>(5)?.and_then(|t| t.parse().ok());
-            g.end_at = r.get::<_, Option<String>>(6)?.and_then(|t| t.parse().ok());
+            g.role_id = r.get("role_id")?;
+            g.scope = r.get("scope")?;
+            g.state = state.parse::<GrantState>().map_err(|e| err(6, e))?;
+            g.assignment_type = r.get("assignment_type")?;
+            g.member_type = r.get("member_type")?;
+            g.start_at = time("start_at")?;
+            g.end_at = time("end_at")?;
+            g.created_at = time("created_at")?;
             g.source_id = r.get("source_id")?;
+            g.condition = r.get("condition")?;
             Ok(g)
         })
         .and_then(Iterator::collect)

@@ -18,8 +18,6 @@ pub(crate) struct World {
     pub member_of: HashMap<Guid, Vec<Guid>>,
     /// Every change made through the write endpoints, in order; delta queries read it.
     pub changes: Vec<Change>,
-    /// The directory audit log (`auditLogs/directoryAudits`): one entry per change made through the write endpoints.
-    pub audits: Vec<Audit>,
     /// Counter for ids the emulator makes up (assignment ids, role assignment names).
     pub minted: u64,
     /// Names this world's change log: delta tokens carry it, and a token from another emulator (or from before a
@@ -33,35 +31,6 @@ fn new_generation() -> String {
     static WORLDS: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{nanos:x}.{}.{}", std::process::id(), WORLDS.fetch_add(1, Ordering::Relaxed))
-}
-
-/// One entry of the directory audit log, as Microsoft Entra writes it for a change.
-#[derive(Debug, Clone)]
-pub(crate) struct Audit {
-    pub id: Guid,
-    pub at: String,
-    /// `Add member to group`, `Delete user`, …
-    pub activity: &'static str,
-    /// `GroupManagement`, `UserManagement`, `ApplicationManagement`, `RoleManagement`.
-    pub category: &'static str,
-    /// `Core Directory` or `PIM`.
-    pub service: &'static str,
-    /// `Add`, `Update`, `Delete`, `Assign`, `Unassign`.
-    pub operation: &'static str,
-    /// The app that made the change (the caller's client id).
-    pub app_id: String,
-    /// The objects changed, as they were named when the change was made.
-    pub targets: Vec<AuditTarget>,
-}
-
-/// An object an audit entry names.
-#[derive(Debug, Clone)]
-pub(crate) struct AuditTarget {
-    pub id: Guid,
-    /// `User`, `Group`, `ServicePrincipal`, `Application`, `Other`.
-    pub kind: &'static str,
-    pub display_name: serde_json::Value,
-    pub user_principal_name: serde_json::Value,
 }
 
 /// What an audit entry records of a change: activity name, category, service and operation type.
@@ -128,7 +97,6 @@ impl World {
             objects: HashMap::new(),
             member_of: HashMap::new(),
             changes: Vec::new(),
-            audits: Vec::new(),
             minted: 0,
             generation: new_generation(),
         };
@@ -187,38 +155,51 @@ impl World {
     }
 
     /// Adds an entry to the directory audit log, timed now, naming the objects `targets` (looked up now, so an
-    /// object about to be deleted keeps its name).
+    /// object about to be deleted keeps its name) and the app `app_id` that made the change, in Graph's shape.
     pub(crate) fn audit(&mut self, app_id: &str, activity: Activity, targets: &[&Guid]) {
         let (activity, category, service, operation) = activity;
-        let targets = targets
+        let targets: Vec<serde_json::Value> = targets
             .iter()
             .map(|id| {
                 let object = self.object(id);
                 let text = |p: &str| object.map(|o| o.get(p)).unwrap_or(serde_json::Value::Null);
                 let kind = self.target_type(id);
-                AuditTarget {
-                    id: (*id).clone(),
-                    kind,
-                    display_name: text("displayName"),
-                    user_principal_name: if kind == "User" {
-                        text("userPrincipalName")
-                    } else {
-                        serde_json::Value::Null
-                    },
-                }
+                serde_json::json!({
+                    "id": id.as_str(),
+                    "displayName": text("displayName"),
+                    "type": kind,
+                    "userPrincipalName": if kind == "User" { text("userPrincipalName") } else { serde_json::Value::Null },
+                    "groupType": null,
+                    "modifiedProperties": [],
+                })
             })
             .collect();
-        let n = self.audits.len();
-        self.audits.push(Audit {
-            id: Guid::derived(&format!("audit:{}:{}:{n}", self.tenant.tenant.id, self.generation)),
-            at: crate::clock::now().to_string(),
-            activity,
-            category,
-            service,
-            operation,
-            app_id: app_id.to_owned(),
-            targets,
-        });
+        let n = self.tenant.directory_audits.len();
+        let id = Guid::derived(&format!("audit:{}:{}:{n}", self.tenant.tenant.id, self.generation));
+        let app = self.tenant.apps.iter().find(|x| x.client_id.as_str() == app_id);
+        let entry = crate::json::as_object(serde_json::json!({
+            "id": id.as_str(),
+            "category": category,
+            "correlationId": id.as_str(),
+            "result": "success",
+            "resultReason": "",
+            "activityDisplayName": activity,
+            "activityDateTime": crate::clock::now().to_string(),
+            "loggedByService": service,
+            "operationType": operation,
+            "initiatedBy": {
+                "user": null,
+                "app": {
+                    "appId": app_id,
+                    "displayName": app.map(|x| x.display_name.as_str()),
+                    "servicePrincipalId": app.map(|x| x.service_principal_id.as_str()),
+                    "servicePrincipalName": null,
+                },
+            },
+            "targetResources": targets,
+            "additionalDetails": [],
+        }));
+        self.tenant.directory_audits.push(entry);
     }
 
     /// The audit target type of the object `id`.

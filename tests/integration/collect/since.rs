@@ -18,16 +18,29 @@ const BOB: &str = "10000000-0000-4000-8000-000000000002";
 const ERIN: &str = "10000000-0000-4000-8000-000000000005";
 const ROOM: &str = "10000000-0000-4000-8000-000000000009";
 const G2: &str = "20000000-0000-4000-8000-000000000002";
+const TIER0: &str = "20000000-0000-4000-8000-000000000007";
+const ALICE: &str = "10000000-0000-4000-8000-000000000001";
+/// Eligible for membership of Tier0 Admins, through PIM for groups.
+const TIER0_ELIGIBLE: &str = "10000000-0000-4000-8000-000000000014";
 const ALL_STAFF: &str = "20000000-0000-4000-8000-000000000001";
 const PAYROLL: &str = "30000000-0000-4000-8000-000000000003";
 const SUB1: &str = "50000000-0000-4000-8000-000000000001";
 const NEW_APP: &str = "40000000-0000-4000-8000-0000000000ab";
 
-/// Contoso whose writer may make every kind of change, with one application that has no service principal yet.
+/// Contoso whose writer may make every kind of change, whose reader may read the audit log, with one application
+/// that has no service principal yet.
 fn tenant(t: &mut TenantFile) {
-    t.apps[1]
-        .graph_permissions
-        .extend(["User.ReadWrite.All", "Group.ReadWrite.All", "Application.ReadWrite.All"].map(str::to_owned));
+    t.apps[0].graph_permissions.push("Directory.Read.All".to_owned());
+    t.apps[1].graph_permissions.extend(
+        [
+            "User.ReadWrite.All",
+            "Group.ReadWrite.All",
+            "Application.ReadWrite.All",
+            "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup",
+            "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup",
+        ]
+        .map(str::to_owned),
+    );
     t.applications.push(
         serde_json::from_value(
             json!({"id": "40000000-0000-4000-8000-0000000000aa", "appId": NEW_APP, "displayName": "Expense Reports"}),
@@ -72,6 +85,27 @@ fn remove_member(emu: &Emu) {
 }
 fn add_owner(emu: &Emu) {
     assert_eq!(graph(emu, Method::POST, &format!("/v1.0/groups/{G2}/owners/$ref"), link(ERIN)), 204);
+}
+fn remove_owner(emu: &Emu) {
+    assert_eq!(graph(emu, Method::DELETE, &format!("/v1.0/groups/{TIER0}/owners/{ALICE}/$ref"), Value::Null), 204);
+}
+/// A PIM for groups request (`eligibilityScheduleRequests` or `assignmentScheduleRequests`).
+fn pim(emu: &Emu, requests: &str, action: &str, principal: &str, group: &str) {
+    let mut body = json!({"accessId": "member", "principalId": principal, "groupId": group, "action": action});
+    if action == "adminAssign" {
+        body["scheduleInfo"] = json!({"expiration": {"type": "noExpiration"}});
+    }
+    let path = format!("/v1.0/identityGovernance/privilegedAccess/group/{requests}");
+    assert_eq!(graph(emu, Method::POST, &path, body), 201, "{requests} {action}");
+}
+fn pim_eligibility_added(emu: &Emu) {
+    pim(emu, "eligibilityScheduleRequests", "adminAssign", ERIN, G2);
+}
+fn pim_eligibility_removed(emu: &Emu) {
+    pim(emu, "eligibilityScheduleRequests", "adminRemove", TIER0_ELIGIBLE, TIER0);
+}
+fn pim_assignment_added(emu: &Emu) {
+    pim(emu, "assignmentScheduleRequests", "adminAssign", ERIN, TIER0);
 }
 fn grant_app_role(emu: &Emu) {
     let body = json!({"principalId": ROOM, "resourceId": PAYROLL, "appRoleId": "90000000-0000-4000-8000-000000000002"});
@@ -120,6 +154,10 @@ const CHANGES: &[(&str, Change)] = &[
     ("membership added", add_member),
     ("membership removed", remove_member),
     ("owner added", add_owner),
+    ("owner removed", remove_owner),
+    ("PIM eligibility added", pim_eligibility_added),
+    ("PIM eligibility removed", pim_eligibility_removed),
+    ("PIM assignment added", pim_assignment_added),
     ("app role granted", grant_app_role),
     ("app role revoked", revoke_app_role),
     ("directory role assigned", add_directory_role),
@@ -146,14 +184,19 @@ fn fingerprint(env: &TestEnv, name: &str) -> String {
 /// A full collection of `emu` into `full`, then an incremental one from `prev` into `incremental`: same
 /// fingerprint, and the incremental run's users part says it was incremental.
 fn same_as_full(env: &TestEnv, emu: &Emu, prev: &str, tag: &str, extra: &[&str]) {
+    same_fingerprint(env, emu, prev, tag, extra);
+    let users = detail(env, &format!("{tag}-since.db"), "users");
+    assert!(users.starts_with("incremental"), "{tag}: {users}");
+}
+
+/// A full collection of `emu` into `full`, then an incremental one from `prev` into `incremental`: same fingerprint.
+fn same_fingerprint(env: &TestEnv, emu: &Emu, prev: &str, tag: &str, extra: &[&str]) {
     let (full, incremental) = (format!("{tag}-full.db"), format!("{tag}-since.db"));
     collect(env, emu, &full, extra).expect_code(exit_code::SUCCESS);
     let mut args = vec!["--since", prev];
     args.extend_from_slice(extra);
     collect(env, emu, &incremental, &args).expect_code(exit_code::SUCCESS);
     assert_eq!(fingerprint(env, &incremental), fingerprint(env, &full), "{tag}: --since differs from a full read");
-    let users = detail(env, &incremental, "users");
-    assert!(users.starts_with("incremental"), "{tag}: {users}");
 }
 
 #[test]
@@ -269,10 +312,70 @@ fn mailbox_purposes_and_sign_ins_are_read_again_only_for_what_changed() {
         let stats = snap.request_stats().unwrap();
         stats.iter().find(|s| s.service == "graph").map(|s| s.inner_requests).unwrap()
     };
-    let users = crate::common::emulator::contoso_json()["users"].as_array().unwrap().len() as u64;
-    // One user read again (and its mailbox), instead of every user's mailbox.
+    // One user read again and its mailbox; an update of a user changes no owner, app role or PIM schedule, so
+    // nothing else is read one by one.
     let (full, since) = (graph_items("mailboxes-full.db"), graph_items("mailboxes-since.db"));
-    assert_eq!(full - since, users - 2, "full {full}, since {since}");
+    assert_eq!(since, 2, "full {full}, since {since}");
     let sign_ins = detail(&env, "mailboxes-since.db", "sign_in_activity");
     assert!(sign_ins.starts_with("incremental"), "{sign_ins}");
+}
+
+#[test]
+fn owners_app_roles_and_pim_schedules_are_read_again_only_for_what_the_audit_log_names() {
+    let env = TestEnv::new();
+    let emu = contoso_with(tenant, EmulatorOptions::default());
+    collect(&env, &emu, "prev.db", &[]).expect_code(exit_code::SUCCESS);
+    add_owner(&emu);
+    grant_app_role(&emu);
+    pim_eligibility_added(&emu);
+    same_as_full(&env, &emu, "prev.db", "named", &[]);
+    for part in ["group_owners", "group_pim", "app_role_assignments"] {
+        let d = detail(&env, "named-since.db", part);
+        assert!(d.starts_with("incremental: 1 of "), "{part}: {d}");
+    }
+    // A user who held something, deleted: what they held is read again too.
+    delete_user(&emu);
+    same_as_full(&env, &emu, "named-since.db", "deleted", &[]);
+    let d = detail(&env, "deleted-since.db", "app_role_assignments");
+    assert!(!d.starts_with("incremental: 0 of "), "{d}");
+}
+
+#[test]
+fn without_the_audit_log_the_parts_it_would_carry_are_read_in_full() {
+    let env = TestEnv::new();
+    // The reader as shipped: no Directory.Read.All, which the audit log needs.
+    let emu = contoso_with(
+        |t| {
+            tenant(t);
+            t.apps[0].graph_permissions.retain(|p| p != "Directory.Read.All");
+        },
+        EmulatorOptions::default(),
+    );
+    collect(&env, &emu, "prev.db", &[]).expect_code(exit_code::SUCCESS);
+    add_owner(&emu);
+    pim_eligibility_removed(&emu);
+    same_as_full(&env, &emu, "prev.db", "denied", &[]);
+    for part in azsnap::collect::CARRIED_PARTS {
+        let d = detail(&env, "denied-since.db", part);
+        assert!(d.contains("Directory.Read.All"), "{part}: {d}");
+    }
+    // A previous snapshot whose PIM part was denied: in the next, that part is read in full, the others carried.
+    let no_pim = contoso_with(
+        |t| {
+            tenant(t);
+            t.apps[0].graph_permissions.retain(|p| !p.starts_with("PrivilegedEligibilitySchedule"));
+        },
+        EmulatorOptions::default(),
+    );
+    collect(&env, &no_pim, "no-pim.db", &[]).expect_code(exit_code::INCOMPLETE);
+    add_owner(&no_pim);
+    let mut state: TenantFile = serde_json::from_value(no_pim.get_public("/_emulator/tenant").body).unwrap();
+    state.apps[0].graph_permissions.push("PrivilegedEligibilitySchedule.Read.AzureADGroup".to_owned());
+    let granted = Emu::serve(state, EmulatorOptions::default());
+    // (Another emulator: the users delta link is refused there, and users are read in full.)
+    same_fingerprint(&env, &granted, "no-pim.db", "granted", &[]);
+    let d = detail(&env, "granted-since.db", "group_pim");
+    assert!(d.contains("does not have this part complete"), "{d}");
+    let d = detail(&env, "granted-since.db", "group_owners");
+    assert!(d.starts_with("incremental: 1 of "), "{d}");
 }

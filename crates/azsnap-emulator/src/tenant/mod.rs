@@ -88,6 +88,10 @@ pub struct TenantFile {
     /// The tenant-wide policies Graph serves under `/policies`.
     #[serde(default)]
     pub policies: Policies,
+    /// The directory audit log (`auditLogs/directoryAudits`), oldest first, each entry in Graph's shape: part of the
+    /// tenant's state, so a state exported and served again keeps its history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directory_audits: Vec<Map<String, Value>>,
 }
 
 /// Tenant-wide policies, as far as the emulator serves them (`/policies/authorizationPolicy`,
@@ -131,6 +135,7 @@ impl TenantFile {
             role_assignments: Vec::new(),
             role_eligibilities: Vec::new(),
             policies: Policies::default(),
+            directory_audits: Vec::new(),
         }
     }
 }

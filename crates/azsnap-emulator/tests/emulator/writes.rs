@@ -241,4 +241,11 @@ fn writes_are_in_the_directory_audit_log_and_pim_for_groups_requests_change_sche
     assert_eq!((none.status, none.code()), (400, "RoleAssignmentDoesNotExist"));
     let active = "/v1.0/identityGovernance/privilegedAccess/group/assignmentScheduleRequests";
     assert_eq!(emu.post_json(active, &t, &assign).status, 403, "assignments need their own permission");
+
+    // The log is part of the tenant's state: exported and served again, its history is still there.
+    let state = serde_json::from_value(emu.get_public("/_emulator/tenant").body).unwrap();
+    let again = Emu::serve(state, azsnap_emulator::EmulatorOptions::default());
+    let (then, now) = (emu.get(audits, &reader).body, again.get(audits, &again.reader(GRAPH_SCOPE)).body);
+    assert_eq!(now["value"].as_array().map(Vec::len), Some(3), "{now}");
+    assert_eq!(now["value"], then["value"]);
 }
