@@ -109,16 +109,20 @@ fn load_since(path: &std::path::Path, recorded: &serde_json::Value) -> Result<cr
     let principals: Vec<_> =
         snap.principals()?.into_iter().filter(|p| p.origin == crate::model::Origin::Collected).collect();
     let collected = principals.iter().map(|p| p.id.clone()).collect();
-    let users = principals
-        .into_iter()
-        .filter(|p| p.kind == crate::model::PrincipalKind::User)
-        .map(|mut p| {
-            if let Some(purpose) = p.mailbox_purpose.take() {
-                mailboxes.push((p.id.clone(), purpose));
+    let (mut users, mut groups) = (Vec::new(), Vec::new());
+    for mut p in principals {
+        match p.kind {
+            crate::model::PrincipalKind::User => {
+                if let Some(purpose) = p.mailbox_purpose.take() {
+                    mailboxes.push((p.id.clone(), purpose));
+                }
+                users.push(p);
             }
-            p
-        })
-        .collect();
+            crate::model::PrincipalKind::Group => groups.push(p),
+            _ => {}
+        }
+    }
+    let groups_complete = complete("groups", &parts);
     let fingerprint = snap.stored_fingerprint()?.unwrap_or_default();
     Ok(crate::collect::Since {
         source: format!("{} ({fingerprint})", path.display()),
@@ -128,41 +132,12 @@ fn load_since(path: &std::path::Path, recorded: &serde_json::Value) -> Result<cr
         sign_ins: if complete("sign_in_activity", &parts) { Some(snap.sign_ins()?) } else { None },
         mailboxes: complete("mailbox_settings", &parts).then_some(mailboxes),
         users_link: if users_complete { snap.delta_link("users")? } else { None },
+        path: path.to_owned(),
+        groups: if groups_complete { groups } else { Vec::new() },
+        groups_link: if groups_complete { snap.delta_link("groups")? } else { None },
         collected,
-        grants: carried_grants(&snap, &parts)?,
+        grants: crate::collect::carried_grants(&snap, &parts)?,
     })
-}
-
-/// PREV's rows of each part the audit log can carry, for the parts PREV has complete.
-fn carried_grants(
-    snap: &Snapshot,
-    parts: &[crate::model::Part],
-) -> Result<std::collections::BTreeMap<&'static str, Vec<crate::model::Grant>>, CliError> {
-    use crate::model::{GrantState, PrincipalKind, Relation};
-    let apps = [PrincipalKind::ServicePrincipal, PrincipalKind::ManagedIdentity];
-    let mut out = std::collections::BTreeMap::new();
-    for &part in crate::collect::CARRIED_PARTS {
-        if !parts.iter().any(|p| p.name == part && p.status == PartStatus::Complete) {
-            continue;
-        }
-        let rows = match part {
-            "app_role_assignments" => snap.grants_on(&[Relation::AppRole], &apps)?,
-            "service_principal_owners" => snap.grants_on(&[Relation::Owner], &apps)?,
-            "group_owners" => snap
-                .grants_on(&[Relation::Owner], &[PrincipalKind::Group])?
-                .into_iter()
-                .filter(|g| g.state == GrantState::Active)
-                .collect(),
-            // PIM for groups: what is eligible, and what an assignment schedule made active.
-            _ => snap
-                .grants_on(&[Relation::Member, Relation::Owner], &[PrincipalKind::Group])?
-                .into_iter()
-                .filter(|g| g.state == GrantState::Eligible || g.source_id.is_some())
-                .collect(),
-        };
-        out.insert(part, rows);
-    }
-    Ok(out)
 }
 
 fn external(path: &std::path::Path) -> Result<External, CliError> {

@@ -78,6 +78,56 @@ pub(super) async fn changes(client: &AzureClient, since: &Since, now: &Timestamp
     }
 }
 
+/// PREV's rows of each part the audit log can carry, for the parts PREV has complete, each as that part reads it
+/// (a row two parts wrote, such as an owner PIM for groups made active, is split back into each part's share).
+pub fn carried_grants(
+    snap: &crate::store::Snapshot,
+    parts: &[crate::model::Part],
+) -> Result<std::collections::BTreeMap<&'static str, Vec<Grant>>, crate::store::StoreError> {
+    use crate::model::{GrantState, PrincipalKind, Relation};
+    let apps = [PrincipalKind::ServicePrincipal, PrincipalKind::ManagedIdentity];
+    let mut out = std::collections::BTreeMap::new();
+    for &part in super::CARRIED_PARTS {
+        if !parts.iter().any(|p| p.name == part && p.status == PartStatus::Complete) {
+            continue;
+        }
+        let rows = match part {
+            "app_role_assignments" => snap.grants_on(&[Relation::AppRole], &apps)?,
+            "service_principal_owners" => {
+                snap.grants_on(&[Relation::Owner], &apps)?.into_iter().filter_map(as_listed).collect()
+            }
+            "group_owners" => {
+                snap.grants_on(&[Relation::Owner], &[PrincipalKind::Group])?.into_iter().filter_map(as_listed).collect()
+            }
+            // PIM for groups: what is eligible, and what an assignment schedule made active, without the principal
+            // type (which only a listing of members or owners gives).
+            _ => snap
+                .grants_on(&[Relation::Member, Relation::Owner], &[PrincipalKind::Group])?
+                .into_iter()
+                .filter(|g| g.state == GrantState::Eligible || g.source_id.is_some())
+                .map(|mut g| {
+                    g.principal_type = None;
+                    g
+                })
+                .collect(),
+        };
+        out.insert(part, rows);
+    }
+    Ok(out)
+}
+
+/// A member or owner row as a listing of members or owners gives it (principal, relation, target and principal
+/// type), or `None` for one only PIM for groups gave (active, with a schedule id and no principal type).
+pub(super) fn as_listed(g: Grant) -> Option<Grant> {
+    use crate::model::GrantState;
+    if g.state != GrantState::Active || (g.principal_type.is_none() && g.source_id.is_some()) {
+        return None;
+    }
+    let mut listed = Grant::new(g.principal_id, g.relation, g.target_id);
+    listed.principal_type = g.principal_type;
+    Some(listed)
+}
+
 /// What one read of a carried part is asked to do.
 pub(super) struct Read {
     /// The objects to read.

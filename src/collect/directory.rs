@@ -204,27 +204,19 @@ struct GroupFacts {
     pim_capable: bool,
 }
 
-/// Groups and their direct members (one `groups/delta` stream), then owners (`$batch`), then PIM for groups.
-pub(super) async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
-    if let Some(ext) = &ctx.options.external {
-        let groups: Vec<Guid> = ext
-            .principals
-            .iter()
-            .filter(|p| p.kind == crate::model::PrincipalKind::Group)
-            .map(|p| p.id.clone())
-            .collect();
-        let mut out =
-            vec![skipped("groups", "--external-identities"), skipped("group_owners", "--external-identities")];
-        out.push(
-            group_pim_part(&ctx, groups.into_iter().map(|id| GroupFacts { id, pim_capable: true }).collect()).await,
-        );
-        return out;
+impl GroupFacts {
+    fn of(p: &crate::model::Principal) -> Self {
+        let dynamic = p.group_types.as_deref().is_some_and(|t| t.contains("DynamicMembership"));
+        GroupFacts {
+            id: p.id.clone(),
+            pim_capable: p.security_enabled == Some(true) && !dynamic && p.on_premises_sync != Some(true),
+        }
     }
-    if let Some(groups) = ctx.left_out("groups") {
-        let rest = ["group_owners", "group_pim"].map(|p| ctx.left_out(p).unwrap_or_else(|| skipped(p, "--skip-parts")));
-        return std::iter::once(groups).chain(rest).collect();
-    }
-    let mut facts: Vec<GroupFacts> = Vec::new();
+}
+
+/// Every group with its direct members: one `groups/delta` stream, whose delta link is kept for the next
+/// `--since`.
+async fn full_groups(ctx: &Ctx, facts: &mut Vec<GroupFacts>) -> PartResult {
     let mut seen: HashSet<Guid> = HashSet::new();
     let url = ctx.graph(&format!("/v1.0/groups/delta?$select={GROUP_SELECT},members"));
     let skip_ad = ctx.options.skip_ad_groups;
@@ -252,22 +244,70 @@ pub(super) async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
                     }
                 }
                 if seen.insert(p.id.clone()) {
-                    let dynamic = p.group_types.as_deref().is_some_and(|t| t.contains("DynamicMembership"));
-                    facts.push(GroupFacts {
-                        id: p.id.clone(),
-                        pim_capable: p.security_enabled == Some(true) && !dynamic && p.on_premises_sync != Some(true),
-                    });
+                    facts.push(GroupFacts::of(&p));
                     n += 1;
                 }
                 batch.principals.push(p);
             }
             ctx.sink.send(batch).await;
         }
+        if let Some(link) = pager.last["@odata.deltaLink"].as_str() {
+            ctx.keep_delta_link(since::GROUPS, link.to_owned());
+        }
         Ok(n)
     };
-    let result: PartResult = ctx.part("groups", read).await;
+    ctx.part("groups", read).await
+}
+
+/// Groups and their direct members (one `groups/delta` stream), then owners (`$batch`), then PIM for groups.
+pub(super) async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
+    if let Some(ext) = &ctx.options.external {
+        let groups: Vec<Guid> = ext
+            .principals
+            .iter()
+            .filter(|p| p.kind == crate::model::PrincipalKind::Group)
+            .map(|p| p.id.clone())
+            .collect();
+        let mut out =
+            vec![skipped("groups", "--external-identities"), skipped("group_owners", "--external-identities")];
+        out.push(
+            group_pim_part(&ctx, groups.into_iter().map(|id| GroupFacts { id, pim_capable: true }).collect()).await,
+        );
+        return out;
+    }
+    if let Some(groups) = ctx.left_out("groups") {
+        let rest = ["group_owners", "group_pim"].map(|p| ctx.left_out(p).unwrap_or_else(|| skipped(p, "--skip-parts")));
+        return std::iter::once(groups).chain(rest).collect();
+    }
+    let mut facts: Vec<GroupFacts> = Vec::new();
+    let (result, detail) = match &ctx.options.since {
+        Some(since) => match ctx.part("groups", since::groups(&ctx, since)).await {
+            Ok(since::Groups::Changed(c)) => {
+                ctx.keep_delta_link(since::GROUPS, c.link);
+                let detail =
+                    format!("incremental: {} changed, {} removed since the previous snapshot", c.changed, c.removed);
+                facts = c.groups.iter().map(GroupFacts::of).collect();
+                let n = (c.groups.len() + c.added.len()) as u64;
+                for chunk in c.groups.chunks(5_000) {
+                    ctx.sink.send(Batch { principals: chunk.to_vec(), ..Batch::default() }).await;
+                }
+                for chunk in c.added.chunks(5_000) {
+                    ctx.sink.send(Batch { grants: chunk.to_vec(), ..Batch::default() }).await;
+                }
+                let carried = ctx.part("groups", since::carry_memberships(&ctx, since.path.clone(), c.dropped)).await;
+                (carried.map(|m| n + m), Some(detail))
+            }
+            Ok(since::Groups::Full(why)) => (full_groups(&ctx, &mut facts).await, Some(why.to_owned())),
+            Err(e) => (Err(e), None),
+        },
+        None => (full_groups(&ctx, &mut facts).await, None),
+    };
     let ok = result.is_ok();
-    let mut out = vec![conclude("groups", "GroupMember.Read.All", result)];
+    let mut groups = conclude("groups", "GroupMember.Read.All", result);
+    if ok {
+        groups.part.detail = detail;
+    }
+    let mut out = vec![groups];
     if !ok {
         return out;
     }

@@ -29,6 +29,7 @@ use crate::azure::{ApiError, AzureClient, Service};
 use crate::model::{Grant, Guid, Part, PartStatus, Principal, RequestStats, Resource, ResourceKind, Timestamp};
 use crate::store::{Batch, Consolidate, NewSnapshot, SnapshotWriter, StoreError};
 
+pub use audit::carried_grants;
 pub use sink::Sink;
 
 /// What to collect, mirroring the command line.
@@ -67,6 +68,12 @@ pub struct Since {
     pub mailboxes: Option<Vec<(Guid, String)>>,
     /// The users delta link PREV ended with, when its users part was complete.
     pub users_link: Option<String>,
+    /// PREV's file, from which its memberships are streamed.
+    pub path: PathBuf,
+    /// PREV's groups, when its groups part was complete.
+    pub groups: Vec<Principal>,
+    /// The groups delta link PREV ended with, when its groups part was complete.
+    pub groups_link: Option<String>,
     /// PREV's collected principals (not the placeholders its grants named): an object not among them is new.
     pub collected: std::collections::HashSet<Guid>,
     /// PREV's rows of the parts the audit log carries (group owners, PIM for groups, app role assignments, service

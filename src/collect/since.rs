@@ -12,19 +12,20 @@
 //! A delta token the service no longer honours (410 `syncStateNotFound`) or a PREV without one makes the part a
 //! full read, and the part's detail says so.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde_json::Value;
 
 use crate::azure::{ApiError, Service};
 use crate::collect::batch;
-use crate::collect::parse::{self, USER_SELECT};
+use crate::collect::parse::{self, GROUP_SELECT, USER_SELECT};
 use crate::collect::{Ctx, Since};
-use crate::model::{Guid, Principal};
-use crate::store::SignIn;
+use crate::model::{Grant, Guid, Principal, PrincipalKind, Relation};
+use crate::store::{Batch, SignIn};
 
-/// The part name delta links are stored under for users.
+/// The part names delta links are stored under.
 pub(super) const USERS: &str = "users";
+pub(super) const GROUPS: &str = "groups";
 
 /// What the users part does in an incremental collection.
 pub(super) enum Users {
@@ -35,12 +36,12 @@ pub(super) enum Users {
     Full(&'static str),
 }
 
-/// The `users/delta` URL that continues from `link` on the configured endpoint. Only the token is taken from the
-/// stored link: the request goes to the endpoint this run was given, never to a host a file names.
-fn continue_from(ctx: &Ctx, link: &str) -> Option<String> {
+/// The `{collection}/delta` URL that continues from `link` on the configured endpoint. Only the token is taken from
+/// the stored link: the request goes to the endpoint this run was given, never to a host a file names.
+fn continue_from(ctx: &Ctx, collection: &str, link: &str) -> Option<String> {
     let stored = url::Url::parse(link).ok()?;
     let token = stored.query_pairs().find(|(k, _)| k.eq_ignore_ascii_case("$deltatoken"))?.1.into_owned();
-    let mut url = url::Url::parse(&ctx.graph("/v1.0/users/delta")).ok()?;
+    let mut url = url::Url::parse(&ctx.graph(&format!("/v1.0/{collection}/delta"))).ok()?;
     url.query_pairs_mut().append_pair("$deltatoken", &token);
     Some(url.to_string())
 }
@@ -55,7 +56,7 @@ pub(super) async fn latest_users_link(ctx: &Ctx) -> Option<String> {
 
 /// The users part of an incremental collection.
 pub(super) async fn users(ctx: &Ctx, since: &Since) -> Result<Users, ApiError> {
-    let Some(url) = since.users_link.as_deref().and_then(|l| continue_from(ctx, l)) else {
+    let Some(url) = since.users_link.as_deref().and_then(|l| continue_from(ctx, "users", l)) else {
         return Ok(Users::Full("full read: the previous snapshot has no users delta link"));
     };
     let mut changed: BTreeSet<Guid> = BTreeSet::new();
@@ -82,14 +83,8 @@ pub(super) async fn users(ctx: &Ctx, since: &Since) -> Result<Users, ApiError> {
         }
         Err(e) => return Err(e),
     };
-    let link = last["@odata.deltaLink"]
-        .as_str()
-        .ok_or_else(|| ApiError::Json {
-            url: url.clone(),
-            message: "the delta round ended without a deltaLink".to_owned(),
-        })?
-        .to_owned();
-    let fresh = reread(ctx, &changed, &mut removed).await?;
+    let link = delta_link(&last, &url)?;
+    let fresh = reread(ctx, "users", USER_SELECT, parse::user, &changed, &mut removed).await?;
     let reread: Vec<Guid> = fresh.iter().map(|p| p.id.clone()).collect();
     let users: Vec<Principal> = since
         .users
@@ -101,15 +96,23 @@ pub(super) async fn users(ctx: &Ctx, since: &Since) -> Result<Users, ApiError> {
     Ok(Users::Changed { users, reread, removed: removed.len(), link })
 }
 
-/// Reads the users `ids` again, 20 to a `$batch`; one that is gone by now joins `removed`.
-async fn reread(ctx: &Ctx, ids: &BTreeSet<Guid>, removed: &mut BTreeSet<Guid>) -> Result<Vec<Principal>, ApiError> {
+/// Reads the objects `ids` of `collection` again (`select`ed, 20 to a `$batch`); one that is gone by now joins
+/// `removed`.
+async fn reread(
+    ctx: &Ctx,
+    collection: &str,
+    select: &str,
+    parse: fn(&Value) -> Option<Principal>,
+    ids: &BTreeSet<Guid>,
+    removed: &mut BTreeSet<Guid>,
+) -> Result<Vec<Principal>, ApiError> {
     let ids: Vec<&Guid> = ids.iter().collect();
-    let urls: Vec<String> = ids.iter().map(|id| format!("/users/{id}?$select={USER_SELECT}")).collect();
+    let urls: Vec<String> = ids.iter().map(|id| format!("/{collection}/{id}?$select={select}")).collect();
     let mut fresh = Vec::with_capacity(ids.len());
     let mut failure = None;
     batch::get_all(&ctx.client, urls, ctx.concurrency(), |i, answer| {
         match answer.status {
-            200 => fresh.extend(parse::user(&answer.body)),
+            200 => fresh.extend(parse(&answer.body)),
             404 => {
                 removed.insert(ids[i].clone());
             }
@@ -123,6 +126,141 @@ async fn reread(ctx: &Ctx, ids: &BTreeSet<Guid>, removed: &mut BTreeSet<Guid>) -
         None => Ok(fresh),
     }
 }
+
+/// What the groups part does in an incremental collection.
+pub(super) enum Groups {
+    Changed(GroupChanges),
+    /// A full read, and why.
+    Full(&'static str),
+}
+
+/// The groups delta round since PREV, applied to PREV's groups.
+pub(super) struct GroupChanges {
+    /// PREV's groups with the changes applied (the changed ones read again).
+    pub groups: Vec<Principal>,
+    /// How many groups were read again, and how many are gone.
+    pub changed: usize,
+    pub removed: usize,
+    /// Direct memberships added since PREV.
+    pub added: Vec<Grant>,
+    /// What of PREV's memberships no longer holds: (member, group) pairs removed, and groups gone.
+    pub dropped: Dropped,
+    /// The link to ask from next time.
+    pub link: String,
+}
+
+/// PREV's memberships that no longer hold.
+#[derive(Default)]
+pub(super) struct Dropped {
+    pub pairs: HashSet<(Guid, Guid)>,
+    pub groups: HashSet<Guid>,
+}
+
+/// The groups part of an incremental collection: the `groups/delta` round (with `members@delta`) since PREV, the
+/// groups it names read again. PREV's memberships are not held here: [`carry_memberships`] streams them.
+pub(super) async fn groups(ctx: &Ctx, since: &Since) -> Result<Groups, ApiError> {
+    if ctx.options.skip_ad_groups {
+        return Ok(Groups::Full("full read: --skip-ad-groups leaves groups out by a property read from every group"));
+    }
+    let Some(url) = since.groups_link.as_deref().and_then(|l| continue_from(ctx, "groups", l)) else {
+        return Ok(Groups::Full("full read: the previous snapshot has no groups delta link"));
+    };
+    let mut changed: BTreeSet<Guid> = BTreeSet::new();
+    let mut removed: BTreeSet<Guid> = BTreeSet::new();
+    let mut added: std::collections::BTreeMap<(Guid, Guid), Grant> = Default::default();
+    let mut dropped = Dropped::default();
+    let last = ctx
+        .client
+        .pages(Service::Graph, &url, &[], |items| {
+            for item in &items {
+                let Some(group) = parse::guid(item, "id") else { continue };
+                if item.get("@removed").is_some() {
+                    changed.remove(&group);
+                    removed.insert(group);
+                    continue;
+                }
+                for m in item.get("members@delta").and_then(Value::as_array).into_iter().flatten() {
+                    let Some(member) = parse::guid(m, "id") else { continue };
+                    let pair = (member, group.clone());
+                    if m.get("@removed").is_some() {
+                        added.remove(&pair);
+                        dropped.pairs.insert(pair);
+                    } else if let Some(link) = parse::link(m, Relation::Member, &group) {
+                        dropped.pairs.remove(&pair);
+                        added.insert(pair, link);
+                    }
+                }
+                removed.remove(&group);
+                changed.insert(group);
+            }
+            Ok(())
+        })
+        .await;
+    let last = match last {
+        Ok(v) => v,
+        Err(e) if e.status() == Some(410) => {
+            return Ok(Groups::Full("full read: the service no longer honours the delta token (410)"));
+        }
+        Err(e) => return Err(e),
+    };
+    let link = delta_link(&last, &url)?;
+    let fresh = reread(ctx, "groups", GROUP_SELECT, parse::group, &changed, &mut removed).await?;
+    let groups: Vec<Principal> = since
+        .groups
+        .iter()
+        .filter(|p| !changed.contains(&p.id) && !removed.contains(&p.id))
+        .cloned()
+        .chain(fresh)
+        .collect();
+    let added = added.into_iter().filter(|((_, g), _)| !removed.contains(g)).map(|(_, link)| link).collect();
+    dropped.groups = removed.iter().cloned().collect();
+    Ok(Groups::Changed(GroupChanges {
+        changed: changed.len() - changed.intersection(&removed).count(),
+        removed: removed.len(),
+        groups,
+        added,
+        dropped,
+        link,
+    }))
+}
+
+/// The `@odata.deltaLink` a delta round ended with.
+fn delta_link(last: &Value, url: &str) -> Result<String, ApiError> {
+    last["@odata.deltaLink"].as_str().map(str::to_owned).ok_or_else(|| ApiError::Json {
+        url: url.to_owned(),
+        message: "the delta round ended without a deltaLink".to_owned(),
+    })
+}
+
+/// PREV's direct memberships of groups, less those `dropped`, sent to the writer from a thread that reads PREV
+/// row by row (memory does not grow with the tenant). Returns the rows sent.
+pub(super) async fn carry_memberships(ctx: &Ctx, path: std::path::PathBuf, dropped: Dropped) -> Result<u64, ApiError> {
+    let sink = ctx.sink.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let snap = crate::store::Snapshot::open(&path)?;
+        let (mut rows, mut n) = (Vec::with_capacity(CARRY_CHUNK), 0u64);
+        snap.each_grant_on(&[Relation::Member], &[PrincipalKind::Group], |g| {
+            let Ok(group) = g.target_id.parse::<Guid>() else { return };
+            if dropped.groups.contains(&group) || dropped.pairs.contains(&(g.principal_id.clone(), group)) {
+                return;
+            }
+            if let Some(listed) = super::audit::as_listed(g) {
+                rows.push(listed);
+                n += 1;
+            }
+            if rows.len() == CARRY_CHUNK {
+                sink.blocking_send(Batch { grants: std::mem::take(&mut rows), ..Batch::default() });
+            }
+        })?;
+        sink.blocking_send(Batch { grants: rows, ..Batch::default() });
+        Ok::<u64, crate::store::StoreError>(n)
+    });
+    let failed = |message: String| ApiError::Transport { service: "previous snapshot", message };
+    read.await.map_err(|e| failed(e.to_string()))?.map_err(|e| failed(e.to_string()))
+}
+
+/// Rows to a batch when carrying PREV's rows.
+const CARRY_CHUNK: usize = 5_000;
 
 /// The sign-in activity of an incremental collection: PREV's, then every user who signed in since PREV started
 /// (interactively or not), read again. Returns the rows sent.

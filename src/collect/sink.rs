@@ -36,8 +36,23 @@ pub(super) fn start(mut writer: SnapshotWriter, progress: Option<Arc<super::Prog
 impl Sink {
     /// Sends `batch` to the writer (waits when the writer is behind).
     pub async fn send(&self, batch: Batch) {
+        if self.count(&batch) {
+            // A closed channel means the writer failed; its error is reported by `WriterTask::finish`.
+            let _ = self.tx.send(batch).await;
+        }
+    }
+
+    /// [`Sink::send`] from a thread outside the async runtime (one reading a file, say).
+    pub fn blocking_send(&self, batch: Batch) {
+        if self.count(&batch) {
+            let _ = self.tx.blocking_send(batch);
+        }
+    }
+
+    /// Counts `batch`'s rows as sent; `false` when it has nothing to send.
+    fn count(&self, batch: &Batch) -> bool {
         if batch.is_empty() {
-            return;
+            return false;
         }
         let rows = batch.rows() as u64;
         if let Ok(mut n) = self.written.lock() {
@@ -46,8 +61,7 @@ impl Sink {
         if let Some(p) = &self.progress {
             p.rows.fetch_add(rows, std::sync::atomic::Ordering::Relaxed);
         }
-        // A closed channel means the writer failed; its error is reported by `WriterTask::finish`.
-        let _ = self.tx.send(batch).await;
+        true
     }
 
     /// Rows sent so far.

@@ -310,6 +310,18 @@ impl Snapshot {
         relations: &[crate::model::Relation],
         kinds: &[crate::model::PrincipalKind],
     ) -> Result<Vec<crate::model::Grant>, StoreError> {
+        let mut all = Vec::new();
+        self.each_grant_on(relations, kinds, |g| all.push(g))?;
+        Ok(all)
+    }
+
+    /// [`Snapshot::grants_on`], one grant at a time: memory does not grow with the snapshot.
+    pub fn each_grant_on(
+        &self,
+        relations: &[crate::model::Relation],
+        kinds: &[crate::model::PrincipalKind],
+        mut each: impl FnMut(crate::model::Grant),
+    ) -> Result<(), StoreError> {
         use crate::model::{Grant, GrantState, Relation};
         let list = |words: Vec<&str>| words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(", ");
         // The words are the enums' own (never input): safe to spell into the statement.
@@ -348,7 +360,7 @@ impl Snapshot {
             g.condition = r.get("condition")?;
             Ok(g)
         })
-        .and_then(Iterator::collect)
+        .and_then(|mut rows| rows.try_for_each(|g| g.map(&mut each)))
         .map_err(|e| self.corrupt(e))
     }
 }

@@ -182,11 +182,13 @@ fn fingerprint(env: &TestEnv, name: &str) -> String {
 }
 
 /// A full collection of `emu` into `full`, then an incremental one from `prev` into `incremental`: same
-/// fingerprint, and the incremental run's users part says it was incremental.
+/// fingerprint, and the incremental run's users and groups parts say they were incremental.
 fn same_as_full(env: &TestEnv, emu: &Emu, prev: &str, tag: &str, extra: &[&str]) {
     same_fingerprint(env, emu, prev, tag, extra);
-    let users = detail(env, &format!("{tag}-since.db"), "users");
-    assert!(users.starts_with("incremental"), "{tag}: {users}");
+    for part in ["users", "groups"] {
+        let d = detail(env, &format!("{tag}-since.db"), part);
+        assert!(d.starts_with("incremental"), "{tag}: {part}: {d}");
+    }
 }
 
 /// A full collection of `emu` into `full`, then an incremental one from `prev` into `incremental`: same fingerprint.
@@ -253,8 +255,10 @@ fn with_faults_injected_the_incremental_snapshot_is_still_the_full_one() {
     collect(&env, &other, "other-full.db", &[]).expect_code(exit_code::SUCCESS);
     collect(&env, &other, "other-since.db", &["--since", "prev.db"]).expect_code(exit_code::SUCCESS);
     assert_eq!(fingerprint(&env, "other-since.db"), fingerprint(&env, "other-full.db"));
-    let users = detail(&env, "other-since.db", "users");
-    assert!(users.contains("410"), "{users}");
+    for part in ["users", "groups"] {
+        let d = detail(&env, "other-since.db", part);
+        assert!(d.contains("410"), "{part}: {d}");
+    }
 }
 
 #[test]
@@ -378,4 +382,17 @@ fn without_the_audit_log_the_parts_it_would_carry_are_read_in_full() {
     assert!(d.contains("does not have this part complete"), "{d}");
     let d = detail(&env, "granted-since.db", "group_owners");
     assert!(d.starts_with("incremental: 1 of "), "{d}");
+}
+
+#[test]
+fn with_ad_groups_left_out_groups_are_read_in_full_and_the_result_is_the_same() {
+    let env = TestEnv::new();
+    let emu = contoso_with(tenant, EmulatorOptions::default());
+    collect(&env, &emu, "prev.db", &["--skip-ad-groups"]).expect_code(exit_code::SUCCESS);
+    add_member(&emu);
+    delete_group(&emu);
+    same_fingerprint(&env, &emu, "prev.db", "ad", &["--skip-ad-groups"]);
+    let d = detail(&env, "ad-since.db", "groups");
+    assert!(d.contains("--skip-ad-groups"), "{d}");
+    assert!(detail(&env, "ad-since.db", "users").starts_with("incremental"));
 }
