@@ -98,9 +98,7 @@ async fn assignments(ctx: &Ctx, ids: &[Guid], carried: &[Grant]) -> PartResult {
         })
         .collect();
     let n = grants.len() as u64;
-    for chunk in grants.chunks(5_000) {
-        ctx.sink.send(Batch { grants: chunk.to_vec(), ..Batch::default() }).await;
-    }
+    ctx.sink.send_all(grants, |grants| Batch { grants, ..Batch::default() }).await;
     ctx.sink.send(Batch { role_definitions: defaults, ..Batch::default() }).await;
     Ok(n)
 }

@@ -101,15 +101,17 @@ pub fn carried_grants(
             }
             // PIM for groups: what is eligible, and what an assignment schedule made active, without the principal
             // type (which only a listing of members or owners gives).
-            _ => snap
-                .grants_on(&[Relation::Member, Relation::Owner], &[PrincipalKind::Group])?
-                .into_iter()
-                .filter(|g| g.state == GrantState::Eligible || g.source_id.is_some())
-                .map(|mut g| {
-                    g.principal_type = None;
-                    g
-                })
-                .collect(),
+            // (Streamed: the member rows of groups are mostly memberships, which are not kept here.)
+            _ => {
+                let mut rows = Vec::new();
+                snap.each_grant_on(&[Relation::Member, Relation::Owner], &[PrincipalKind::Group], |mut g| {
+                    if g.state == GrantState::Eligible || g.source_id.is_some() {
+                        g.principal_type = None;
+                        rows.push(g);
+                    }
+                })?;
+                rows
+            }
         };
         out.insert(part, rows);
     }
@@ -153,9 +155,7 @@ pub(super) async fn part(
         Some(Err(why)) => (ctx.part(name, read(whole(Vec::new()))).await, Some(why)),
         Some(Ok((rows, ids))) => {
             let kept = rows.len() as u64;
-            for chunk in rows.chunks(5_000) {
-                ctx.sink.send(Batch { grants: chunk.to_vec(), ..Batch::default() }).await;
-            }
+            ctx.sink.send_all(rows.iter().cloned(), |grants| Batch { grants, ..Batch::default() }).await;
             let detail = format!(
                 "incremental: {} of {} read again, per the audit log since the previous snapshot",
                 ids.len(),

@@ -38,29 +38,29 @@ pub(super) async fn users_and_mailboxes(ctx: Ctx) -> Vec<Finished> {
     let keep_ids = ctx.options.mailbox_settings;
     let (result, detail) = match &ctx.options.since {
         Some(since) => match ctx.part("users", since::users(&ctx, since)).await {
-            Ok(since::Users::Changed { users, reread, removed, link }) => {
+            Ok(since::Users::Changed { fresh, replaced, removed, link }) => {
                 ctx.keep_delta_link(since::USERS, link);
                 let detail =
-                    format!("incremental: {} changed, {removed} removed since the previous snapshot", reread.len());
-                // Mailbox purposes: PREV's for the users not read again, when PREV has them all.
+                    format!("incremental: {} changed, {removed} removed since the previous snapshot", fresh.len());
+                let kept: Vec<&crate::model::Principal> =
+                    since.users.iter().filter(|p| !replaced.contains(&p.id)).collect();
+                let fresh_ids: Vec<Guid> = fresh.iter().map(|p| p.id.clone()).collect();
+                // Mailbox purposes: PREV's for the users kept, when PREV has them all.
                 match since.mailboxes.as_ref().filter(|_| keep_ids) {
                     Some(previous) => {
-                        let fresh: HashSet<&Guid> = reread.iter().collect();
-                        let present: HashSet<&Guid> = users.iter().map(|p| &p.id).collect();
-                        carried = previous
-                            .iter()
-                            .filter(|(id, _)| present.contains(id) && !fresh.contains(id))
-                            .cloned()
-                            .collect();
-                        ids = reread;
+                        carried = previous.iter().filter(|(id, _)| !replaced.contains(id)).cloned().collect();
+                        ids = fresh_ids;
                     }
-                    None if keep_ids => ids = users.iter().map(|p| p.id.clone()).collect(),
+                    None if keep_ids => ids = kept.iter().map(|p| p.id.clone()).chain(fresh_ids).collect(),
                     None => {}
                 }
-                let n = users.len() as u64;
-                for chunk in users.chunks(5_000) {
-                    ctx.sink.send(Batch { principals: chunk.to_vec(), ..Batch::default() }).await;
-                }
+                let n = (kept.len() + fresh.len()) as u64;
+                ctx.sink
+                    .send_all(kept.into_iter().cloned().chain(fresh), |principals| Batch {
+                        principals,
+                        ..Batch::default()
+                    })
+                    .await;
                 (Ok(n), Some(detail))
             }
             Ok(since::Users::Full(why)) => (full_users(&ctx, keep_ids, &mut ids).await, Some(why.to_owned())),
@@ -288,12 +288,8 @@ pub(super) async fn groups_owners_and_pim(ctx: Ctx) -> Vec<Finished> {
                     format!("incremental: {} changed, {} removed since the previous snapshot", c.changed, c.removed);
                 facts = c.groups.iter().map(GroupFacts::of).collect();
                 let n = (c.groups.len() + c.added.len()) as u64;
-                for chunk in c.groups.chunks(5_000) {
-                    ctx.sink.send(Batch { principals: chunk.to_vec(), ..Batch::default() }).await;
-                }
-                for chunk in c.added.chunks(5_000) {
-                    ctx.sink.send(Batch { grants: chunk.to_vec(), ..Batch::default() }).await;
-                }
+                ctx.sink.send_all(c.groups, |principals| Batch { principals, ..Batch::default() }).await;
+                ctx.sink.send_all(c.added, |grants| Batch { grants, ..Batch::default() }).await;
                 let carried = ctx.part("groups", since::carry_memberships(&ctx, since.path.clone(), c.dropped)).await;
                 (carried.map(|m| n + m), Some(detail))
             }
@@ -355,9 +351,7 @@ pub(super) async fn owners(ctx: &Ctx, ids: &[Guid], collection: &str) -> PartRes
         })
         .await?;
     let n = grants.len() as u64;
-    for chunk in grants.chunks(5_000) {
-        ctx.sink.send(Batch { grants: chunk.to_vec(), ..Batch::default() }).await;
-    }
+    ctx.sink.send_all(grants, |grants| Batch { grants, ..Batch::default() }).await;
     Ok(n + owners_each(ctx, &cut, collection).await?)
 }
 
@@ -402,9 +396,7 @@ async fn owners_each(ctx: &Ctx, ids: &[Guid], collection: &str) -> PartResult {
             .await?;
     }
     let n = grants.len() as u64;
-    for chunk in grants.chunks(5_000) {
-        ctx.sink.send(Batch { grants: chunk.to_vec(), ..Batch::default() }).await;
-    }
+    ctx.sink.send_all(grants, |grants| Batch { grants, ..Batch::default() }).await;
     Ok(n)
 }
 

@@ -29,9 +29,9 @@ pub(super) const GROUPS: &str = "groups";
 
 /// What the users part does in an incremental collection.
 pub(super) enum Users {
-    /// PREV's users with the changes applied, the users read again (created or changed), how many were removed,
-    /// and the link to ask from next time.
-    Changed { users: Vec<Principal>, reread: Vec<Guid>, removed: usize, link: String },
+    /// The users read again (created or changed); PREV's users not to keep (changed or removed); how many were
+    /// removed; and the link to ask from next time. PREV's other users are kept as they are.
+    Changed { fresh: Vec<Principal>, replaced: BTreeSet<Guid>, removed: usize, link: String },
     /// A full read, and why.
     Full(&'static str),
 }
@@ -85,15 +85,9 @@ pub(super) async fn users(ctx: &Ctx, since: &Since) -> Result<Users, ApiError> {
     };
     let link = delta_link(&last, &url)?;
     let fresh = reread(ctx, "users", USER_SELECT, parse::user, &changed, &mut removed).await?;
-    let reread: Vec<Guid> = fresh.iter().map(|p| p.id.clone()).collect();
-    let users: Vec<Principal> = since
-        .users
-        .iter()
-        .filter(|p| !changed.contains(&p.id) && !removed.contains(&p.id))
-        .cloned()
-        .chain(fresh)
-        .collect();
-    Ok(Users::Changed { users, reread, removed: removed.len(), link })
+    let n = removed.len();
+    changed.append(&mut removed);
+    Ok(Users::Changed { fresh, replaced: changed, removed: n, link })
 }
 
 /// Reads the objects `ids` of `collection` again (`select`ed, 20 to a `$batch`); one that is gone by now joins
@@ -238,7 +232,7 @@ pub(super) async fn carry_memberships(ctx: &Ctx, path: std::path::PathBuf, dropp
     let sink = ctx.sink.clone();
     let read = tokio::task::spawn_blocking(move || {
         let snap = crate::store::Snapshot::open(&path)?;
-        let (mut rows, mut n) = (Vec::with_capacity(CARRY_CHUNK), 0u64);
+        let (mut rows, mut n) = (Vec::with_capacity(super::sink::CHUNK), 0u64);
         snap.each_grant_on(&[Relation::Member], &[PrincipalKind::Group], |g| {
             let Ok(group) = g.target_id.parse::<Guid>() else { return };
             if dropped.groups.contains(&group) || dropped.pairs.contains(&(g.principal_id.clone(), group)) {
@@ -248,7 +242,7 @@ pub(super) async fn carry_memberships(ctx: &Ctx, path: std::path::PathBuf, dropp
                 rows.push(listed);
                 n += 1;
             }
-            if rows.len() == CARRY_CHUNK {
+            if rows.len() == super::sink::CHUNK {
                 sink.blocking_send(Batch { grants: std::mem::take(&mut rows), ..Batch::default() });
             }
         })?;
@@ -259,9 +253,6 @@ pub(super) async fn carry_memberships(ctx: &Ctx, path: std::path::PathBuf, dropp
     read.await.map_err(|e| failed(e.to_string()))?.map_err(|e| failed(e.to_string()))
 }
 
-/// Rows to a batch when carrying PREV's rows.
-const CARRY_CHUNK: usize = 5_000;
-
 /// The sign-in activity of an incremental collection: PREV's, then every user who signed in since PREV started
 /// (interactively or not), read again. Returns the rows sent.
 pub(super) async fn sign_ins(
@@ -270,10 +261,8 @@ pub(super) async fn sign_ins(
     started_at: &crate::model::Timestamp,
 ) -> Result<u64, ApiError> {
     let mut n = 0;
-    for chunk in previous.chunks(5_000) {
-        n += chunk.len() as u64;
-        ctx.sink.send(crate::store::Batch { sign_ins: chunk.to_vec(), ..Default::default() }).await;
-    }
+    n += previous.len() as u64;
+    ctx.sink.send_all(previous.iter().cloned(), |sign_ins| Batch { sign_ins, ..Batch::default() }).await;
     for property in ["lastSignInDateTime", "lastNonInteractiveSignInDateTime"] {
         let url = ctx.graph(&format!(
             "/v1.0/users?$select=id,signInActivity&$top=500&$filter=signInActivity/{property} ge {started_at}"

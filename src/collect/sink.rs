@@ -7,6 +7,9 @@ use tokio::sync::mpsc;
 
 use crate::store::{Batch, SnapshotWriter, StoreError};
 
+/// Rows to a batch when a part sends rows it already has (from PREV, or gathered from `$batch` answers).
+pub(super) const CHUNK: usize = 1_000;
+
 /// Where parts send rows. Cheap to clone.
 #[derive(Clone)]
 pub struct Sink {
@@ -40,6 +43,19 @@ impl Sink {
             // A closed channel means the writer failed; its error is reported by `WriterTask::finish`.
             let _ = self.tx.send(batch).await;
         }
+    }
+
+    /// Sends `rows` in batches of [`CHUNK`] made by `batch`, so that rows taken from a file or from memory (which
+    /// come faster than the writer takes them) never sit in the channel by the tens of thousands.
+    pub async fn send_all<T>(&self, rows: impl IntoIterator<Item = T>, batch: fn(Vec<T>) -> Batch) {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        for row in rows {
+            chunk.push(row);
+            if chunk.len() == CHUNK {
+                self.send(batch(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))).await;
+            }
+        }
+        self.send(batch(chunk)).await;
     }
 
     /// [`Sink::send`] from a thread outside the async runtime (one reading a file, say).

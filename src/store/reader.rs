@@ -303,8 +303,8 @@ impl Snapshot {
         self.grants_on(&[Relation::Member, Relation::Owner], &[PrincipalKind::Group])
     }
 
-    /// Every column of the grants with one of `relations` whose target is a principal of one of `kinds`, in key
-    /// order.
+    /// Every column of the grants with one of `relations` whose target is a principal of one of `kinds`, in no
+    /// particular order (no sort: the rows stream as the index gives them).
     pub fn grants_on(
         &self,
         relations: &[crate::model::Relation],
@@ -329,7 +329,7 @@ impl Snapshot {
             "SELECT g.principal_id, g.principal_type, g.relation, g.target_id, g.role_id, g.scope, g.state,
                     g.assignment_type, g.member_type, g.start_at, g.end_at, g.created_at, g.source_id, g.condition
              FROM grants g JOIN principals p ON p.id = g.target_id AND p.kind IN ({})
-             WHERE g.relation IN ({}) ORDER BY 1, 3, 4, 5, 6, 7",
+             WHERE g.relation IN ({})",
             list(kinds.iter().map(|k| k.as_str()).collect()),
             list(relations.iter().map(|r| r.as_str()).collect()),
         );
