@@ -61,29 +61,21 @@ pub(super) async fn users(ctx: &Ctx, since: &Since) -> Result<Users, ApiError> {
     };
     let mut changed: BTreeSet<Guid> = BTreeSet::new();
     let mut removed: BTreeSet<Guid> = BTreeSet::new();
-    let last = ctx
-        .client
-        .pages(Service::Graph, &url, &[], |items| {
-            for item in &items {
-                let Some(id) = parse::guid(item, "id") else { continue };
-                if item.get("@removed").is_some() {
-                    changed.remove(&id);
-                    removed.insert(id);
-                } else {
-                    changed.insert(id);
-                }
+    let Some(link) = delta_round(ctx, &url, |items| {
+        for item in &items {
+            let Some(id) = parse::guid(item, "id") else { continue };
+            if item.get("@removed").is_some() {
+                changed.remove(&id);
+                removed.insert(id);
+            } else {
+                changed.insert(id);
             }
-            Ok(())
-        })
-        .await;
-    let last = match last {
-        Ok(v) => v,
-        Err(e) if e.status() == Some(410) => {
-            return Ok(Users::Full("full read: the service no longer honours the delta token (410)"));
         }
-        Err(e) => return Err(e),
+    })
+    .await?
+    else {
+        return Ok(Users::Full(EXPIRED));
     };
-    let link = delta_link(&last, &url)?;
     let fresh = reread(ctx, "users", USER_SELECT, parse::user, &changed, &mut removed).await?;
     let n = removed.len();
     changed.append(&mut removed);
@@ -160,21 +152,9 @@ pub(super) async fn groups(ctx: &Ctx, since: &Since) -> Result<Groups, ApiError>
         return Ok(Groups::Full("full read: the previous snapshot has no groups delta link"));
     };
     let mut round = GroupRound::default();
-    let last = ctx
-        .client
-        .pages(Service::Graph, &url, &[], |items| {
-            round.take(&items);
-            Ok(())
-        })
-        .await;
-    let last = match last {
-        Ok(v) => v,
-        Err(e) if e.status() == Some(410) => {
-            return Ok(Groups::Full("full read: the service no longer honours the delta token (410)"));
-        }
-        Err(e) => return Err(e),
+    let Some(link) = delta_round(ctx, &url, |items| round.take(&items)).await? else {
+        return Ok(Groups::Full(EXPIRED));
     };
-    let link = delta_link(&last, &url)?;
     let GroupRound { changed, mut removed, added, mut dropped } = round;
     let fresh = reread(ctx, "groups", GROUP_SELECT, parse::group, &changed, &mut removed).await?;
     let groups: Vec<Principal> = since
@@ -234,6 +214,26 @@ impl GroupRound {
             self.removed.remove(&group);
             self.changed.insert(group);
         }
+    }
+}
+
+/// Why a part whose delta token the service refused is read in full.
+const EXPIRED: &str = "full read: the service no longer honours the delta token (410)";
+
+/// One delta round from `url`, each page's items to `each`: the `@odata.deltaLink` it ended with, or `None` when
+/// the service no longer honours the token (410, `syncStateNotFound`).
+async fn delta_round(ctx: &Ctx, url: &str, mut each: impl FnMut(Vec<Value>)) -> Result<Option<String>, ApiError> {
+    let last = ctx
+        .client
+        .pages(Service::Graph, url, &[], |items| {
+            each(items);
+            Ok(())
+        })
+        .await;
+    match last {
+        Ok(last) => delta_link(&last, url).map(Some),
+        Err(e) if e.status() == Some(410) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
