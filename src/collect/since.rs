@@ -59,16 +59,17 @@ pub(super) async fn users(ctx: &Ctx, since: &Since) -> Result<Users, ApiError> {
     let Some(url) = since.users_link.as_deref().and_then(|l| continue_from(ctx, "users", l)) else {
         return Ok(Users::Full("full read: the previous snapshot has no users delta link"));
     };
-    let mut changed: BTreeSet<Guid> = BTreeSet::new();
+    let mut named = Named::default();
     let mut removed: BTreeSet<Guid> = BTreeSet::new();
     let Some(link) = delta_round(ctx, &url, |items| {
         for item in &items {
             let Some(id) = parse::guid(item, "id") else { continue };
             if item.get("@removed").is_some() {
-                changed.remove(&id);
+                named.gone(&id);
                 removed.insert(id);
             } else {
-                changed.insert(id);
+                removed.remove(&id);
+                named.changed(id, item, USER_SELECT, parse::user);
             }
         }
     })
@@ -76,10 +77,58 @@ pub(super) async fn users(ctx: &Ctx, since: &Since) -> Result<Users, ApiError> {
     else {
         return Ok(Users::Full(EXPIRED));
     };
-    let fresh = reread(ctx, "users", USER_SELECT, parse::user, &changed, &mut removed).await?;
+    let fresh = named.complete(ctx, "users", USER_SELECT, parse::user, &mut removed).await?;
     let n = removed.len();
-    changed.append(&mut removed);
-    Ok(Users::Changed { fresh, replaced: changed, removed: n, link })
+    let mut replaced: BTreeSet<Guid> = fresh.iter().map(|p| p.id.clone()).collect();
+    replaced.append(&mut removed);
+    Ok(Users::Changed { fresh, replaced, removed: n, link })
+}
+
+/// The objects a delta round names as created or changed. Delta gives an updated object with "at least the
+/// properties that have been updated" (Microsoft's delta query overview), so an item with every selected property
+/// is taken as read, and the others are read again.
+#[derive(Default)]
+struct Named {
+    read: std::collections::BTreeMap<Guid, Principal>,
+    partial: BTreeSet<Guid>,
+}
+
+impl Named {
+    /// The object `id`, named by `item`: read when the item has every property of `select` (a later item for the
+    /// same object in the round, such as more of a group's members, does not undo that), else to read again.
+    fn changed(&mut self, id: Guid, item: &Value, select: &str, parse: fn(&Value) -> Option<Principal>) {
+        let whole = select.split(',').all(|property| item.get(property).is_some());
+        match parse(item).filter(|_| whole) {
+            Some(p) => {
+                self.partial.remove(&id);
+                self.read.insert(id, p);
+            }
+            None if !self.read.contains_key(&id) => {
+                self.partial.insert(id);
+            }
+            None => {}
+        }
+    }
+
+    /// The object `id` was deleted.
+    fn gone(&mut self, id: &Guid) {
+        self.read.remove(id);
+        self.partial.remove(id);
+    }
+
+    /// Every object named: those read, and the others read again now (one gone by now joins `removed`).
+    async fn complete(
+        self,
+        ctx: &Ctx,
+        collection: &str,
+        select: &str,
+        parse: fn(&Value) -> Option<Principal>,
+        removed: &mut BTreeSet<Guid>,
+    ) -> Result<Vec<Principal>, ApiError> {
+        let mut fresh: Vec<Principal> = self.read.into_values().collect();
+        fresh.extend(reread(ctx, collection, select, parse, &self.partial, removed).await?);
+        Ok(fresh)
+    }
 }
 
 /// Reads the objects `ids` of `collection` again (`select`ed, 20 to a `$batch`); one that is gone by now joins
@@ -155,32 +204,23 @@ pub(super) async fn groups(ctx: &Ctx, since: &Since) -> Result<Groups, ApiError>
     let Some(link) = delta_round(ctx, &url, |items| round.take(&items)).await? else {
         return Ok(Groups::Full(EXPIRED));
     };
-    let GroupRound { changed, mut removed, added, mut dropped } = round;
-    let fresh = reread(ctx, "groups", GROUP_SELECT, parse::group, &changed, &mut removed).await?;
-    let groups: Vec<Principal> = since
-        .groups
-        .iter()
-        .filter(|p| !changed.contains(&p.id) && !removed.contains(&p.id))
-        .cloned()
-        .chain(fresh)
-        .collect();
+    let GroupRound { named, mut removed, added, mut dropped } = round;
+    let fresh = named.complete(ctx, "groups", GROUP_SELECT, parse::group, &mut removed).await?;
+    let changed: HashSet<&Guid> = fresh.iter().map(|p| &p.id).collect();
+    let mut groups: Vec<Principal> =
+        since.groups.iter().filter(|p| !changed.contains(&p.id) && !removed.contains(&p.id)).cloned().collect();
+    let changed = changed.len();
+    groups.extend(fresh);
     let added = added.into_iter().filter(|((_, g), _)| !removed.contains(g)).map(|(_, link)| link).collect();
     dropped.groups = removed.iter().cloned().collect();
-    Ok(Groups::Changed(GroupChanges {
-        changed: changed.len() - changed.intersection(&removed).count(),
-        removed: removed.len(),
-        groups,
-        added,
-        dropped,
-        link,
-    }))
+    Ok(Groups::Changed(GroupChanges { changed, removed: removed.len(), groups, added, dropped, link }))
 }
 
 /// What a `groups/delta` round since PREV says, page by page.
 #[derive(Default)]
 struct GroupRound {
     /// Groups created or changed (their properties, their members, or both).
-    changed: BTreeSet<Guid>,
+    named: Named,
     /// Groups deleted.
     removed: BTreeSet<Guid>,
     /// Memberships added, by (member, group); a later removal in the same round cancels one.
@@ -196,7 +236,7 @@ impl GroupRound {
         for item in items {
             let Some(group) = parse::guid(item, "id") else { continue };
             if item.get("@removed").is_some() {
-                self.changed.remove(&group);
+                self.named.gone(&group);
                 self.removed.insert(group);
                 continue;
             }
@@ -212,7 +252,7 @@ impl GroupRound {
                 }
             }
             self.removed.remove(&group);
-            self.changed.insert(group);
+            self.named.changed(group, item, GROUP_SELECT, parse::group);
         }
     }
 }
@@ -341,11 +381,11 @@ mod tests {
         // passed over; with an id, the group is changed and every member listed is added.
         let mut round = GroupRound::default();
         round.take(first["value"].as_array().unwrap());
-        assert!(round.changed.is_empty() && round.added.is_empty());
+        assert!(round.named.read.is_empty() && round.named.partial.is_empty() && round.added.is_empty());
         let mut named = first["value"][0].clone();
         named["id"] = serde_json::json!("11111111-0000-4000-8000-000000000001");
         round.take(&[named.clone()]);
-        assert_eq!(round.changed.len(), 1);
+        assert_eq!(round.named.partial.len(), 1, "the example has not every selected property: read again");
         assert_eq!(round.added.len(), named["members@delta"].as_array().unwrap().len());
         assert!(round.dropped.pairs.is_empty() && round.removed.is_empty());
 
@@ -354,7 +394,7 @@ mod tests {
         let mut round = GroupRound::default();
         round.take(changes["value"].as_array().unwrap());
         let group = guid("2e5807ce-58f3-4a94-9b37-ffff2e085957");
-        assert_eq!(round.changed, BTreeSet::from([group.clone()]));
+        assert_eq!(round.named.partial, BTreeSet::from([group.clone()]));
         let added: Vec<&(Guid, Guid)> = round.added.keys().collect();
         assert_eq!(added, [&(guid("37de1ae3-408f-4702-8636-20824abda004"), group.clone())]);
         assert_eq!(round.added.values().next().unwrap().principal_type.as_deref(), Some("User"));
@@ -366,7 +406,34 @@ mod tests {
         round.take(&[later, serde_json::json!({"id": group.as_str(), "@removed": {"reason": "changed"}})]);
         assert!(round.added.is_empty());
         assert_eq!(round.dropped.pairs.len(), 1);
-        assert!(round.changed.is_empty());
+        assert!(round.named.partial.is_empty());
         assert_eq!(round.removed, BTreeSet::from([group]));
+    }
+
+    #[test]
+    fn an_item_with_every_selected_property_is_taken_as_read_and_any_other_is_read_again() {
+        let id = |n: u8| guid(&format!("10000000-0000-4000-8000-0000000000{n:02x}"));
+        let whole = |n: u8| {
+            let mut item = serde_json::Map::new();
+            for property in USER_SELECT.split(',') {
+                item.insert(property.to_owned(), Value::Null);
+            }
+            item.insert("id".to_owned(), serde_json::json!(id(n).as_str()));
+            item.insert("accountEnabled".to_owned(), serde_json::json!(false));
+            Value::Object(item)
+        };
+        let partial = |n: u8| serde_json::json!({"id": id(n).as_str(), "accountEnabled": false});
+        let mut named = Named::default();
+        named.changed(id(1), &whole(1), USER_SELECT, parse::user);
+        named.changed(id(2), &partial(2), USER_SELECT, parse::user);
+        // Complete after partial: read. Partial after complete (more of the same round): still read.
+        named.changed(id(3), &partial(3), USER_SELECT, parse::user);
+        named.changed(id(3), &whole(3), USER_SELECT, parse::user);
+        named.changed(id(1), &partial(1), USER_SELECT, parse::user);
+        named.changed(id(4), &partial(4), USER_SELECT, parse::user);
+        named.gone(&id(4));
+        assert_eq!(named.read.keys().cloned().collect::<Vec<_>>(), [id(1), id(3)]);
+        assert_eq!(named.read[&id(1)].account_enabled, Some(false));
+        assert_eq!(named.partial, BTreeSet::from([id(2)]));
     }
 }
