@@ -25,13 +25,14 @@ run() {
   local name=$1; shift
   local before after code
   sleep 61
-  before=$(curl -s "$base/_emulator/stats")
+  curl -s "$base/_emulator/stats" >"$work/before.json"
   env AZURE_TENANT_ID="$tenant" "${reader[@]}" /usr/bin/time -f "%e %M" -o "$work/time.out" \
     "$bin" collect --quiet --endpoint "$base" -o "$work/$size-$name.db" --concurrency "$concurrency" ${COLLECT_ARGS:-} "$@" && code=0 || code=$?
-  after=$(curl -s "$base/_emulator/stats")
-  python3 - "$before" "$after" "$(tail -1 "$work/time.out")" "$code" <<'PY'
+  curl -s "$base/_emulator/stats" >"$work/after.json"
+  # (Stats go through files: at `l` the emulator's write log outgrows an argument list.)
+  python3 - "$work/before.json" "$work/after.json" "$(tail -1 "$work/time.out")" "$code" <<'PY'
 import json, sys
-b, a = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+b, a = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 wall, rss = sys.argv[3].split()
 inner = a["by_class"].get("graph_batch_inner", 0) - b["by_class"].get("graph_batch_inner", 0)
 print(wall, int(rss) // 1024, a["requests"] - b["requests"], inner, sys.argv[4])
