@@ -12,7 +12,8 @@ WITH RECURSIVE
     WHERE length(c.ids) < 1200 AND instr(c.ids, g.target_id) = 0
   ),
   held AS (
-    SELECT g.relation, g.target_id, g.role_id, g.role_name, g.scope, max(g.state, c.state) AS state, g.end_at, c.path
+    SELECT g.relation, g.target_id, g.role_id, g.role_name, g.scope, max(g.state, c.state) AS state, g.end_at, c.path,
+           c.ids
     FROM chain c CROSS JOIN grant_role g ON g.principal_id = c.group_id
   ),
   below(root, id, depth) AS (
@@ -24,7 +25,7 @@ SELECT h.relation AS relation, h.role_id AS role_id, coalesce(h.role_name, nulli
        coalesce(b.id, h.target_id) AS target_id,
        coalesce(tp.display_name, tr.display_name, tr.name, b.id, h.target_id) AS target,
        coalesce(tp.kind, tr.kind, 'unknown') AS target_kind,
-       h.scope AS scope, h.state AS state, h.end_at AS end_at, h.path AS via,
+       h.scope AS scope, h.state AS state, h.end_at AS end_at, h.path AS via, h.ids AS via_ids,
        CASE WHEN b.depth > 0 THEN h.target_id END AS inherited_from,
        CASE WHEN b.depth > 0 THEN coalesce(ir.display_name, ir.name, h.target_id) END AS inherited_name
 FROM held h

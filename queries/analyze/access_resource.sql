@@ -28,7 +28,7 @@ SELECT h.principal_id AS principal_id, coalesce(p.display_name, p.user_principal
        coalesce(p.kind, 'unknown') AS principal_kind, h.relation AS relation, h.role_id AS role_id,
        coalesce(h.role_name, nullif(h.role_id, '')) AS role, h.target_id AS held_at,
        coalesce(tp.display_name, tr.display_name, tr.name, h.target_id) AS held_at_name,
-       h.scope AS scope, h.state AS state, h.end_at AS end_at, h.path AS via, h.depth AS depth,
+       h.scope AS scope, h.state AS state, h.end_at AS end_at, h.path AS via, h.ids AS via_ids, h.depth AS depth,
        coalesce(p.user_principal_name, p.app_id, '') AS principal_detail
 FROM holders h
 LEFT JOIN principals p ON p.id = h.principal_id

@@ -60,6 +60,8 @@ pub struct Access {
     pub end_at: Option<String>,
     /// The groups the access comes through, nearest first; empty when held directly.
     pub via: Vec<String>,
+    /// The object ids of those groups, in the same order.
+    pub via_ids: Vec<String>,
     /// For access inherited from an Azure scope above the target: that scope's id.
     pub inherited_from: Option<String>,
     pub privileged: bool,
@@ -246,6 +248,8 @@ pub fn for_principal(snap: &Snapshot, principal: &Found, privileged: &Privileged
                 state: r.word("state")?,
                 end_at: r.opt("end_at"),
                 via: split_path(&r.text("via")),
+                // The chain of ids starts at the principal.
+                via_ids: r.text("via_ids").split(' ').skip(1).map(str::to_owned).collect(),
                 inherited_from: r.opt("inherited_from"),
                 path: String::new(),
             };
@@ -283,6 +287,13 @@ pub fn for_resource(snap: &Snapshot, resource: &Found, privileged: &Privileged) 
                 state: r.word("state")?,
                 end_at: r.opt("end_at"),
                 via: split_path(&r.text("via")),
+                // The chain of ids starts at the holder and ends at the principal.
+                via_ids: {
+                    let ids = r.text("via_ids");
+                    let mut ids: Vec<String> = ids.split(' ').map(str::to_owned).collect();
+                    ids.reverse();
+                    ids.split_off(1)
+                },
                 path: String::new(),
             };
             a.path = describe(&a, inherited.then_some(held_at_name.as_str()));

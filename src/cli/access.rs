@@ -7,6 +7,7 @@ use crate::analyze::privileged::Privileged;
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
 use crate::model::{GrantState, Relation};
+use crate::report::graph::Graph;
 use crate::report::{Format, Table};
 use crate::store::Snapshot;
 
@@ -27,7 +28,24 @@ pub struct AccessArgs {
     #[arg(long)]
     pub active: bool,
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: AccessFormat,
+}
+
+/// `access` prints a list like every command, or the paths as a graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccessFormat {
+    /// Aligned tables for people (the default).
+    Table,
+    /// One JSON document, for scripts.
+    Json,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// GitHub-flavoured Markdown tables, for CI job summaries.
+    Markdown,
+    /// The paths as a Graphviz graph (`dot -Tsvg`).
+    Dot,
+    /// The paths as a Mermaid flowchart (a GitHub markdown `mermaid` block).
+    Mermaid,
 }
 
 #[derive(serde::Serialize)]
@@ -99,9 +117,21 @@ pub(super) fn run(args: &AccessArgs, ui: &mut Ui) -> Result<u8, CliError> {
             a.path.clone(),
         ]);
     }
-    if args.format == Format::Table {
+    let format = match args.format {
+        AccessFormat::Table => Format::Table,
+        AccessFormat::Json => Format::Json,
+        AccessFormat::Csv => Format::Csv,
+        AccessFormat::Markdown => Format::Markdown,
+        AccessFormat::Dot | AccessFormat::Mermaid => {
+            let graph = Graph::of(&list);
+            let text = if args.format == AccessFormat::Dot { graph.dot() } else { graph.mermaid() };
+            ui.out().write_all(text.as_bytes())?;
+            return Ok(exit_code::SUCCESS);
+        }
+    };
+    if format == Format::Table {
         ui.note(&format!("{} {} ({}): {} effective grants", subject_type, subject.name, subject.id, list.len()));
     }
-    ui.print(args.format, &t, &Report { subject: &subject, subject_type, access: &list })?;
+    ui.print(format, &t, &Report { subject: &subject, subject_type, access: &list })?;
     Ok(exit_code::SUCCESS)
 }

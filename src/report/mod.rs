@@ -3,6 +3,8 @@
 //! Renderers write to the handle they are given and never decide where output goes or when to exit.
 
 pub mod drift;
+pub mod graph;
+pub mod html;
 mod table;
 
 pub use table::{CsvOut, Table, TableStyle};

@@ -271,3 +271,54 @@ fn an_ambiguous_name_says_how_many_match_and_tells_them_apart() {
     assert!(run.stderr.contains("(user, Ben Jansen, ben.jansen0@contoso.com)"), "{}", run.stderr);
     assert!(run.stderr.contains("… and 4 more"), "{}", run.stderr);
 }
+
+/// Graphviz's `dot`, when installed (`.ci/run` installs it).
+fn graphviz() -> Option<std::path::PathBuf> {
+    let found = std::process::Command::new("dot").arg("-V").output().is_ok_and(|o| o.status.success());
+    found.then(|| "dot".into())
+}
+
+#[test]
+fn the_paths_draw_as_a_graph_that_graphviz_and_mermaid_read() {
+    let env = TestEnv::new();
+    let dot = env.run(&["access", snap_arg(), "--principal", "ivan@contoso.com", "--format", "dot"]);
+    dot.expect_code(exit_code::SUCCESS);
+    // Node ids by label, and edges as label pairs.
+    let mut names = BTreeMap::new();
+    let mut edges = BTreeSet::new();
+    for line in dot.stdout.lines().map(str::trim) {
+        if let Some((a, b)) = line.split_once(" -> ") {
+            edges.insert((a.to_owned(), b.split([' ', ';']).next().unwrap().to_owned()));
+        } else if let Some((id, rest)) = line.split_once(" [label=\"") {
+            names.insert(id.to_owned(), rest.split('"').next().unwrap().to_owned());
+        }
+    }
+    let edge = |a: &str, b: &str| edges.iter().any(|(x, y)| names[x] == a && names[y] == b);
+    // Ivan → Platform On-Call → Platform Core → Platform Engineers → Contributor → the scopes below.
+    assert!(edge("Ivan Oncall", "Platform On-Call"), "{}", dot.stdout);
+    assert!(edge("Platform On-Call", "Platform Core"), "{}", dot.stdout);
+    assert!(edge("Platform Core", "Platform Engineers"), "{}", dot.stdout);
+    assert!(edge("Platform Engineers", "Contributor"), "{}", dot.stdout);
+    assert!(edge("Contributor", "rg-platform"), "{}", dot.stdout);
+    // One node per object: the table's rows through Platform Core share its node.
+    assert_eq!(names.values().filter(|n| *n == "Platform Core").count(), 1, "{}", dot.stdout);
+    let rows = access(&["--principal", "ivan@contoso.com"]);
+    let targets: BTreeSet<String> = arr(&rows, "access").iter().map(|a| s(a, "target")).collect();
+    for t in &targets {
+        assert!(names.values().any(|n| n == t), "target {t} missing from the graph");
+    }
+    match graphviz() {
+        Some(bin) => {
+            let path = env.path("ivan.dot");
+            std::fs::write(&path, &dot.stdout).unwrap();
+            let svg = std::process::Command::new(bin).args(["-Tsvg"]).arg(&path).output().unwrap();
+            assert!(svg.status.success(), "dot rejected the graph: {}", String::from_utf8_lossy(&svg.stderr));
+            assert!(String::from_utf8_lossy(&svg.stdout).contains("Platform Engineers"));
+        }
+        None => azsnap_emulator_harness::notice("Graphviz `dot` is not installed; the DOT output was not rendered"),
+    }
+    let mermaid = env.run(&["access", snap_arg(), "--principal", "ivan@contoso.com", "--format", "mermaid"]);
+    mermaid.expect_code(exit_code::SUCCESS);
+    assert!(mermaid.stdout.starts_with("flowchart LR\n"), "{}", mermaid.stdout);
+    assert_eq!(mermaid.stdout.lines().filter(|l| l.contains(" -->") || l.contains(" -.->")).count(), edges.len());
+}
