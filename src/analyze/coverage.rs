@@ -28,7 +28,7 @@ pub struct OptionDiffers {
 }
 
 /// Options that change what a complete part holds (the others skip whole parts, which their status says).
-const CONTENT_OPTIONS: &[(&str, &[&str])] =
+pub(crate) const CONTENT_OPTIONS: &[(&str, &[&str])] =
     &[("skip_ad_groups", &["groups", "group_owners", "group_pim"]), ("skip_unused_roles", &["role_definitions"])];
 
 /// Options recorded for the record only: they change how a run went, not what it holds.

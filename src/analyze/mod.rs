@@ -6,6 +6,7 @@ pub mod coverage;
 pub mod diff;
 #[cfg(feature = "export")]
 pub mod export;
+pub mod history;
 pub mod identity;
 pub mod ignore;
 pub mod privileged;

@@ -10,6 +10,7 @@ mod collect;
 mod demo;
 mod diff;
 mod error;
+mod history;
 #[cfg(feature = "export")]
 mod export;
 #[cfg(not(feature = "export"))]
@@ -87,6 +88,8 @@ pub enum Command {
     Identities(identities::IdentitiesArgs),
     /// Effective access of a principal, or on a resource, with nested groups and inherited scopes expanded.
     Access(access::AccessArgs),
+    /// A timeline of grants over many snapshots of one tenant: when each appeared, disappeared or changed state.
+    History(history::HistoryArgs),
     /// Run a named query from `queries/`, or your own SQL file, read-only.
     Query(query::QueryArgs),
     /// Write an audit evidence bundle: one file per table and a manifest of hashes.
@@ -190,6 +193,7 @@ pub fn run(command: &Command, ui: &mut Ui) -> Result<u8, CliError> {
         Command::UnusedRoles(args) => unused_roles::run(args, ui),
         Command::Identities(args) => identities::run(args, ui),
         Command::Access(args) => access::run(args, ui),
+        Command::History(args) => history::run(args, ui),
         Command::Query(args) => query::run(args, ui),
         Command::Export(args) => export::run(args, ui),
         Command::Review(args) => review::run(args, ui),

@@ -4,6 +4,7 @@ mod access;
 pub(crate) mod diff;
 #[cfg(feature = "export")]
 mod export;
+mod history;
 mod identities;
 mod query;
 mod review;
