@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::analyze::coverage;
 use crate::analyze::privileged::Privileged;
 use crate::model::{GrantState, PartStatus, Relation};
-use crate::store::{SealCheck, SignatureCheck, Snapshot, StoreError};
+use crate::store::{Snapshot, StoreError};
 
 /// One snapshot of the series, in collection order.
 #[derive(Debug, Clone, Serialize)]
@@ -234,14 +234,8 @@ fn seal_problem(snap: &Snapshot) -> Result<Option<String>, StoreError> {
     if snap.stored_fingerprint()?.is_none() {
         return Ok(Some("snapshot was never sealed (it has no fingerprint)".to_owned()));
     }
-    Ok(match snap.check_seal()? {
-        (SealCheck::Broken { differences }, _) => Some(format!(
-            "the seal is broken: {}",
-            differences.first().map_or("the statement does not match", String::as_str)
-        )),
-        (_, SignatureCheck::Invalid { reason }) => Some(format!("the signature is not valid: {reason}")),
-        _ => None,
-    })
+    let (seal, signature) = snap.check_seal()?;
+    Ok(crate::store::seal_problem(&seal, &signature))
 }
 
 /// Parts a collection option narrows (their grants are not all there).
@@ -352,7 +346,7 @@ pub fn history(
 /// Closes snapshot `i` for one grant: its events there and its runs of sightings.
 fn step(t: &mut Track, i: usize, info: &SnapshotInfo) {
     let now = std::mem::take(&mut t.now);
-    if now == 0 && i >= t.first && info.not_known.iter().any(|p| p == t.part) {
+    if now == 0 && info.not_known.iter().any(|p| p == t.part) {
         t.not_known.push(i);
         return;
     }
@@ -362,9 +356,7 @@ fn step(t: &mut Track, i: usize, info: &SnapshotInfo) {
             (_, 0) => "disappeared",
             _ => "state_changed",
         };
-        if i >= t.first {
-            t.events.push(Event { snapshot: i, change, from: states_word(t.known), to: states_word(now) });
-        }
+        t.events.push(Event { snapshot: i, change, from: states_word(t.known), to: states_word(now) });
         t.known = now;
     }
     if now != 0 {

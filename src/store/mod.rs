@@ -18,7 +18,7 @@ pub use error::StoreError;
 pub use journal::{Attempt, Journal, RunSeal};
 pub use meta::{FormatVersion, NewSnapshot, SnapshotMeta};
 pub use reader::{Counts, Snapshot};
-pub use seal::{SealCheck, SignatureCheck, Verification};
+pub use seal::{SealCheck, SignatureCheck, Verification, seal_problem};
 pub use writer::{Batch, Consolidate, Finished, SignIn, SnapshotWriter};
 
 /// The snapshot format this build writes. Readers accept any minor version of the same major.

@@ -175,18 +175,23 @@ impl Verification {
             }
             Some(_) => {}
         }
-        if let SealCheck::Broken { differences } = &self.seal {
-            let more = if differences.len() > 1 { format!(" (and {} more)", differences.len() - 1) } else { "".into() };
-            return Some(format!(
-                "the seal is broken: {}{more}",
-                differences.first().map_or("the statement does not match", String::as_str)
-            ));
-        }
-        if let SignatureCheck::Invalid { reason } = &self.signature {
-            return Some(format!("the signature is not valid: {reason}"));
-        }
-        None
+        seal_problem(&self.seal, &self.signature)
     }
+}
+
+/// What is wrong with a checked seal and signature, as one line, if anything is.
+pub fn seal_problem(seal: &SealCheck, signature: &SignatureCheck) -> Option<String> {
+    if let SealCheck::Broken { differences } = seal {
+        let more = if differences.len() > 1 { format!(" (and {} more)", differences.len() - 1) } else { "".into() };
+        return Some(format!(
+            "the seal is broken: {}{more}",
+            differences.first().map_or("the statement does not match", String::as_str)
+        ));
+    }
+    if let SignatureCheck::Invalid { reason } = signature {
+        return Some(format!("the signature is not valid: {reason}"));
+    }
+    None
 }
 
 impl Snapshot {
