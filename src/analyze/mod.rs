@@ -11,6 +11,7 @@ pub mod identity;
 pub mod ignore;
 pub mod privileged;
 pub mod query;
+pub mod report;
 pub mod review;
 pub mod sql;
 pub mod unused;

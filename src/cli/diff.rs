@@ -6,7 +6,7 @@ use crate::analyze::diff::{Change, DiffReport, Ignore, Item, diff, tenant_mismat
 use crate::analyze::privileged::Privileged;
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
-use crate::model::{GrantState, Relation};
+use crate::report::drift::{describe, details};
 use crate::report::{Table, write_json};
 use crate::store::Snapshot;
 
@@ -57,41 +57,6 @@ pub struct DiffArgs {
     /// Compare snapshots of different tenants.
     #[arg(long)]
     pub allow_tenant_mismatch: bool,
-}
-
-/// A grant in one line: `Alice (user, alice@contoso.com) Owner on Contoso Production`. The principal's UPN (or app
-/// id) and an Azure target's path (`rg-app/stdata/c1`) tell apart objects that share a name.
-pub(super) fn describe(item: &Item) -> String {
-    let Some(g) = &item.grant else { return format!("{} ({})", item.name, item.object_kind) };
-    let who = match g.principal_detail.as_str() {
-        "" => format!("{} ({})", g.principal_name, g.principal_kind),
-        d if d.eq_ignore_ascii_case(&g.principal_name) => format!("{} ({})", g.principal_name, g.principal_kind),
-        d => format!("{} ({}, {d})", g.principal_name, g.principal_kind),
-    };
-    let g = &crate::analyze::diff::GrantView {
-        target_name: if g.target_path.is_empty() { g.target_name.clone() } else { g.target_path.clone() },
-        ..g.clone()
-    };
-    let state = if g.state == GrantState::Eligible { " [eligible]" } else { "" };
-    let until = g.end_at.as_ref().map(|e| format!(" until {e}")).unwrap_or_default();
-    let what = match g.relation {
-        Relation::Member => format!("member of {}", g.target_name),
-        Relation::Owner => format!("owner of {}", g.target_name),
-        Relation::Delegated => format!("delegated {} on {} ({})", g.role_id, g.target_name, g.scope),
-        Relation::AppRole => format!("app role {} on {}", g.role_name, g.target_name),
-        Relation::DirectoryRole if g.scope != "/" => format!("{} at {}", g.role_name, g.scope),
-        Relation::DirectoryRole => g.role_name.clone(),
-        Relation::AzureRole => format!("{} on {}", g.role_name, g.target_name),
-    };
-    format!("{who} {what}{state}{until}")
-}
-
-fn details(item: &Item) -> String {
-    item.fields
-        .iter()
-        .map(|f| format!("{} {} → {}", f.field, f.old.as_deref().unwrap_or("∅"), f.new.as_deref().unwrap_or("∅")))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 /// The items for a job summary: counts per category (the part that produced them) first, then one section per

@@ -77,26 +77,7 @@ fn role_ids(series: &[(Snapshot, history::SnapshotInfo)], text: &str) -> Result<
 }
 
 pub(super) fn run(args: &HistoryArgs, ui: &mut Ui) -> Result<u8, CliError> {
-    let paths =
-        history::files(&args.snapshots).map_err(|e| CliError::bad_input(format!("cannot list the snapshots: {e}")))?;
-    if paths.is_empty() {
-        return Err(CliError::usage("no snapshot files (*.db) in the directories given"));
-    }
-    let series = history::open_series(&paths, !args.no_verify).map_err(|e| match e {
-        HistoryError::Tenants(tenants) => {
-            let mut err = CliError::bad_input(format!(
-                "the snapshots are of {} tenants; a history follows one tenant",
-                tenants.len()
-            ));
-            for (tenant, path) in tenants {
-                err = err.with_hint(format!("tenant {tenant}, e.g. {path}"));
-            }
-            err
-        }
-        HistoryError::Unverified { path, problem } => CliError::bad_input(format!("{path}: {problem}"))
-            .with_hint("a history is only as good as its snapshots; check it with `azsnap verify`"),
-        HistoryError::Store(e) => e.into(),
-    })?;
+    let series = series(&args.snapshots, !args.no_verify)?;
     let mut filter = Filter { privileged: args.privileged, all: args.all, ..Filter::default() };
     if let Some(p) = &args.principal {
         filter.principal =
@@ -125,6 +106,31 @@ pub(super) fn run(args: &HistoryArgs, ui: &mut Ui) -> Result<u8, CliError> {
     }
     ui.print(args.format, &table(&report), &report)?;
     Ok(exit_code::SUCCESS)
+}
+
+/// The snapshots of `snapshots` (files, or directories of `*.db` files) of one tenant, verified (`verify`: fully, as
+/// `verify` does; else their seals and signatures), in order of collection.
+pub(super) fn series(snapshots: &[PathBuf], verify: bool) -> Result<Vec<(Snapshot, history::SnapshotInfo)>, CliError> {
+    let paths =
+        history::files(snapshots).map_err(|e| CliError::bad_input(format!("cannot list the snapshots: {e}")))?;
+    if paths.is_empty() {
+        return Err(CliError::usage("no snapshot files (*.db) in the directories given"));
+    }
+    history::open_series(&paths, verify).map_err(|e| match e {
+        HistoryError::Tenants(tenants) => {
+            let mut err = CliError::bad_input(format!(
+                "the snapshots are of {} tenants; a history follows one tenant",
+                tenants.len()
+            ));
+            for (tenant, path) in tenants {
+                err = err.with_hint(format!("tenant {tenant}, e.g. {path}"));
+            }
+            err
+        }
+        HistoryError::Unverified { path, problem } => CliError::bad_input(format!("{path}: {problem}"))
+            .with_hint("a history is only as good as its snapshots; check it with `azsnap verify`"),
+        HistoryError::Store(e) => e.into(),
+    })
 }
 
 /// A snapshot's time as shown: its start, to the minute.

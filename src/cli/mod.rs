@@ -24,6 +24,7 @@ mod output;
 mod plan;
 mod progress;
 mod query;
+mod report;
 mod review;
 mod ui;
 mod unused_roles;
@@ -94,6 +95,8 @@ pub enum Command {
     Query(query::QueryArgs),
     /// Write an audit evidence bundle: one file per table and a manifest of hashes.
     Export(export::ExportArgs),
+    /// Write an HTML evidence report: checks, completeness, privileged holders and their paths, drift, trends.
+    Report(report::ReportArgs),
     /// Write an access-review sheet with one row per grant and an empty decision column.
     Review(review::ReviewArgs),
     /// Build a provisioning plan (revert drift, revoke unused access, apply review decisions), or show one.
@@ -196,6 +199,7 @@ pub fn run(command: &Command, ui: &mut Ui) -> Result<u8, CliError> {
         Command::History(args) => history::run(args, ui),
         Command::Query(args) => query::run(args, ui),
         Command::Export(args) => export::run(args, ui),
+        Command::Report(args) => report::run(args, ui),
         Command::Review(args) => review::run(args, ui),
         Command::Plan(cmd) => plan::run(cmd, ui),
         Command::Apply(args) => apply::run(args, ui),

@@ -3,8 +3,10 @@
 //! Renderers write to the handle they are given and never decide where output goes or when to exit.
 
 pub mod drift;
+pub mod chart;
 pub mod graph;
 pub mod html;
+pub mod page;
 mod table;
 
 pub use table::{CsvOut, Table, TableStyle};

@@ -7,6 +7,7 @@ mod export;
 mod history;
 mod identities;
 mod query;
+mod report;
 mod review;
 
 use std::path::{Path, PathBuf};
