@@ -156,13 +156,17 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
+/// The column every lake table adds: which snapshot a row is from (the `snapshots` table's key, the SHA-256 of the
+/// snapshot's seal: one collection, unlike the data fingerprint, which collections of an unchanged tenant share).
+pub(crate) const LAKE_KEY: &str = "snapshot_id";
+
 /// Rows per batch: each table is converted and written this many rows at a time, so memory stays flat however
 /// large the snapshot.
 const BATCH: usize = 50_000;
 
 /// How a column is exported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Text,
     Integer,
     Boolean,
@@ -292,7 +296,7 @@ impl<'w, W: Write> FrameWriter<'w, W> {
 
 /// Streams rows into `path`: `fill` calls its argument with each row; batches are converted and written as they
 /// fill. An empty table still gets a file with its columns.
-fn write_table(
+pub(crate) fn write_table(
     path: &Path,
     format: ExportFormat,
     names: Vec<String>,
@@ -348,7 +352,7 @@ fn write_table(
 
 /// A timestamp column is exported as timestamps only when every value reads as RFC 3339; otherwise as the text
 /// it is (evidence is never altered).
-fn all_times(snap: &Snapshot, table: &str, column: &str) -> Result<bool, StoreError> {
+pub(crate) fn all_times(snap: &Snapshot, table: &str, column: &str) -> Result<bool, StoreError> {
     let mut ok = true;
     each_row(snap, &format!("SELECT DISTINCT {column} AS value FROM {table} WHERE {column} IS NOT NULL"), &[], |r| {
         if let Some(t) = r.opt("value") {
@@ -359,10 +363,31 @@ fn all_times(snap: &Snapshot, table: &str, column: &str) -> Result<bool, StoreEr
     Ok(ok)
 }
 
+/// The values of the added columns for one row of the table.
+pub(crate) type ExtraValues<'a> = Box<dyn FnMut(&crate::analyze::sql::Row) -> Vec<Option<String>> + 'a>;
+
+/// Columns added after a table's own: their names and kinds, and each row's values (the lake's
+/// `snapshot_id`, and whether a grant is privileged).
+pub(crate) struct Extra<'a> {
+    pub columns: Vec<(&'static str, Kind)>,
+    pub values: ExtraValues<'a>,
+}
+
 /// One snapshot table, streamed in primary-key order.
 fn export_table(snap: &Snapshot, table: &str, format: ExportFormat, path: &Path) -> Result<ExportedFile, ExportError> {
+    export_table_with(snap, table, format, path, None)
+}
+
+/// One snapshot table with `extra` columns after its own.
+pub(crate) fn export_table_with(
+    snap: &Snapshot,
+    table: &str,
+    format: ExportFormat,
+    path: &Path,
+    mut extra: Option<Extra<'_>>,
+) -> Result<ExportedFile, ExportError> {
     let decl = rows(snap, &format!("SELECT name, type FROM pragma_table_info('{table}')"), &[])?;
-    let names: Vec<String> = decl.iter().map(|r| r.text("name")).collect();
+    let mut names: Vec<String> = decl.iter().map(|r| r.text("name")).collect();
     let mut kinds = Vec::with_capacity(names.len());
     for r in &decl {
         let name = r.text("name");
@@ -378,17 +403,31 @@ fn export_table(snap: &Snapshot, table: &str, format: ExportFormat, path: &Path)
     }
     let order: Vec<String> = (1..=names.len().min(6)).map(|i| i.to_string()).collect();
     let sql = format!("SELECT * FROM {table} ORDER BY {}", order.join(", "));
-    write_table(path, format, names, kinds, |emit| each_row(snap, &sql, &[], |r| emit(r.values().to_vec())))
+    for (name, kind) in extra.iter().flat_map(|e| e.columns.iter()) {
+        names.push((*name).to_owned());
+        kinds.push(*kind);
+    }
+    write_table(path, format, names, kinds, |emit| {
+        each_row(snap, &sql, &[], |r| {
+            let mut row = r.values().to_vec();
+            if let Some(e) = extra.as_mut() {
+                row.extend((e.values)(r));
+            }
+            emit(row)
+        })
+    })
 }
 
 /// The effective-access view: the `review --effective` rows for the whole tenant.
-fn export_effective(
+pub(crate) fn export_effective(
     snap: &Snapshot,
     privileged: &Privileged,
     format: ExportFormat,
     path: &Path,
+    snapshot_id: Option<&str>,
 ) -> Result<ExportedFile, ExportError> {
-    let names: Vec<String> = COLUMNS.iter().filter(|c| !REVIEW_COLUMNS.contains(c)).map(|c| (*c).to_owned()).collect();
+    let mut names: Vec<String> =
+        COLUMNS.iter().filter(|c| !REVIEW_COLUMNS.contains(c)).map(|c| (*c).to_owned()).collect();
     // `since`, `until` and `last_sign_in` come from these columns: timestamps when all of them read as times.
     let mut times = true;
     for (table, column) in [
@@ -400,7 +439,7 @@ fn export_effective(
     ] {
         times &= all_times(snap, table, column)?;
     }
-    let kinds = names
+    let mut kinds: Vec<Kind> = names
         .iter()
         .map(|n| match n.as_str() {
             n if BOOLEAN.contains(&n) => Kind::Boolean,
@@ -408,10 +447,18 @@ fn export_effective(
             _ => Kind::Text,
         })
         .collect();
+    if snapshot_id.is_some() {
+        names.push(LAKE_KEY.to_owned());
+        kinds.push(Kind::Text);
+    }
     write_table(path, format, names, kinds, |emit| {
         review(snap, None, true, privileged, |row| {
             let data = row.cells("").into_iter().take(COLUMNS.len() - REVIEW_COLUMNS.len());
-            emit(data.map(|c| (!c.is_empty()).then_some(c)).collect())
+            let mut cells: Vec<Option<String>> = data.map(|c| (!c.is_empty()).then_some(c)).collect();
+            if let Some(f) = snapshot_id {
+                cells.push(Some(f.to_owned()));
+            }
+            emit(cells)
         })
     })
 }
@@ -435,7 +482,7 @@ pub fn export(
         progress(table);
         let path = dir.join(format!("{table}.{}", format.extension()));
         let mut f = if *table == "effective_access" {
-            export_effective(snap, &privileged, format, &path)?
+            export_effective(snap, &privileged, format, &path, None)?
         } else {
             export_table(snap, table, format, &path)?
         };

@@ -9,6 +9,8 @@ pub mod export;
 pub mod history;
 pub mod identity;
 pub mod ignore;
+#[cfg(feature = "export")]
+pub mod lake;
 pub mod privileged;
 pub mod query;
 pub mod report;

@@ -10,13 +10,19 @@ use crate::report::write_json;
 use crate::store::Snapshot;
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["output", "lake"])))]
 pub struct ExportArgs {
     pub snapshot: PathBuf,
     /// Directory to write the bundle into; it must not exist yet, or be empty.
     #[arg(short, long, value_name = "DIR")]
-    pub output: PathBuf,
-    #[arg(long, value_enum, default_value = "csv")]
-    pub format: ExportFormat,
+    pub output: Option<PathBuf>,
+    /// Append the snapshot to a Hive-partitioned Parquet lake at DIR (made if missing) instead of writing a bundle:
+    /// `DIR/<table>/tenant_id=…/collected_date=…/part-<fingerprint>.parquet`; a snapshot already there is skipped.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["output", "format", "force", "include_snapshot"])]
+    pub lake: Option<PathBuf>,
+    /// File format of the bundle's tables [default: csv].
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
     /// Replace DIR if it holds an earlier azsnap export: only the files its manifest.json lists, and only when it holds
     /// nothing else.
     #[arg(long)]
@@ -119,11 +125,8 @@ fn earlier_export(dir: &Path) -> Result<Vec<String>, CliError> {
     Ok(names)
 }
 
-pub(super) fn run(args: &ExportArgs, ui: &mut Ui) -> Result<u8, CliError> {
-    let key = args.signing.load()?;
-    let snap = Snapshot::open(&args.snapshot)?;
-    let dir = &args.output;
-    let target = check_target(dir, args.force)?;
+/// `snap`'s verification; a failure refuses the export unless `--allow-unverified`.
+fn checked(snap: &Snapshot, args: &ExportArgs, ui: &mut Ui) -> Result<crate::store::Verification, CliError> {
     let checks = snap.verify()?;
     if let Some(problem) = checks.problem() {
         if !args.allow_unverified {
@@ -132,6 +135,53 @@ pub(super) fn run(args: &ExportArgs, ui: &mut Ui) -> Result<u8, CliError> {
         }
         ui.note(&format!("warning: {}: {problem}; exported anyway (--allow-unverified)", args.snapshot.display()));
     }
+    Ok(checks)
+}
+
+/// `export --lake DIR`: appends the snapshot to the lake.
+fn lake(args: &ExportArgs, lake: &Path, ui: &mut Ui) -> Result<u8, CliError> {
+    if args.signing.signing_key.is_some() {
+        ui.note(
+            "note: a lake has no bundle to sign; the snapshots table records each snapshot's own seal and signature",
+        );
+    }
+    let snap = Snapshot::open(&args.snapshot)?;
+    let checks = checked(&snap, args, ui)?;
+    let show = ui.wants_progress();
+    let appended = crate::analyze::lake::append(&snap, lake, &checks, &crate::clock::now().to_string(), |table| {
+        if show {
+            ui.note(&format!("exporting {table}"));
+        }
+    })?;
+    let what = format!(
+        "snapshot {} of tenant {} (collected {})",
+        appended.snapshot_id.get(..12).unwrap_or_default(),
+        appended.tenant_id,
+        appended.collected_date
+    );
+    if appended.files.is_empty() {
+        ui.note(&format!("{what} is in the lake {} already; nothing written", lake.display()));
+    } else {
+        let rows: usize = appended.files.iter().map(|f| f.rows).sum();
+        ui.note(&format!(
+            "appended {what} to the lake {}: {} files, {rows} rows",
+            lake.display(),
+            appended.files.len()
+        ));
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+pub(super) fn run(args: &ExportArgs, ui: &mut Ui) -> Result<u8, CliError> {
+    let dir = match (&args.output, &args.lake) {
+        (_, Some(l)) => return lake(args, l, ui),
+        (Some(dir), None) => dir,
+        (None, None) => return Err(CliError::usage("give -o DIR for a bundle, or --lake DIR")),
+    };
+    let key = args.signing.load()?;
+    let snap = Snapshot::open(&args.snapshot)?;
+    let target = check_target(dir, args.force)?;
+    let checks = checked(&snap, args, ui)?;
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     // A new, unique staging directory beside the target; dropped (and removed) on every error path.
@@ -205,11 +255,18 @@ fn write_bundle(
     ui: &mut Ui,
 ) -> Result<Manifest, CliError> {
     let show = ui.wants_progress();
-    let mut manifest = export(snap, staging, args.format, crate::clock::now().to_string(), checks, |table| {
-        if show {
-            ui.note(&format!("exporting {table}"));
-        }
-    })?;
+    let mut manifest = export(
+        snap,
+        staging,
+        args.format.unwrap_or(ExportFormat::Csv),
+        crate::clock::now().to_string(),
+        checks,
+        |table| {
+            if show {
+                ui.note(&format!("exporting {table}"));
+            }
+        },
+    )?;
     manifest.allow_unverified = args.allow_unverified;
     if let Some((statement, _, signature)) = snap.stored_seal()? {
         crate::cli::output::write_whole(&staging.join(SEAL), statement.as_bytes(), true)?;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use azsnap::exit_code;
 use azsnap::model::{Grant, GrantState, Part, PartStatus, Relation, Timestamp};
-use azsnap::store::{Batch, SnapshotWriter};
+use azsnap::store::{Batch, NewSnapshot, SnapshotWriter};
 use serde_json::{Value, json};
 
 use crate::common::{TestEnv, sample};
@@ -25,26 +25,33 @@ const PARTS: &[&str] = &[
 ];
 
 fn write(path: &Path, day: u32, batch: &Batch, denied: &[&str]) {
-    let mut new = sample::new_snapshot();
-    new.started_at = format!("2026-11-{day:02}T07:00:00Z").parse().unwrap();
+    write_at(path, &sample::new_snapshot(), &format!("2026-11-{day:02}T07:00"), batch, denied);
+}
+
+/// Writes `batch` as a sealed snapshot of `new`'s tenant collected from `started` (`YYYY-MM-DDTHH:MM`) for five
+/// minutes, with the parts in `denied` denied and the others complete.
+pub(crate) fn write_at(path: &Path, new: &NewSnapshot, started: &str, batch: &Batch, denied: &[&str]) {
+    let mut new = new.clone();
+    new.started_at = format!("{started}:00Z").parse().unwrap();
+    let finished = new.started_at.as_datetime() + chrono::Duration::minutes(5);
     let mut w = SnapshotWriter::create(path, &new, false).unwrap();
     w.write(batch).unwrap();
     for name in PARTS {
         let status = if denied.contains(name) { PartStatus::Denied } else { PartStatus::Complete };
         w.set_part(&Part { name: (*name).to_owned(), status, detail: None, objects: 1 }).unwrap();
     }
-    w.finish(format!("2026-11-{day:02}T07:05:00Z").parse::<Timestamp>().unwrap(), true).unwrap();
+    w.finish(finished.to_rfc3339().parse::<Timestamp>().unwrap(), true).unwrap();
 }
 
-fn is_alice_admin(g: &Grant) -> bool {
+pub(crate) fn is_alice_admin(g: &Grant) -> bool {
     g.principal_id == sample::guid(1) && g.relation == Relation::DirectoryRole
 }
 
-fn is_identity_owner(g: &Grant) -> bool {
+pub(crate) fn is_identity_owner(g: &Grant) -> bool {
     g.principal_id == sample::guid(5) && g.relation == Relation::AzureRole
 }
 
-fn is_alice_member(g: &Grant) -> bool {
+pub(crate) fn is_alice_member(g: &Grant) -> bool {
     g.principal_id == sample::guid(1) && g.relation == Relation::Member
 }
 

@@ -5,6 +5,8 @@ pub(crate) mod diff;
 #[cfg(feature = "export")]
 mod export;
 mod history;
+#[cfg(feature = "export")]
+mod lake;
 mod identities;
 mod query;
 mod report;
