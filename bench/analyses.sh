@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times the offline analyses on one snapshot (default: the `l` snapshot bench/diff.sh keeps with DIFF_DIR): access for
 # the principal with most memberships and for a subscription, every named query, review (plain and effective), and
-# export in each format. Prints wall time and peak RSS of each. Usage: bench/analyses.sh [SNAP.db]. Needs sqlite3.
+# export in each format, export --lake, and the HTML report (with the other snapshot beside it, when there is one, as
+# its baseline). Prints wall time and peak RSS of each. Usage: bench/analyses.sh [SNAP.db]. Needs sqlite3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 snap=${1:-/tmp/diffbench/a.db}
@@ -25,3 +26,12 @@ for f in parquet csv json; do
   measure "export --format $f" "$bin" export "$snap" -o "$out/$f" --format "$f" -q
   echo "  $(du -sh "$out/$f" | cut -f1) in $out/$f"
 done
+measure "export --lake (a new lake)" "$bin" export "$snap" --lake "$out/lake" -q
+echo "  $(du -sh "$out/lake" | cut -f1) in $out/lake"
+baseline=$(dirname "$snap")/b.db
+if [ -f "$baseline" ] && [ "$baseline" != "$snap" ]; then
+  measure "report --baseline" "$bin" report "$snap" --baseline "$baseline" -o "$out/report.html" -q
+else
+  measure "report" "$bin" report "$snap" -o "$out/report.html" -q
+fi
+echo "  $(du -h "$out/report.html" | cut -f1) report"

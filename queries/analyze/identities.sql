@@ -1,14 +1,21 @@
 -- identities: every principal with the facts its class is decided from, and how much access it holds directly
 -- and through groups (transitively), counting privileged grants apart. ?1 is a JSON array of privileged role ids.
+-- With ?2 = 1, only principals that may not be people: neither users nor groups, or users with a non-personal
+-- mailbox (the class decides; this only spares expanding everyone else's groups).
 WITH RECURSIVE
+  subjects(id) AS (
+    SELECT id FROM principals
+    WHERE ?2 = 0 OR kind NOT IN ('user', 'group') OR mailbox_purpose IN ('shared', 'room', 'equipment', 'others')
+  ),
   member_of(principal_id, group_id) AS (
-    SELECT principal_id, target_id FROM grants WHERE relation = 'member' AND state = 'active'
+    SELECT principal_id, target_id FROM grants
+    WHERE relation = 'member' AND state = 'active' AND (?2 = 0 OR principal_id IN (SELECT id FROM subjects))
     UNION
     SELECT m.principal_id, g.target_id FROM member_of m JOIN grants g ON g.principal_id = m.group_id
     WHERE g.relation = 'member' AND g.state = 'active'
   ),
   holders(principal_id, via) AS (
-    SELECT id, id FROM principals
+    SELECT id, id FROM subjects
     UNION
     SELECT principal_id, group_id FROM member_of
   ),
@@ -26,4 +33,5 @@ SELECT p.id AS id, coalesce(p.display_name, p.user_principal_name, p.id) AS name
        coalesce(a.n, 0) AS access, coalesce(a.privileged, 0) AS privileged_access,
        (SELECT value FROM meta WHERE key = 'tenant_id') AS tenant_id
 FROM principals p LEFT JOIN access a ON a.principal_id = p.id
+WHERE ?2 = 0 OR p.id IN (SELECT id FROM subjects)
 ORDER BY coalesce(a.privileged, 0) DESC, coalesce(a.n, 0) DESC, p.kind, p.display_name

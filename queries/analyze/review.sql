@@ -1,6 +1,8 @@
 -- review: one row per grant for an access-review sheet. ?1 limits it to grants on that target and below (an ARM
 -- scope, or a directory object id; NULL for all). With ?2 = 1 the rows are effective: members of groups (nested)
 -- get a row for each grant the group holds, and, for an ARM ?1, assignments on the scopes above it are included.
+-- ?3 and ?4 (JSON arrays, or NULL for every grant) keep only grants of these role ids, and memberships and
+-- ownerships of these groups: the privileged ones, before they are expanded.
 WITH RECURSIVE
   up(id, depth) AS (
     SELECT ?1, 0 WHERE ?1 IS NOT NULL AND ?2 = 1
@@ -13,12 +15,15 @@ WITH RECURSIVE
     SELECT g.*, (SELECT r.role_name FROM grant_role r WHERE r.principal_id = g.principal_id AND r.relation = g.relation
              AND r.target_id = g.target_id AND r.role_id = g.role_id AND r.scope = g.scope AND r.state = g.state) AS role_name
     FROM grants g
-    WHERE ?1 IS NULL OR g.target_id = ?1
-       OR (substr(?1, 1, 1) = '/' AND substr(g.target_id, 1, length(?1) + 1) = ?1 || '/')
+    WHERE (?1 IS NULL OR g.target_id = ?1
+       OR (substr(?1, 1, 1) = '/' AND substr(g.target_id, 1, length(?1) + 1) = ?1 || '/'))
+      AND (?3 IS NULL OR g.role_id IN (SELECT value FROM json_each(?3))
+       OR (g.relation IN ('member', 'owner') AND g.target_id IN (SELECT value FROM json_each(?4))))
     UNION ALL
     SELECT g.*, (SELECT r.role_name FROM grant_role r WHERE r.principal_id = g.principal_id AND r.relation = g.relation
              AND r.target_id = g.target_id AND r.role_id = g.role_id AND r.scope = g.scope AND r.state = g.state) AS role_name
-    FROM up CROSS JOIN grants g ON g.target_id = up.id AND g.relation = 'azure_role' WHERE up.depth > 0
+    FROM up CROSS JOIN grants g ON g.target_id = up.id AND g.relation = 'azure_role'
+    WHERE up.depth > 0 AND (?3 IS NULL OR g.role_id IN (SELECT value FROM json_each(?3)))
   ),
   holders(principal_id, holder_id, relation, target_id, role_id, role_name, scope, state, start_at, end_at,
           created_at, ids, via, via_id) AS (

@@ -6,13 +6,15 @@
 --   first_seen, last_seen   the first and last snapshot it was seen in (0 = the tenant's oldest), with times
 --   seen, snapshots         how many of the tenant's snapshots it was seen in, of how many
 --   state                   its state in the newest snapshot: absent, active, eligible or active+eligible
---   changes                 how often it appeared again, disappeared or changed state after the oldest snapshot
+--   changes                 how often it appeared, disappeared or changed state after the oldest snapshot
 --   privileged              privileged in a snapshot it was seen in (`grants.privileged`, as `review` decides)
 -- Only verified, complete snapshots are counted. `azsnap history` also takes in partial ones, where a grant whose
 -- part was not collected is "not known" rather than gone; the `parts` table says which parts those were.
 -- Grants that never changed (changes = 0) are the ones `azsnap history` lists only with --all.
 --
--- Spark SQL (3.0 or later) runs this query as it is: FILTER, bit_or, max_by and IS DISTINCT FROM are all there.
+-- Spark SQL runs this query as it is (checked with PySpark 4.3; FILTER, bit_or and max_by need Spark 3.0 or
+-- later). Trino and Athena call bit_or `bitwise_or_agg`; BigQuery has BIT_OR but no FILTER clause: write
+-- countif(…), or min/max(IF(…, x, NULL)), there.
 
 WITH series AS (
     -- Each tenant's snapshots in collection order, numbered from 0 as `azsnap history` numbers them.

@@ -7,8 +7,9 @@
 --   effective_privileged people and other non-group principals with privileged effective access, direct or
 --                        through groups however nested (`effective_access`, as `review` resolves it)
 --
--- Spark SQL: count(DISTINCT (a, b, …)) counts rows of a struct in DuckDB; in Spark write count(DISTINCT a, b, …).
--- The rest runs as it is on Spark 3.0 or later.
+-- Spark SQL runs this query as it is (checked with PySpark 4.3): count(DISTINCT (a, b, …)) counts distinct
+-- structs in both. Trino and Athena read `count(DISTINCT (a, b, …))` as a row too; BigQuery has no FILTER clause:
+-- write countif(…) or count(DISTINCT IF(…, x, NULL)) there.
 
 WITH series AS (
     SELECT tenant_id, snapshot_id, snapshot_fingerprint, collected_date, started_at, tenant_name,

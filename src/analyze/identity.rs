@@ -92,8 +92,19 @@ pub fn classify_facts(r: &Row, tenant: &str) -> (&'static str, bool, String) {
 }
 
 pub fn identities(snap: &Snapshot, privileged: &Privileged) -> Result<Vec<Identity>, StoreError> {
+    classified(snap, privileged, false)
+}
+
+/// [`identities`] that are not people (no human member, guest or group), without expanding the groups of people.
+pub fn non_human_identities(snap: &Snapshot, privileged: &Privileged) -> Result<Vec<Identity>, StoreError> {
+    let mut list = classified(snap, privileged, true)?;
+    list.retain(|i| !i.human && i.kind != "group");
+    Ok(list)
+}
+
+fn classified(snap: &Snapshot, privileged: &Privileged, non_human: bool) -> Result<Vec<Identity>, StoreError> {
     let ids = privileged.ids_json();
-    Ok(rows(snap, include_str!("../../queries/analyze/identities.sql"), &[&ids])?
+    Ok(rows(snap, include_str!("../../queries/analyze/identities.sql"), &[&ids, &i32::from(non_human)])?
         .iter()
         .map(|r| {
             let (class, human, evidence) = classify_facts(r, &r.text("tenant_id"));

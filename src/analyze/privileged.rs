@@ -126,7 +126,19 @@ impl Privileged {
             || (matches!(relation, Relation::Member | Relation::Owner) && groups.contains(target_id))
     }
 
-    /// Every privileged role id, as a JSON array (a bound parameter for SQL).
+    /// Every privileged role id of any relation (app roles too), as a JSON array (a bound parameter for SQL).
+    pub fn all_ids_json(&self) -> String {
+        let ids: Vec<&String> = self
+            .directory
+            .keys()
+            .chain(self.azure.keys())
+            .chain(self.graph_app.keys())
+            .chain(self.extra.keys())
+            .collect();
+        serde_json::to_string(&ids).unwrap_or_default()
+    }
+
+    /// Every privileged directory and Azure role id, as a JSON array (a bound parameter for SQL).
     pub fn ids_json(&self) -> String {
         let ids: Vec<&String> = self.directory.keys().chain(self.azure.keys()).chain(self.extra.keys()).collect();
         serde_json::to_string(&ids).unwrap_or_default()

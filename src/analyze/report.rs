@@ -10,10 +10,10 @@ use std::path::Path;
 use crate::analyze::access::{self, Access, Found};
 use crate::analyze::diff::{DiffReport, diff};
 use crate::analyze::history::{self, Filter, SnapshotInfo};
-use crate::analyze::identity::{Identity, identities};
+use crate::analyze::identity::{Identity, non_human_identities};
 use crate::analyze::ignore::{Ignore, IgnoreError};
 use crate::analyze::privileged::Privileged;
-use crate::analyze::review::{ReviewRow, review};
+use crate::analyze::review::{ReviewRow, review_privileged};
 use crate::analyze::sql::rows;
 use crate::analyze::unused::{UnusedReport, unused};
 use crate::model::{Part, Timestamp};
@@ -69,13 +69,14 @@ pub struct Evidence {
 }
 
 /// Gathers the report of `snap`: `baseline` is an older snapshot of the same tenant to show drift from; `series`
-/// (from [`history::open_series`]) the snapshots whose trend to chart.
+/// (from [`history::open_series`]) the snapshots whose trend to chart; `checks` gives `snap`'s verification once
+/// the rest is gathered (so that it can run alongside, on another core).
 pub fn evidence(
     snap: &Snapshot,
-    checks: Verification,
     baseline: Option<&Path>,
     series: &[(Snapshot, SnapshotInfo)],
     inactive_days: u32,
+    checks: impl FnOnce() -> Result<Verification, StoreError>,
 ) -> Result<Evidence, IgnoreError> {
     let meta = snap.meta()?;
     let privileged = Privileged::builtin().with_custom_roles(snap, &["main"])?;
@@ -93,20 +94,22 @@ pub fn evidence(
         }
         None => None,
     };
-    let mut non_human = identities(snap, &privileged)?;
-    non_human.retain(|i| !i.human && i.kind != "group" && i.access > 0);
+    let mut non_human = non_human_identities(snap, &privileged)?;
+    non_human.retain(|i| i.access > 0);
     non_human.sort_by(|a, b| (b.privileged_access, b.access, &a.name).cmp(&(a.privileged_access, a.access, &b.name)));
+    let unused = unused(snap, inactive_days, as_of)?;
+    let series = points(series)?;
     Ok(Evidence {
+        checks: checks()?,
         file: snap.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         parts: snap.parts()?,
         counts: snap.counts()?,
-        checks,
         holders,
         baseline,
         non_human,
-        unused: unused(snap, inactive_days, as_of)?,
+        unused,
         as_of,
-        series: points(series)?,
+        series,
         meta,
     })
 }
@@ -115,9 +118,9 @@ pub fn evidence(
 /// [`GRAPHS`] of them.
 fn holders(snap: &Snapshot, privileged: &Privileged) -> Result<Vec<Holder>, StoreError> {
     let mut by_id: BTreeMap<String, Holder> = BTreeMap::new();
-    review(snap, None, true, privileged, |row| {
+    review_privileged(snap, privileged, |row| {
         // Groups are how access reaches people and applications, not holders themselves: they appear in the paths.
-        if row.privileged && row.class != "group" {
+        if row.class != "group" {
             let h = by_id.entry(row.principal_id.clone()).or_insert_with(|| Holder {
                 principal_id: row.principal_id.clone(),
                 principal: row.principal.clone(),

@@ -114,6 +114,27 @@ pub fn review<E: From<StoreError>>(
     target: Option<&str>,
     effective: bool,
     privileged: &Privileged,
+    f: impl FnMut(ReviewRow) -> Result<(), E>,
+) -> Result<(), E> {
+    rows_of(snap, target, effective, false, privileged, f)
+}
+
+/// The effective review's privileged rows only (those [`review`] marks `privileged`, in the same order), without
+/// expanding the other grants.
+pub fn review_privileged<E: From<StoreError>>(
+    snap: &Snapshot,
+    privileged: &Privileged,
+    mut f: impl FnMut(ReviewRow) -> Result<(), E>,
+) -> Result<(), E> {
+    rows_of(snap, None, true, true, privileged, |row| if row.privileged { f(row) } else { Ok(()) })
+}
+
+fn rows_of<E: From<StoreError>>(
+    snap: &Snapshot,
+    target: Option<&str>,
+    effective: bool,
+    only_privileged: bool,
+    privileged: &Privileged,
     mut f: impl FnMut(ReviewRow) -> Result<(), E>,
 ) -> Result<(), E> {
     let tenant = snap.meta()?.tenant_id.unwrap_or_default();
@@ -121,7 +142,13 @@ pub fn review<E: From<StoreError>>(
     let direct = include_str!("../../queries/analyze/review_direct.sql");
     let expanded = include_str!("../../queries/analyze/review.sql");
     let (sql, flag) = if effective { (expanded, 1) } else { (direct, 0) };
-    let params: &[&dyn rusqlite::ToSql] = if effective { &[&target, &flag] } else { &[&target] };
+    let (roles, groups) = if only_privileged {
+        let groups: Vec<&String> = privileged_groups.iter().collect();
+        (Some(privileged.all_ids_json()), Some(serde_json::to_string(&groups).unwrap_or_default()))
+    } else {
+        (None, None)
+    };
+    let params: &[&dyn rusqlite::ToSql] = if effective { &[&target, &flag, &roles, &groups] } else { &[&target] };
     each_row(snap, sql, params, |r| {
         let (class, human, _) = classify_facts(r, &tenant);
         let relation: Relation = r.word("relation")?;

@@ -8,7 +8,7 @@ use crate::analyze::report::{evidence, other_tenants};
 use crate::cli::output::{OutputFile, write_error};
 use crate::cli::{CliError, Ui};
 use crate::exit_code;
-use crate::store::{Snapshot, Verification};
+use crate::store::{Snapshot, StoreError, Verification};
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
@@ -34,9 +34,8 @@ pub struct ReportArgs {
     pub inactive_days: u32,
 }
 
-/// `snap`'s verification; a failure refuses the report unless `allow`.
-fn checked(snap: &Snapshot, path: &Path, allow: bool, ui: &mut Ui) -> Result<Verification, CliError> {
-    let checks = snap.verify()?;
+/// A failed verification refuses the report unless `allow`.
+fn refuse_unverified(checks: &Verification, path: &Path, allow: bool, ui: &mut Ui) -> Result<(), CliError> {
     if let Some(problem) = checks.problem() {
         if !allow {
             return Err(CliError::bad_input(format!("{}: {problem}; no report written", path.display()))
@@ -44,13 +43,17 @@ fn checked(snap: &Snapshot, path: &Path, allow: bool, ui: &mut Ui) -> Result<Ver
         }
         ui.note(&format!("warning: {}: {problem}; reported anyway (--allow-unverified)", path.display()));
     }
-    Ok(checks)
+    Ok(())
+}
+
+/// `path`'s verification, on its own connection (it runs on another thread while the report is gathered).
+fn verify(path: &Path) -> Result<Verification, StoreError> {
+    Snapshot::open(path)?.verify()
 }
 
 pub(super) fn run(args: &ReportArgs, ui: &mut Ui) -> Result<u8, CliError> {
     crate::cli::output::check_new(&args.output, args.force)?;
     let snap = Snapshot::open(&args.snapshot)?;
-    let checks = checked(&snap, &args.snapshot, args.allow_unverified, ui)?;
     if let Some(old) = &args.baseline {
         let old_snap = Snapshot::open(old)?;
         if let Some((a, b)) = tenant_mismatch(&old_snap, &snap)? {
@@ -60,7 +63,6 @@ pub(super) fn run(args: &ReportArgs, ui: &mut Ui) -> Result<u8, CliError> {
                 args.snapshot.display()
             )));
         }
-        checked(&old_snap, old, args.allow_unverified, ui)?;
     }
     let series = if args.history.is_empty() { Vec::new() } else { crate::cli::history::series(&args.history, true)? };
     if let Some(other) = other_tenants(&snap, &series)?.into_iter().next() {
@@ -69,7 +71,28 @@ pub(super) fn run(args: &ReportArgs, ui: &mut Ui) -> Result<u8, CliError> {
             args.snapshot.display()
         )));
     }
-    let e = evidence(&snap, checks, args.baseline.as_deref(), &series, args.inactive_days)?;
+    // The checks (a full read of each file) run beside the analyses; the report is refused, or marked, after.
+    let (old_checks, e) = std::thread::scope(|s| {
+        let verifying = s.spawn(|| {
+            let mine = verify(&args.snapshot)?;
+            let old = args.baseline.as_deref().map(verify).transpose()?;
+            Ok::<_, StoreError>((mine, old))
+        });
+        let mut old_checks = None;
+        let e = evidence(&snap, args.baseline.as_deref(), &series, args.inactive_days, || {
+            let (mine, old) = verifying.join().unwrap_or_else(|_| {
+                Err(StoreError::Corrupt { path: args.snapshot.clone(), detail: "verification stopped".to_owned() })
+            })?;
+            old_checks = old;
+            Ok(mine)
+        });
+        (old_checks, e)
+    });
+    let e = e?;
+    refuse_unverified(&e.checks, &args.snapshot, args.allow_unverified, ui)?;
+    if let (Some(old), Some(checks)) = (&args.baseline, &old_checks) {
+        refuse_unverified(checks, old, args.allow_unverified, ui)?;
+    }
     let page = crate::report::page::html(&e, &crate::clock::now().to_string());
     let mut file = OutputFile::create(&args.output, args.force)?;
     file.write_all(page.as_bytes()).map_err(|e| write_error(&args.output, e))?;
