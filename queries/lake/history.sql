@@ -8,6 +8,9 @@
 --   state                   its state in the newest snapshot: absent, active, eligible or active+eligible
 --   changes                 how often it appeared, disappeared or changed state after the oldest snapshot
 --   privileged              privileged in a snapshot it was seen in (`grants.privileged`, as `review` decides)
+-- Like `azsnap history --all`, this follows each grant whether or not it is privileged in every snapshot. For the
+-- timeline of `history --privileged`, where a grant counts only in snapshots where it is privileged (a membership
+-- stops counting when its group loses its privileged role), add `AND g.privileged` to the join of `sightings`.
 -- Only verified, complete snapshots are counted. `azsnap history` also takes in partial ones, where a grant whose
 -- part was not collected is "not known" rather than gone; the `parts` table says which parts those were.
 -- Grants that never changed (changes = 0) are the ones `azsnap history` lists only with --all.

@@ -138,6 +138,32 @@ fn history(env: &TestEnv, dir: &str, extra: &[&str]) -> Value {
     run.json()
 }
 
+/// Checks the lake's rows of `tenant` against `history --all --format json` (`want`) grant by grant; the number of
+/// grants that changed.
+fn same_timelines(dir: &str, tenant: &str, want: &Value, got: &Value) -> usize {
+    let total = want["snapshots"].as_array().unwrap().len();
+    let lake: BTreeMap<Key, &Value> =
+        got.as_array().unwrap().iter().filter(|g| g["tenant_id"] == tenant).map(|g| (key(g), g)).collect();
+    let grants = want["grants"].as_array().unwrap();
+    assert_eq!(lake.len(), grants.len(), "tenant {dir}: one row per grant");
+    let mut changed = 0;
+    for g in grants {
+        let row = lake.get(&key(g)).unwrap_or_else(|| panic!("tenant {dir}: {:?} not in the lake's history", key(g)));
+        let seen: u64 =
+            g["seen_in"].as_array().unwrap().iter().map(|r| r[1].as_u64().unwrap() - r[0].as_u64().unwrap() + 1).sum();
+        let changes = g["events"].as_array().unwrap().iter().filter(|e| e["snapshot"].as_u64() > Some(0)).count();
+        changed += usize::from(changes > 0);
+        assert_eq!(row["first_seen"], g["first_seen"], "{dir} {:?}", key(g));
+        assert_eq!(row["last_seen"], g["last_seen"], "{dir} {:?}", key(g));
+        assert_eq!(row["seen"].as_u64(), Some(seen), "{dir} {:?}", key(g));
+        assert_eq!(row["snapshots"].as_u64(), Some(total as u64));
+        assert_eq!(row["state"], g["state"], "{dir} {:?}", key(g));
+        assert_eq!(row["changes"].as_u64(), Some(changes as u64), "{dir} {:?}", key(g));
+        assert_eq!(row["principal"], g["principal"], "{dir} {:?}", key(g));
+    }
+    changed
+}
+
 #[test]
 fn the_duckdb_lake_queries_answer_as_history_does() {
     let python = std::env::var("AZSNAP_PYTHON").unwrap_or_else(|_| "python3".to_owned());
@@ -158,10 +184,17 @@ c = duckdb.connect()
 c.execute("SET VARIABLE lake = ?", [lake])
 c.execute(open(f"{queries}/views.sql").read())
 def rows(name):
-    r = c.sql(open(f"{queries}/{name}.sql").read())
+    return query(name, open(f"{queries}/{name}.sql").read())
+def query(name, sql):
+    r = c.sql(sql)
     return [dict(zip(r.columns, [v if isinstance(v, (int, bool, str, type(None))) else str(v) for v in row]))
             for row in r.fetchall()]
-print(json.dumps({"history": rows("history"), "over_time": rows("privileged_over_time")}))
+history = open(f"{queries}/history.sql").read()
+# The edit history.sql documents for the timeline of `history --privileged`.
+join = "AND s.snapshot_id = g.snapshot_id\n    GROUP BY"
+assert join in history
+print(json.dumps({"history": rows("history"), "over_time": rows("privileged_over_time"),
+                  "privileged": query("privileged", history.replace(join, "AND s.snapshot_id = g.snapshot_id AND g.privileged\n    GROUP BY"))}))
 "#;
     let out = std::process::Command::new(&python)
         .args(["-c", script, env.path("lake").to_str().unwrap(), queries.to_str().unwrap()])
@@ -173,44 +206,22 @@ print(json.dumps({"history": rows("history"), "over_time": rows("privileged_over
     for (dir, tenant) in [("a", sample::new_snapshot().tenant_id.to_string()), ("b", OTHER_TENANT.to_owned())] {
         let want = history(&env, dir, &[]);
         let total = want["snapshots"].as_array().unwrap().len();
-        let lake: BTreeMap<Key, &Value> = got["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|g| g["tenant_id"] == tenant.as_str())
-            .map(|g| (key(g), g))
-            .collect();
-        let grants = want["grants"].as_array().unwrap();
-        assert_eq!(lake.len(), grants.len(), "tenant {dir}: one row per grant");
-        let mut changed = 0;
-        for g in grants {
-            let row =
-                lake.get(&key(g)).unwrap_or_else(|| panic!("tenant {dir}: {:?} not in the lake's history", key(g)));
-            let seen: u64 = g["seen_in"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r[1].as_u64().unwrap() - r[0].as_u64().unwrap() + 1)
-                .sum();
-            let changes = g["events"].as_array().unwrap().iter().filter(|e| e["snapshot"].as_u64() > Some(0)).count();
-            changed += usize::from(changes > 0);
-            assert_eq!(row["first_seen"], g["first_seen"], "{dir} {:?}", key(g));
-            assert_eq!(row["last_seen"], g["last_seen"], "{dir} {:?}", key(g));
-            assert_eq!(row["seen"].as_u64(), Some(seen), "{dir} {:?}", key(g));
-            assert_eq!(row["snapshots"].as_u64(), Some(total as u64));
-            assert_eq!(row["state"], g["state"], "{dir} {:?}", key(g));
-            assert_eq!(row["changes"].as_u64(), Some(changes as u64), "{dir} {:?}", key(g));
-            assert_eq!(row["principal"], g["principal"], "{dir} {:?}", key(g));
-        }
+        let changed = same_timelines(dir, &tenant, &want, &got["history"]);
         // The series has the changes it was written with: A three (activated, gone, back), B one (gone and back).
         assert_eq!(changed, if dir == "a" { 2 } else { 1 }, "tenant {dir}");
 
         // Privileged grants: the same grants as `history --privileged`, and per snapshot the report's figures.
         let privileged = history(&env, dir, &["--privileged"]);
         let want_keys: BTreeSet<Key> = privileged["grants"].as_array().unwrap().iter().map(key).collect();
-        let lake_keys: BTreeSet<Key> =
-            lake.iter().filter(|(_, g)| g["privileged"] == true).map(|(k, _)| k.clone()).collect();
+        let lake_keys: BTreeSet<Key> = got["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["tenant_id"] == tenant.as_str() && g["privileged"] == true)
+            .map(key)
+            .collect();
         assert_eq!(lake_keys, want_keys, "tenant {dir}");
+        same_timelines(dir, &tenant, &privileged, &got["privileged"]);
         let over_time: Vec<&Value> =
             got["over_time"].as_array().unwrap().iter().filter(|r| r["tenant_id"] == tenant.as_str()).collect();
         assert_eq!(over_time.len(), total);
