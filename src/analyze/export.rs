@@ -127,6 +127,9 @@ pub enum ExportError {
     Store(#[from] StoreError),
     #[error("{path}: cannot write: {detail}")]
     Write { path: String, detail: String },
+    /// The snapshot lacks what the target needs (a lake needs a tenant id, a start time and a seal).
+    #[error("{path}: {detail}")]
+    Unsuitable { path: String, detail: String },
 }
 
 /// The SHA-256 of a file's bytes, read in a stream.

@@ -39,6 +39,13 @@ fn invalid(lake: &Path, detail: impl Into<String>) -> ExportError {
     ExportError::Write { path: lake.display().to_string(), detail: detail.into() }
 }
 
+fn unsuitable(snap: &Snapshot, detail: &str) -> ExportError {
+    ExportError::Unsuitable {
+        path: snap.path().display().to_string(),
+        detail: format!("{detail}; not added to the lake"),
+    }
+}
+
 /// `DIR/<table>/tenant_id=…/collected_date=…`.
 fn partition(lake: &Path, table: &str, tenant: &str, date: &str) -> PathBuf {
     lake.join(table).join(format!("tenant_id={tenant}")).join(format!("collected_date={date}"))
@@ -58,23 +65,20 @@ pub fn append(
         .tenant_id
         .as_deref()
         .and_then(|t| t.parse::<Guid>().ok())
-        .ok_or_else(|| invalid(lake, "the snapshot has no valid tenant id"))?;
+        .ok_or_else(|| unsuitable(snap, "no valid tenant id"))?;
     let tenant = tenant.as_str().to_owned();
-    let fingerprint = meta
-        .fingerprint
-        .clone()
-        .ok_or_else(|| invalid(lake, "the snapshot was never sealed (it has no fingerprint)"))?;
+    let fingerprint = meta.fingerprint.clone().ok_or_else(|| unsuitable(snap, "never sealed (no fingerprint)"))?;
     // The seal's SHA-256 (hex, checked: it becomes a file name) identifies this collection.
     let id = snap
         .stored_seal()?
         .map(|(_, sha256, _)| sha256)
         .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or_else(|| invalid(lake, "the snapshot has no seal (format 1.2 or later is needed for a lake)"))?;
+        .ok_or_else(|| unsuitable(snap, "no seal (a lake needs format 1.2 or later)"))?;
     let started: crate::model::Timestamp = meta
         .started_at
         .as_deref()
         .and_then(|t| t.parse().ok())
-        .ok_or_else(|| invalid(lake, "the snapshot has no collection start time"))?;
+        .ok_or_else(|| unsuitable(snap, "no collection start time"))?;
     let date = started.as_datetime().format("%Y-%m-%d").to_string();
     let file = format!("part-{id}.parquet");
     let done = partition(lake, "snapshots", &tenant, &date).join(&file);

@@ -98,6 +98,7 @@ pub(super) fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
         return match e {
             ExportError::Store(s) => exit_code_of(s),
             ExportError::Write { .. } => exit_code::USAGE,
+            ExportError::Unsuitable { .. } => exit_code::BAD_INPUT,
         };
     }
     if let Some(e) = e.downcast_ref::<QueryError>() {
