@@ -14,34 +14,16 @@
 -- or, in Spark SQL, `CREATE TEMPORARY VIEW grants USING parquet OPTIONS (path '/data/azsnap-lake/grants',
 -- mergeSchema 'true')`. Partition discovery gives the same two columns (collected_date as a DATE).
 
-CREATE OR REPLACE VIEW snapshots AS
-SELECT * FROM read_parquet(getvariable('lake') || '/snapshots/*/*/*.parquet', hive_partitioning = true,
+-- One table of the lake: every part file under DIR/<name>/, with the two partition columns.
+CREATE OR REPLACE MACRO lake_table(name) AS TABLE
+SELECT * FROM read_parquet(getvariable('lake') || '/' || name || '/*/*/*.parquet', hive_partitioning = true,
     union_by_name = true, hive_types = {'tenant_id': VARCHAR, 'collected_date': DATE});
 
-CREATE OR REPLACE VIEW principals AS
-SELECT * FROM read_parquet(getvariable('lake') || '/principals/*/*/*.parquet', hive_partitioning = true,
-    union_by_name = true, hive_types = {'tenant_id': VARCHAR, 'collected_date': DATE});
-
-CREATE OR REPLACE VIEW resources AS
-SELECT * FROM read_parquet(getvariable('lake') || '/resources/*/*/*.parquet', hive_partitioning = true,
-    union_by_name = true, hive_types = {'tenant_id': VARCHAR, 'collected_date': DATE});
-
-CREATE OR REPLACE VIEW role_definitions AS
-SELECT * FROM read_parquet(getvariable('lake') || '/role_definitions/*/*/*.parquet', hive_partitioning = true,
-    union_by_name = true, hive_types = {'tenant_id': VARCHAR, 'collected_date': DATE});
-
-CREATE OR REPLACE VIEW grants AS
-SELECT * FROM read_parquet(getvariable('lake') || '/grants/*/*/*.parquet', hive_partitioning = true,
-    union_by_name = true, hive_types = {'tenant_id': VARCHAR, 'collected_date': DATE});
-
-CREATE OR REPLACE VIEW effective_access AS
-SELECT * FROM read_parquet(getvariable('lake') || '/effective_access/*/*/*.parquet', hive_partitioning = true,
-    union_by_name = true, hive_types = {'tenant_id': VARCHAR, 'collected_date': DATE});
-
-CREATE OR REPLACE VIEW parts AS
-SELECT * FROM read_parquet(getvariable('lake') || '/parts/*/*/*.parquet', hive_partitioning = true,
-    union_by_name = true, hive_types = {'tenant_id': VARCHAR, 'collected_date': DATE});
-
-CREATE OR REPLACE VIEW request_stats AS
-SELECT * FROM read_parquet(getvariable('lake') || '/request_stats/*/*/*.parquet', hive_partitioning = true,
-    union_by_name = true, hive_types = {'tenant_id': VARCHAR, 'collected_date': DATE});
+CREATE OR REPLACE VIEW snapshots AS SELECT * FROM lake_table('snapshots');
+CREATE OR REPLACE VIEW principals AS SELECT * FROM lake_table('principals');
+CREATE OR REPLACE VIEW resources AS SELECT * FROM lake_table('resources');
+CREATE OR REPLACE VIEW role_definitions AS SELECT * FROM lake_table('role_definitions');
+CREATE OR REPLACE VIEW grants AS SELECT * FROM lake_table('grants');
+CREATE OR REPLACE VIEW effective_access AS SELECT * FROM lake_table('effective_access');
+CREATE OR REPLACE VIEW parts AS SELECT * FROM lake_table('parts');
+CREATE OR REPLACE VIEW request_stats AS SELECT * FROM lake_table('request_stats');
