@@ -17,7 +17,7 @@ pub struct ExportArgs {
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
     /// Append the snapshot to a Hive-partitioned Parquet lake at DIR (made if missing) instead of writing a bundle:
-    /// `DIR/<table>/tenant_id=…/collected_date=…/part-<fingerprint>.parquet`; a snapshot already there is skipped.
+    /// `DIR/<table>/tenant_id=…/collected_date=…/part-<snapshot id>.parquet`; a snapshot already there is skipped.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["output", "format", "force", "include_snapshot"])]
     pub lake: Option<PathBuf>,
     /// File format of the bundle's tables [default: csv].
