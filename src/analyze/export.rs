@@ -355,7 +355,7 @@ pub(crate) fn write_table(
 
 /// A timestamp column is exported as timestamps only when every value reads as RFC 3339; otherwise as the text
 /// it is (evidence is never altered).
-pub(crate) fn all_times(snap: &Snapshot, table: &str, column: &str) -> Result<bool, StoreError> {
+fn all_times(snap: &Snapshot, table: &str, column: &str) -> Result<bool, StoreError> {
     let mut ok = true;
     each_row(snap, &format!("SELECT DISTINCT {column} AS value FROM {table} WHERE {column} IS NOT NULL"), &[], |r| {
         if let Some(t) = r.opt("value") {

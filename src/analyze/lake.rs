@@ -8,8 +8,9 @@
 //! Every row carries `snapshot_id`, the key of the `snapshots` table (one row per snapshot: tenant, times, data
 //! fingerprint, seal, signature). The id is the SHA-256 of the snapshot's seal, which covers its times and tenant
 //! as well as the data fingerprint: two collections of an unchanged tenant share a fingerprint but are two
-//! snapshots. Appending is idempotent per snapshot: one already in the lake is not written again. Files are written to a staging directory in DIR and renamed into place, the `snapshots` row
-//! last, so a reader that joins on `snapshots` never sees half a snapshot.
+//! snapshots. Appending is idempotent per snapshot: one already in the lake is not written again. Files are written
+//! to a staging directory in DIR and renamed into place, the `snapshots` row last, so a reader that joins on
+//! `snapshots` never sees half a snapshot.
 
 use std::path::{Path, PathBuf};
 
@@ -99,28 +100,27 @@ pub fn append(
     for table in TABLES {
         progress(table);
         let path = staging.path().join(format!("{table}.parquet"));
-        let key = id.clone();
         let f = if *table == "effective_access" {
             export_effective(snap, &privileged, ExportFormat::Parquet, &path, Some(&id))?
-        } else if *table == "grants" {
-            let (privileged, groups) = (&privileged, &groups);
-            let values = Box::new(move |r: &crate::analyze::sql::Row| {
-                let relation = r.text("relation").parse::<Relation>().ok();
-                let p =
-                    relation.is_some_and(|rel| privileged.grant(rel, &r.text("role_id"), &r.text("target_id"), groups));
-                vec![Some(key.clone()), Some(p.to_string())]
-            });
-            let extra = Extra { columns: vec![(LAKE_KEY, Kind::Text), ("privileged", Kind::Boolean)], values };
-            export_table_with(snap, table, ExportFormat::Parquet, &path, Some(extra))?
         } else {
-            let values = Box::new(move |_: &crate::analyze::sql::Row| vec![Some(key.clone())]);
-            export_table_with(
-                snap,
-                table,
-                ExportFormat::Parquet,
-                &path,
-                Some(Extra { columns: vec![(LAKE_KEY, Kind::Text)], values }),
-            )?
+            // Every table gets the snapshot's id; grants also whether each is privileged.
+            let grants = *table == "grants";
+            let mut columns = vec![(LAKE_KEY, Kind::Text)];
+            if grants {
+                columns.push(("privileged", Kind::Boolean));
+            }
+            let (key, privileged, groups) = (id.clone(), &privileged, &groups);
+            let values = Box::new(move |r: &crate::analyze::sql::Row| {
+                let mut v = vec![Some(key.clone())];
+                if grants {
+                    let relation = r.text("relation").parse::<Relation>().ok();
+                    let p = relation
+                        .is_some_and(|rel| privileged.grant(rel, &r.text("role_id"), &r.text("target_id"), groups));
+                    v.push(Some(p.to_string()));
+                }
+                v
+            });
+            export_table_with(snap, table, ExportFormat::Parquet, &path, Some(Extra { columns, values }))?
         };
         staged.push(((*table).to_owned(), path, f));
     }

@@ -128,20 +128,16 @@ impl Privileged {
 
     /// Every privileged role id of any relation (app roles too), as a JSON array (a bound parameter for SQL).
     pub fn all_ids_json(&self) -> String {
-        let ids: Vec<&String> = self
-            .directory
-            .keys()
-            .chain(self.azure.keys())
-            .chain(self.graph_app.keys())
-            .chain(self.extra.keys())
-            .collect();
-        serde_json::to_string(&ids).unwrap_or_default()
+        Self::json(self.directory.keys().chain(self.azure.keys()).chain(self.graph_app.keys()).chain(self.extra.keys()))
     }
 
     /// Every privileged directory and Azure role id, as a JSON array (a bound parameter for SQL).
     pub fn ids_json(&self) -> String {
-        let ids: Vec<&String> = self.directory.keys().chain(self.azure.keys()).chain(self.extra.keys()).collect();
-        serde_json::to_string(&ids).unwrap_or_default()
+        Self::json(self.directory.keys().chain(self.azure.keys()).chain(self.extra.keys()))
+    }
+
+    fn json<'a>(ids: impl Iterator<Item = &'a String>) -> String {
+        serde_json::to_string(&ids.collect::<Vec<_>>()).unwrap_or_default()
     }
 }
 
